@@ -1,0 +1,111 @@
+/**
+ * Error classes with stable codes. Tests assert `code`, never the message.
+ *
+ * Every refusal the runtime makes (a bad frame, a bad signature, a stale envelope …) carries one
+ * of these codes, both in the thrown error and in the `drop` / `refused` events and counters.
+ * @module
+ */
+
+/** Every stable error code Conclave uses. Closed union: add a code here before using it. */
+export const ERROR_CODES = [
+  // arguments and encoding
+  'INVALID_ARGUMENT',
+  'DECODE_SHORT_INPUT',
+  'DECODE_TRAILING_BYTES',
+  'DECODE_UNKNOWN_VERSION',
+  'DECODE_UNKNOWN_TYPE',
+  'DECODE_BAD_LENGTH',
+  'DECODE_BAD_UTF8',
+  // identity and crypto
+  'INVALID_PARTY_ID',
+  'INVALID_SESSION_ID',
+  'KEY_NOT_EXTRACTABLE',
+  'KEY_INVALID',
+  'KEY_SMALL_ORDER',
+  'CRYPTO_UNAVAILABLE',
+  // handshake
+  'HANDSHAKE_BAD_SIGNATURE',
+  'HANDSHAKE_UNEXPECTED_PEER',
+  'HANDSHAKE_SELF',
+  'HANDSHAKE_NOT_IN_ROSTER',
+  'HANDSHAKE_MODE_MISMATCH',
+  'HANDSHAKE_VERSION_MISMATCH',
+  'HANDSHAKE_WEAK_KEY',
+  'HANDSHAKE_TIMEOUT',
+  'HANDSHAKE_UNEXPECTED_MESSAGE',
+  'FINGERPRINT_MISMATCH',
+  // frames
+  'FRAME_BAD_COUNTER',
+  'FRAME_DECRYPT_FAILED',
+  'FRAME_TOO_LARGE',
+  'FRAME_BEFORE_HANDSHAKE',
+  'CHUNK_INVALID',
+  'MESSAGE_TOO_LARGE',
+  'REASSEMBLY_OVER_CAP',
+  // envelopes
+  'ENVELOPE_WRONG_SENDER',
+  'ENVELOPE_NOT_PARTICIPANT',
+  'ENVELOPE_BAD_SIGNATURE',
+  'ENVELOPE_WRONG_RECIPIENT',
+  'ENVELOPE_STALE',
+  'ENVELOPE_REPLAY',
+  // sessions
+  'SESSION_UNKNOWN',
+  'SESSION_EXISTS',
+  'SESSION_ABORTED',
+  'SESSION_CLOSED',
+  'ROUND_TIMEOUT',
+  'ROUND_RESERVED',
+  'FUTURE_ROUND',
+  'INBOX_FULL',
+  'UNKNOWN_SESSION_OVER_CAP',
+  'UNKNOWN_SESSION_EXPIRED',
+  'PEER_RESTARTED',
+  'PEER_UNREACHABLE',
+  // links
+  'LINK_CLOSED',
+  'LINK_LOST',
+  'ABORTED',
+  'NOT_STARTED',
+] as const
+
+/** A stable error code. */
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+const CODE_SET: ReadonlySet<string> = new Set(ERROR_CODES)
+
+/** True when `value` is one of {@link ERROR_CODES}. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && CODE_SET.has(value)
+}
+
+/**
+ * The one error class of Conclave. `code` is stable; `details` is structured context (which
+ * peer, which round …) that survives the Worker boundary as plain data.
+ *
+ * @example
+ * ```ts
+ * try { decodeEnvelope(bytes) } catch (e) { if (e instanceof ConclaveError && e.code === 'DECODE_SHORT_INPUT') … }
+ * ```
+ */
+export class ConclaveError extends Error {
+  override readonly name = 'ConclaveError'
+  readonly code: ErrorCode
+  readonly details: Readonly<Record<string, unknown>>
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+    this.details = details
+  }
+}
+
+/** True when `e` is a {@link ConclaveError}, optionally with the given code. */
+export function isConclaveError(e: unknown, code?: ErrorCode): e is ConclaveError {
+  return e instanceof ConclaveError && (code === undefined || e.code === code)
+}
+
+/** The code of any thrown value: its `code` if it is a ConclaveError, else `undefined`. */
+export function errorCode(e: unknown): ErrorCode | undefined {
+  return e instanceof ConclaveError ? e.code : undefined
+}

@@ -1,0 +1,36 @@
+/**
+ * `@conclave/core`: the runtime of a Conclave party, for browsers (this entry) and Node
+ * (`@conclave/core/node`, which adds the node:crypto AEAD and Node defaults).
+ *
+ * - identity and ids: {@link generateIdentity}, {@link parsePartyId}
+ * - crypto backends: {@link createWebCryptoBackend}, {@link createNobleBackend}
+ * - a party: {@link createParty} over a transport ({@link createMemoryNetwork} …)
+ * - sessions: `party.session({ id, participants })` → send / broadcast / receive / collect / abort
+ * - wire formats and signed contexts, exported for vectors and independent implementations
+ * - the signaling protocol and client
+ * @packageDocumentation
+ */
+export * from './bytes.ts'
+export type { CounterSnapshot, TrafficCounters } from './counters.ts'
+export * from './crypto/index.ts'
+export * from './errors.ts'
+export { Emitter, type EventMap, type Events } from './events.ts'
+export * from './identity.ts'
+export * from './ids.ts'
+export { createParty, type Party, type PartyEvents, type PartyOptions } from './party.ts'
+export { parseRoster, type Roster, type RosterEntry } from './roster.ts'
+export { SecureChannel, type SecureChannelOptions, type SecureChannelSink } from './channel/secure-channel.ts'
+export { Handshake, type HandshakeParams, type HandshakeResult } from './channel/handshake.ts'
+export { Packer, Reassembler, maxPlaintext } from './channel/framer.ts'
+export { createInThreadSessionHost, InThreadSessionHost, type SessionHostConfig } from './session/host.ts'
+export { DEFAULT_LIMITS, type Limits, resolveLimits } from './session/limits.ts'
+export { deriveSessionId, type SessionIdInput } from './session/sid.ts'
+export { Session, type SessionEvents } from './session/session.ts'
+export type * from './session/types.ts'
+export * from './signaling/index.ts'
+export { createMemoryNetwork, type InterceptedFrame, type Interceptor, MemoryNetwork } from './transport/memory.ts'
+export type { Link, Transport, TransportKind } from './transport/types.ts'
+export * from './wire/contexts.ts'
+export * from './wire/envelope.ts'
+export * from './wire/frame.ts'
+export * from './wire/handshake.ts'

@@ -1,0 +1,220 @@
+/**
+ * `createParty`: one party of a multi-party computation. It wires a transport (the links) to a
+ * session host (channels, envelopes, sessions) and gives the application sessions, peers,
+ * events and counters. Platform pieces are passed in, never detected.
+ * @module
+ */
+import type { CounterSnapshot } from './counters.ts'
+import type { CryptoBackend, SigningKey } from './crypto/types.ts'
+import { ConclaveError } from './errors.ts'
+import { Emitter, type Events } from './events.ts'
+import { type PartyId, parsePartyId, partyIdFromBytes } from './ids.ts'
+import type { Roster } from './roster.ts'
+import { createInThreadSessionHost } from './session/host.ts'
+import type { Limits } from './session/limits.ts'
+import { Session } from './session/session.ts'
+import type { PartyEvent, PeerInfo, SessionHost, SessionOptions } from './session/types.ts'
+import type { Link, Transport } from './transport/types.ts'
+
+/** Options of {@link createParty}. */
+export interface PartyOptions {
+  /** The party's signing key (its PartyId is the public key). */
+  identity: SigningKey
+  crypto: CryptoBackend
+  transport: Transport
+  /** Trust anchor; without it the party runs in open mode. */
+  roster?: Roster
+  /** Service mode that every peer must share. @default 'conclave' */
+  mode?: string
+  limits?: Partial<Limits>
+  /** A session host (e.g. a Worker proxy). @default an in-thread host */
+  host?: SessionHost
+  /** 16-byte stream epoch. @default random */
+  epoch?: Uint8Array
+  now?: () => number
+}
+
+/** Events of a party, by type. */
+export type PartyEvents = { [K in PartyEvent['type']]: Extract<PartyEvent, { type: K }> } & { event: PartyEvent }
+
+/** One party. */
+export interface Party extends Events<PartyEvents> {
+  readonly id: PartyId
+  /** True when no roster restricts who may connect. */
+  readonly open: boolean
+  start(options?: { signal?: AbortSignal }): Promise<void>
+  stop(): Promise<void>
+  /** Ask for a link to `peer` (also done on demand when a session needs it). */
+  connect(peer: PartyId): Promise<void>
+  /**
+   * Open a session.
+   * @throws ConclaveError `SESSION_EXISTS`, `INVALID_ARGUMENT`
+   */
+  session(options: SessionOptions): Session
+  /** Ready peers. */
+  peers(): PeerInfo[]
+  /** Resolve when every one of `peers` has a ready link. */
+  waitForPeers(peers: readonly PartyId[], options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>
+  counters(): CounterSnapshot
+}
+
+/**
+ * Create a party.
+ * @example
+ * ```ts
+ * const net = createMemoryNetwork()
+ * const crypto = createNobleBackend()
+ * const party = createParty({ identity: (await generateIdentity(crypto)).key, crypto, transport: net.transport() })
+ * await party.start()
+ * ```
+ */
+export function createParty(options: PartyOptions): Party {
+  if (!options || !options.identity || !options.crypto || !options.transport) {
+    throw new ConclaveError('INVALID_ARGUMENT', 'createParty expected { identity, crypto, transport }')
+  }
+  return new PartyImpl(options)
+}
+
+class PartyImpl implements Party {
+  readonly id: PartyId
+  private readonly host: SessionHost
+  private readonly emitter = new Emitter<PartyEvents>()
+  private readonly links = new Map<string, Link>()
+  private readonly sessions = new Map<string, Session>()
+  private readonly unsubscribe: (() => void)[] = []
+  private started = false
+
+  constructor(private readonly o: PartyOptions) {
+    this.id = partyIdFromBytes(o.identity.publicKey)
+    this.host =
+      o.host ??
+      createInThreadSessionHost({
+        crypto: o.crypto,
+        identity: o.identity,
+        ...(o.mode !== undefined ? { mode: o.mode } : {}),
+        ...(o.roster ? { roster: new Set(o.roster.parties.keys()) } : {}),
+        ...(o.limits ? { limits: o.limits } : {}),
+        ...(o.epoch ? { epoch: o.epoch } : {}),
+        ...(o.now ? { now: o.now } : {}),
+      })
+  }
+
+  get open(): boolean {
+    return this.o.roster === undefined
+  }
+
+  on<K extends keyof PartyEvents & string>(name: K, handler: (payload: PartyEvents[K]) => void): () => void {
+    return this.emitter.on(name, handler)
+  }
+
+  async start(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.started) return
+    this.started = true
+    this.host.connect({
+      sendFrame: (linkId, frame) => {
+        const link = this.links.get(linkId)
+        if (!link || link.closed) return
+        link.send(frame)
+      },
+      closeLink: (linkId, code, reason) => {
+        const link = this.links.get(linkId)
+        this.links.delete(linkId)
+        link?.close(code, reason)
+      },
+      requestLink: (peer) => {
+        this.o.transport.connect(peer).catch((e: unknown) => {
+          this.emitEvent({ type: 'drop', code: 'PEER_UNREACHABLE', peer, reason: e instanceof Error ? e.message : String(e) })
+        })
+      },
+      event: (ev) => this.emitEvent(ev),
+    })
+    this.unsubscribe.push(this.o.transport.onLink((link) => this.attach(link)))
+    await this.o.transport.start(this.id, opts)
+  }
+
+  private emitEvent(ev: PartyEvent): void {
+    if (ev.type === 'session') this.sessions.get(ev.sessionId)?.dispatch(ev)
+    this.emitter.emit(ev.type, ev as never)
+    this.emitter.emit('event', ev)
+  }
+
+  private attach(link: Link): void {
+    this.links.set(link.id, link)
+    link.onMessage((frame) => this.host.linkFrame(link.id, frame))
+    link.onClose((code, reason) => {
+      this.links.delete(link.id)
+      this.host.linkClosed(link.id, code, reason)
+    })
+    this.host.linkOpened({
+      linkId: link.id,
+      peer: link.peer,
+      initiator: link.initiator,
+      kind: link.kind,
+      maxFrameSize: link.maxMessageSize,
+      fingerprints: link.fingerprints(),
+    })
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    for (const u of this.unsubscribe.splice(0)) u()
+    this.host.stop()
+    await this.o.transport.stop()
+    for (const l of this.links.values()) l.close('LINK_CLOSED', 'party stopped')
+    this.links.clear()
+  }
+
+  async connect(peer: PartyId): Promise<void> {
+    await this.o.transport.connect(parsePartyId(peer))
+  }
+
+  session(options: SessionOptions): Session {
+    if (!this.started) throw new ConclaveError('NOT_STARTED', 'call party.start() before opening sessions')
+    const participants = [...options.participants].map((p) => parsePartyId(p)).sort()
+    this.host.openSession({ ...options, participants })
+    const s = new Session(options.id, participants, this.id, this.host)
+    this.sessions.set(options.id, s)
+    return s
+  }
+
+  peers(): PeerInfo[] {
+    return this.host.peers()
+  }
+
+  counters(): CounterSnapshot {
+    return this.host.counters()
+  }
+
+  waitForPeers(peers: readonly PartyId[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+    const want = new Set(peers.filter((p) => p !== this.id))
+    const missing = (): PartyId[] => {
+      const ready = new Set(this.peers().map((p) => p.peer))
+      return [...want].filter((p) => !ready.has(p))
+    }
+    for (const p of missing()) void this.connect(p).catch(() => undefined)
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (missing().length > 0) return
+        done()
+        resolve()
+      }
+      const off = this.on('peer', check)
+      const timer = setTimeout(() => {
+        done()
+        reject(new ConclaveError('PEER_UNREACHABLE', `peers not ready: ${missing().map((p) => p.slice(0, 8)).join(', ')}`, { missing: missing() }))
+      }, opts.timeoutMs ?? 30_000)
+      const onAbort = (): void => {
+        done()
+        reject(new ConclaveError('ABORTED', 'waitForPeers aborted'))
+      }
+      const done = (): void => {
+        off()
+        clearTimeout(timer)
+        opts.signal?.removeEventListener('abort', onAbort)
+      }
+      opts.signal?.addEventListener('abort', onAbort)
+      check()
+    })
+  }
+}

@@ -1,0 +1,606 @@
+/**
+ * The in-thread session host: secure channels per link, envelope signing and the receive
+ * pipeline of DESIGN (decode → sender is the link's peer → participant → strict signature →
+ * recipient → freshness → replay), sessions and their inboxes. The same class runs inside a
+ * Worker behind comlink; here it runs on the caller's thread.
+ * @module
+ */
+import { equalBytes, Reader, toHex, Writer } from '../bytes.ts'
+import { SecureChannel } from '../channel/secure-channel.ts'
+import type { HandshakeResult } from '../channel/handshake.ts'
+import { Counters, type CounterSnapshot } from '../counters.ts'
+import type { CryptoBackend, SigningKey } from '../crypto/types.ts'
+import { ConclaveError, type ErrorCode, errorCode, isErrorCode } from '../errors.ts'
+import {
+  BROADCAST_RECIPIENT,
+  type PartyId,
+  partyIdFromBytes,
+  partyIdToBytes,
+  type SessionId,
+  sessionIdFromBytes,
+  sessionIdToBytes,
+} from '../ids.ts'
+import { decodeUnit, encodePayload, encodeUnit, type EnvelopeUnit, envelopeSignedBytes } from '../wire/envelope.ts'
+import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
+import { type Limits, resolveLimits } from './limits.ts'
+import { ABORT_KIND, CONTROL_ROUND, SessionState } from './session-state.ts'
+import type {
+  HostSink,
+  LinkInfo,
+  PartyEvent,
+  PeerInfo,
+  ReceiveOptions,
+  SessionHost,
+  SessionOptions,
+} from './types.ts'
+import { UnknownSessionBuffer } from './unknown-buffer.ts'
+import type { TransportKind } from '../transport/types.ts'
+
+/** Configuration of a session host. */
+export interface SessionHostConfig {
+  crypto: CryptoBackend
+  identity: SigningKey
+  /** Service mode both ends of a link must share. @default 'conclave' */
+  mode?: string
+  /** When set, only these parties are accepted (the trust anchor). Without it: open mode. */
+  roster?: ReadonlySet<PartyId> | undefined
+  /** 16-byte stream epoch. @default 16 random bytes */
+  epoch?: Uint8Array
+  limits?: Partial<Limits>
+  /** Clock (ms since the Unix epoch). @default Date.now */
+  now?: () => number
+}
+
+interface LinkState {
+  info: LinkInfo
+  channel: SecureChannel
+  result: HandshakeResult | undefined
+  since: number
+}
+
+interface Held {
+  unit: EnvelopeUnit
+  peer: PartyId
+  clockOffsetMs: number
+}
+
+const DEFAULT_KIND = 'msg'
+
+/** The in-thread session host. */
+export class InThreadSessionHost implements SessionHost {
+  readonly self: PartyId
+  readonly epoch: Uint8Array
+  readonly limits: Limits
+  private readonly selfBytes: Uint8Array
+  private readonly crypto: CryptoBackend
+  private readonly now: () => number
+  private readonly mode: string
+  private sink: HostSink | undefined
+  private readonly links = new Map<string, LinkState>()
+  private readonly readyLinks = new Map<PartyId, LinkState>()
+  private readonly pending = new Map<PartyId, Uint8Array[]>()
+  private readonly peerEpochs = new Map<PartyId, string>()
+  private readonly sessions = new Map<SessionId, SessionState>()
+  private readonly runSessions = new Set<SessionId>()
+  private readonly recvChains = new Map<PartyId, Promise<void>>()
+  private sendChain: Promise<void> = Promise.resolve()
+  private readonly unknown: UnknownSessionBuffer<Held>
+  private readonly counter = new Counters()
+  private stopped = false
+
+  constructor(private readonly config: SessionHostConfig) {
+    this.crypto = config.crypto
+    this.selfBytes = config.identity.publicKey
+    this.self = partyIdFromBytes(this.selfBytes)
+    this.limits = resolveLimits(config.limits)
+    this.now = config.now ?? Date.now
+    this.mode = config.mode ?? 'conclave'
+    this.epoch = config.epoch ?? config.crypto.randomBytes(16)
+    if (this.epoch.length !== 16) throw new ConclaveError('INVALID_ARGUMENT', `"epoch" expected 16 bytes, got ${this.epoch.length}`)
+    this.unknown = new UnknownSessionBuffer<Held>({
+      holdMs: this.limits.unknownSessionHoldMs,
+      maxSessions: this.limits.unknownSessionMaxSessions,
+      maxBytesPerSender: this.limits.unknownSessionMaxBytesPerSender,
+      now: this.now,
+      onExpire: (held, sid) => this.refuse('UNKNOWN_SESSION_EXPIRED', held.from, sid, 'held message of a session never opened'),
+    })
+  }
+
+  connect(sink: HostSink): void {
+    this.sink = sink
+  }
+
+  private get out(): HostSink {
+    if (!this.sink) throw new ConclaveError('NOT_STARTED', 'session host has no sink: call connect() first')
+    return this.sink
+  }
+
+  private emit(event: PartyEvent): void {
+    this.sink?.event(event)
+  }
+
+  // ── links ─────────────────────────────────────────────────────────────────────────────
+
+  linkOpened(info: LinkInfo): void {
+    if (this.stopped) return
+    const state: LinkState = { info, channel: undefined as unknown as SecureChannel, result: undefined, since: this.now() }
+    const traffic = this.counter.of(info.kind)
+    state.channel = new SecureChannel(
+      {
+        crypto: this.crypto,
+        identity: this.config.identity,
+        expectedPeer: info.peer,
+        initiator: info.initiator,
+        mode: this.mode,
+        epoch: this.epoch,
+        now: this.now,
+        fingerprints: info.fingerprints,
+        admit: (peer) => (this.config.roster && !this.config.roster.has(peer) ? 'HANDSHAKE_NOT_IN_ROSTER' : undefined),
+        maxFrameSize: info.maxFrameSize,
+        maxMessageBytes: this.limits.maxMessageBytes + 1024,
+        maxReassemblyBytes: this.limits.maxReassemblyBytes,
+        handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
+      },
+      {
+        sendFrame: (frame) => {
+          traffic.framesSent++
+          traffic.bytesSent += frame.length
+          this.out.sendFrame(info.linkId, frame)
+        },
+        ready: (result) => this.onReady(state, result),
+        unit: (unit) => {
+          traffic.messagesReceived++
+          this.onUnit(state, unit)
+        },
+        record: (rec) => this.onRecord(state, rec),
+        closed: (code, reason, remote) => this.onChannelClosed(state, code, reason, remote),
+      },
+    )
+    this.links.set(info.linkId, state)
+    this.emit({ type: 'peer', peer: info.peer, state: 'handshaking', transport: info.kind })
+    void state.channel.start()
+  }
+
+  linkFrame(linkId: string, frame: Uint8Array): void {
+    const state = this.links.get(linkId)
+    if (!state) return
+    const traffic = this.counter.of(state.info.kind)
+    traffic.framesReceived++
+    traffic.bytesReceived += frame.length
+    state.channel.receive(frame)
+  }
+
+  linkClosed(linkId: string, code: ErrorCode, reason: string): void {
+    const state = this.links.get(linkId)
+    if (!state) return
+    // the link is gone: finish the channel without trying to send a close record on it
+    this.links.delete(linkId)
+    this.dropLink(state, code, reason)
+  }
+
+  private onReady(state: LinkState, result: HandshakeResult): void {
+    state.result = result
+    state.since = this.now()
+    this.counter.handshakes++
+    const peer = result.peer
+    const previous = this.readyLinks.get(peer)
+    this.readyLinks.set(peer, state)
+    if (previous && previous !== state) previous.channel.close('LINK_CLOSED', 'replaced by a newer link')
+    const epoch = toHex(result.peerEpoch)
+    const known = this.peerEpochs.get(peer)
+    this.peerEpochs.set(peer, epoch)
+    if (known !== undefined && known !== epoch) this.peerRestarted(peer)
+    this.emit({ type: 'peer', peer, state: 'ready', transport: state.info.kind })
+    const queued = this.pending.get(peer)
+    if (queued) {
+      this.pending.delete(peer)
+      for (const unit of queued) this.transmit(state, unit)
+    }
+  }
+
+  private onRecord(state: LinkState, rec: FrameRecord): void {
+    if (rec.type === RecordType.ping) state.channel.sendRecord({ type: RecordType.pong, value: rec.value })
+  }
+
+  private onChannelClosed(state: LinkState, code: ErrorCode, reason: string, remote: boolean): void {
+    const wasReady = state.result !== undefined
+    const peer = state.info.peer
+    if (!wasReady) {
+      this.counter.handshakeFailed(code)
+      this.emit({ type: 'handshake-failed', peer, code, reason, transport: state.info.kind })
+      if (code === 'FINGERPRINT_MISMATCH') this.emit({ type: 'alarm', code, peer, reason })
+    } else if (!remote && code !== 'LINK_CLOSED') {
+      this.counter.drop(code)
+      this.emit({ type: 'drop', code, peer, reason })
+    }
+    if (this.readyLinks.get(peer) === state) this.readyLinks.delete(peer)
+    if (this.links.delete(state.info.linkId)) this.sink?.closeLink(state.info.linkId, code, reason)
+    this.emit({ type: 'peer', peer, state: wasReady ? 'lost' : 'closed', transport: state.info.kind, code, reason })
+  }
+
+  private dropLink(state: LinkState, code: ErrorCode, reason: string): void {
+    if (!state.channel.isClosed) state.channel.close(code, reason)
+  }
+
+  private peerRestarted(peer: PartyId): void {
+    for (const s of this.sessions.values()) {
+      if (s.status === 'open' && s.participants.has(peer)) {
+        this.fail(s, new ConclaveError('PEER_RESTARTED', `peer ${peer.slice(0, 16)}… restarted`, { peer }), peer)
+      }
+    }
+  }
+
+  // ── receive pipeline ──────────────────────────────────────────────────────────────────
+
+  private onUnit(state: LinkState, bytes: Uint8Array): void {
+    const peer = state.result?.peer
+    if (!peer) return
+    let unit: EnvelopeUnit
+    try {
+      unit = decodeUnit(bytes, this.limits.maxMessageBytes)
+    } catch (e) {
+      this.refuse(errorCode(e) ?? 'DECODE_SHORT_INPUT', peer, undefined, e instanceof Error ? e.message : String(e))
+      return
+    }
+    const sid = sessionIdFromBytes(unit.sessionId)
+    if (!equalBytes(unit.from, partyIdToBytes(peer))) {
+      this.refuse('ENVELOPE_WRONG_SENDER', peer, sid, `envelope from ${toHex(unit.from).slice(0, 16)}… arrived over ${peer.slice(0, 16)}…'s link`)
+      return
+    }
+    const session = this.sessions.get(sid)
+    if (session && !session.participants.has(peer)) {
+      this.refuse('ENVELOPE_NOT_PARTICIPANT', peer, sid, 'sender is not a participant of the session')
+      return
+    }
+    // Verification starts now (several can be in flight); delivery stays in arrival order.
+    const verified = this.crypto.ed25519.verify(
+      unit.from,
+      envelopeSignedBytes(unit.payload, unit.recipient, unit.timestamp),
+      unit.signature,
+    )
+    const offset = state.result!.clockOffsetMs
+    const chain = (this.recvChains.get(peer) ?? Promise.resolve())
+      .then(() => verified)
+      .then((ok) => {
+        if (!ok) {
+          this.refuse('ENVELOPE_BAD_SIGNATURE', peer, sid, 'envelope signature does not verify')
+          return
+        }
+        this.accept({ unit, peer, clockOffsetMs: offset })
+      })
+      .catch((e: unknown) => this.refuse(errorCode(e) ?? 'ENVELOPE_BAD_SIGNATURE', peer, sid, String(e)))
+    this.recvChains.set(peer, chain)
+  }
+
+  /** The checks after the signature; holds units of sessions not opened yet. */
+  private accept(held: Held): void {
+    const { unit, peer } = held
+    const sid = sessionIdFromBytes(unit.sessionId)
+    const session = this.sessions.get(sid)
+    if (!session) {
+      if (this.runSessions.has(sid)) {
+        this.refuse('SESSION_CLOSED', peer, sid, 'message for a session already over')
+        return
+      }
+      const why = this.unknown.hold(sid, { from: peer, bytes: unit.bytes.length, item: held })
+      if (why) this.refuse(why, peer, sid, 'unknown-session buffer is full for this sender')
+      return
+    }
+    if (!session.participants.has(peer)) {
+      this.refuse('ENVELOPE_NOT_PARTICIPANT', peer, sid, 'sender is not a participant of the session')
+      return
+    }
+    const broadcast = equalBytes(unit.recipient, BROADCAST_RECIPIENT)
+    if (!broadcast && !equalBytes(unit.recipient, this.selfBytes)) {
+      this.refuse('ENVELOPE_WRONG_RECIPIENT', peer, sid, 'envelope addressed to another party')
+      return
+    }
+    const stream = SessionState.stream(unit.from, unit.recipient, unit.epoch)
+    if (!session.replay.hasStream(stream)) {
+      const expected = this.now() + held.clockOffsetMs
+      const skew = Math.abs(Number(unit.timestamp) - expected)
+      if (skew > this.limits.skewMs) {
+        this.refuse('ENVELOPE_STALE', peer, sid, `timestamp ${skew} ms away from the sender's clock`)
+        return
+      }
+    }
+    if (session.replay.seen(stream, unit.seq)) {
+      this.refuse('ENVELOPE_REPLAY', peer, sid, `sequence ${unit.seq} already delivered`)
+      return
+    }
+    if (unit.round === CONTROL_ROUND) {
+      if (unit.kind !== ABORT_KIND || !broadcast) {
+        this.refuse('ROUND_RESERVED', peer, sid, `round 0 is reserved for control, got kind ${JSON.stringify(unit.kind)}`)
+        return
+      }
+      session.replay.add(stream, unit.seq)
+      this.onRemoteAbort(session, peer, unit.body)
+      return
+    }
+    if (session.status !== 'open') {
+      this.refuse('SESSION_CLOSED', peer, sid, `session is ${session.status}`)
+      return
+    }
+    if (session.tooFarAhead(unit.round)) {
+      this.refuse('FUTURE_ROUND', peer, sid, `round ${unit.round} is too far ahead of round ${session.currentRound}`)
+      return
+    }
+    try {
+      session.inbox.put({ from: peer, round: unit.round, kind: unit.kind, broadcast }, unit.body)
+    } catch (e) {
+      this.refuse(errorCode(e) ?? 'INBOX_FULL', peer, sid, e instanceof Error ? e.message : String(e))
+      return
+    }
+    session.replay.add(stream, unit.seq)
+    this.emit({ type: 'message', sessionId: sid, from: peer, round: unit.round, kind: unit.kind, broadcast, bytes: unit.body.length })
+  }
+
+  private refuse(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void {
+    this.counter.drop(code)
+    this.emit({ type: 'drop', code, peer, sessionId, reason })
+  }
+
+  // ── sending ───────────────────────────────────────────────────────────────────────────
+
+  /** Sign a payload for `recipient` and queue it; delivery keeps call order. */
+  private dispatch(payload: Uint8Array, recipient: Uint8Array, to: readonly PartyId[]): Promise<void> {
+    const timestamp = BigInt(Math.floor(this.now()))
+    const signed = this.crypto.ed25519.sign(this.config.identity, envelopeSignedBytes(payload, recipient, timestamp))
+    const done = this.sendChain.then(async () => {
+      const unit = encodeUnit(payload, recipient, timestamp, await signed)
+      for (const peer of to) this.deliver(peer, unit)
+    })
+    this.sendChain = done.catch(() => undefined)
+    return done
+  }
+
+  private deliver(peer: PartyId, unit: Uint8Array): void {
+    const link = this.readyLinks.get(peer)
+    if (link && !link.channel.isClosed) {
+      this.transmit(link, unit)
+      return
+    }
+    let queue = this.pending.get(peer)
+    if (!queue) {
+      queue = []
+      this.pending.set(peer, queue)
+    }
+    if (queue.length >= this.limits.maxPendingPerPeer) {
+      throw new ConclaveError('PEER_UNREACHABLE', `${queue.length} messages already wait for ${peer.slice(0, 16)}…`, { peer })
+    }
+    queue.push(unit)
+    this.out.requestLink(peer)
+  }
+
+  private transmit(link: LinkState, unit: Uint8Array): void {
+    link.channel.sendUnit(unit)
+    this.counter.of(link.info.kind).messagesSent++
+  }
+
+  // ── sessions ──────────────────────────────────────────────────────────────────────────
+
+  openSession(options: SessionOptions): void {
+    if (this.sessions.has(options.id) || this.runSessions.has(options.id)) {
+      throw new ConclaveError('SESSION_EXISTS', `session ${options.id.slice(0, 16)}… was already opened by this party`)
+    }
+    const s = new SessionState(options, this.self, this.limits, this.now())
+    this.sessions.set(s.id, s)
+    this.runSessions.add(s.id)
+    this.counter.sessionsOpened++
+    this.emit({ type: 'session', sessionId: s.id, state: 'opened' })
+    for (const peer of s.others) if (!this.readyLinks.has(peer)) this.out.requestLink(peer)
+    for (const held of this.unknown.release(s.id)) this.accept(held.item)
+  }
+
+  private session(id: SessionId): SessionState {
+    const s = this.sessions.get(id)
+    if (!s) throw new ConclaveError('SESSION_UNKNOWN', `no open session ${String(id).slice(0, 16)}…`)
+    return s
+  }
+
+  private checkRound(round: number): void {
+    if (!Number.isInteger(round) || round < 1 || round > 0xffffffff) {
+      throw new ConclaveError('ROUND_RESERVED', `"round" expected an integer from 1 to 2³²−1 (0 is the control round), got ${round}`)
+    }
+  }
+
+  private checkPeer(s: SessionState, peer: PartyId, what: string): void {
+    if (peer === this.self || !s.participants.has(peer)) {
+      throw new ConclaveError('INVALID_ARGUMENT', `"${what}" expected another participant of the session, got ${String(peer).slice(0, 16)}…`)
+    }
+  }
+
+  async send(sessionId: SessionId, to: PartyId, round: number, body: Uint8Array, kind = DEFAULT_KIND): Promise<void> {
+    const s = this.session(sessionId)
+    s.assertOpen()
+    this.checkPeer(s, to, 'to')
+    this.checkRound(round)
+    s.touch(round)
+    const payload = this.payload(s, round, kind, body, s.nextSeq(to))
+    await this.dispatch(payload, partyIdToBytes(to), [to])
+  }
+
+  async broadcast(sessionId: SessionId, round: number, body: Uint8Array, kind = DEFAULT_KIND): Promise<void> {
+    const s = this.session(sessionId)
+    s.assertOpen()
+    this.checkRound(round)
+    s.touch(round)
+    const payload = this.payload(s, round, kind, body, s.nextSeq('broadcast'))
+    await this.dispatch(payload, BROADCAST_RECIPIENT, s.others)
+  }
+
+  private payload(s: SessionState, round: number, kind: string, body: Uint8Array, seq: bigint): Uint8Array {
+    if (!(body instanceof Uint8Array)) throw new ConclaveError('INVALID_ARGUMENT', '"body" expected Uint8Array')
+    return encodePayload(
+      { sessionId: sessionIdToBytes(s.id), round, kind, from: this.selfBytes, epoch: this.epoch, seq, body },
+      this.limits.maxMessageBytes,
+    )
+  }
+
+  async receive(sessionId: SessionId, from: PartyId, round: number, options: ReceiveOptions = {}): Promise<Uint8Array> {
+    const result = await this.collectFrom(sessionId, [from], round, options)
+    return result.get(from)!
+  }
+
+  async collect(sessionId: SessionId, round: number, options: ReceiveOptions = {}): Promise<Map<PartyId, Uint8Array>> {
+    const s = this.session(sessionId)
+    return this.collectFrom(sessionId, s.others, round, options)
+  }
+
+  private collectFrom(
+    sessionId: SessionId,
+    from: readonly PartyId[],
+    round: number,
+    options: ReceiveOptions,
+  ): Promise<Map<PartyId, Uint8Array>> {
+    const s = this.session(sessionId)
+    s.assertOpen()
+    this.checkRound(round)
+    for (const f of from) this.checkPeer(s, f, 'from')
+    s.touch(round)
+    const kind = options.kind ?? DEFAULT_KIND
+    const broadcast = options.broadcast ?? false
+    const got = new Map<PartyId, Uint8Array>()
+    const keys = from.map((f) => ({ from: f, round, kind, broadcast }))
+    return new Promise((resolve, reject) => {
+      let settled = false
+      const finish = (e?: unknown): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        options.signal?.removeEventListener('abort', onAbort)
+        if (e === undefined) resolve(got)
+        else {
+          for (const k of keys) if (!got.has(k.from)) s.inbox.cancel(k, e)
+          reject(e)
+        }
+      }
+      const explicit = options.timeoutMs !== undefined
+      const ms = explicit ? options.timeoutMs! : Math.max(0, s.deadline(round) - this.now())
+      const timer = setTimeout(() => {
+        const silent = from.filter((f) => !got.has(f))
+        const err = new ConclaveError('ROUND_TIMEOUT', `round ${round}: no message from ${silent.length} part${silent.length === 1 ? 'y' : 'ies'}`, {
+          round,
+          silent,
+        })
+        finish(err)
+        if (!explicit) void this.abortWith(s, err, silent)
+      }, ms)
+      const onAbort = (): void => finish(new ConclaveError('ABORTED', 'receive aborted by its signal'))
+      if (options.signal?.aborted) return onAbort()
+      options.signal?.addEventListener('abort', onAbort)
+      for (const k of keys) {
+        s.inbox.take(k).then(
+          (body) => {
+            if (settled) return
+            got.set(k.from, body)
+            if (got.size === keys.length) finish()
+          },
+          (e: unknown) => finish(e),
+        )
+      }
+    })
+  }
+
+  async abort(sessionId: SessionId, reason: string): Promise<void> {
+    const s = this.session(sessionId)
+    if (s.status !== 'open') return
+    await this.abortWith(s, new ConclaveError('SESSION_ABORTED', `aborted by this party: ${reason}`, { by: this.self, reason }), [])
+  }
+
+  /** Abort locally and tell the others with a signed, final abort envelope. */
+  private async abortWith(s: SessionState, err: ConclaveError, silent: PartyId[]): Promise<void> {
+    if (s.status !== 'open') return
+    const code = err.code
+    this.fail(s, err, undefined, silent)
+    const body = new Writer(64).str16(code).str16(err.message.slice(0, 500)).finish()
+    try {
+      await this.dispatch(this.payload(s, CONTROL_ROUND, ABORT_KIND, body, s.nextSeq('broadcast')), BROADCAST_RECIPIENT, s.others)
+    } catch (e) {
+      this.refuse(errorCode(e) ?? 'PEER_UNREACHABLE', undefined, s.id, `abort not sent: ${String(e)}`)
+    }
+  }
+
+  private onRemoteAbort(s: SessionState, by: PartyId, body: Uint8Array): void {
+    let code: ErrorCode = 'SESSION_ABORTED'
+    let reason = ''
+    try {
+      const r = new Reader(body)
+      const c = r.str16('abort code')
+      reason = r.str16('abort reason')
+      r.end('abort')
+      if (isErrorCode(c)) code = c
+    } catch {
+      reason = 'malformed abort reason'
+    }
+    const err = new ConclaveError('SESSION_ABORTED', `aborted by ${by.slice(0, 16)}…: ${code} ${reason}`, { by, code, reason })
+    this.fail(s, err, by)
+  }
+
+  private fail(s: SessionState, err: ConclaveError, by?: PartyId, silent?: PartyId[]): void {
+    if (s.status !== 'open') return
+    s.status = 'aborted'
+    s.failure = err
+    s.inbox.fail(err)
+    this.counter.sessionsAborted++
+    const code = typeof err.details.code === 'string' && isErrorCode(err.details.code) ? err.details.code : err.code
+    this.emit({
+      type: 'session',
+      sessionId: s.id,
+      state: 'aborted',
+      code,
+      reason: err.message,
+      ...(by ? { by } : {}),
+      ...(silent && silent.length > 0 ? { silent } : {}),
+    })
+  }
+
+  closeSession(sessionId: SessionId): void {
+    const s = this.sessions.get(sessionId)
+    if (!s) return
+    if (s.status === 'open') {
+      s.status = 'closed'
+      s.inbox.fail(new ConclaveError('SESSION_CLOSED', 'session closed'))
+    }
+    this.sessions.delete(sessionId)
+    this.emit({ type: 'session', sessionId, state: 'closed' })
+  }
+
+  // ── introspection ─────────────────────────────────────────────────────────────────────
+
+  peers(): PeerInfo[] {
+    return [...this.readyLinks.values()].map((l) => ({
+      peer: l.result!.peer,
+      transport: l.info.kind as TransportKind,
+      since: l.since,
+      clockOffsetMs: l.result!.clockOffsetMs,
+    }))
+  }
+
+  counters(): CounterSnapshot {
+    return this.counter.snapshot()
+  }
+
+  /** Bytes held in reassembly for `peer`'s ready link (for cap tests and metrics). */
+  reassemblyBytes(peer: PartyId): number {
+    return this.readyLinks.get(peer)?.channel.reassemblyBytes ?? 0
+  }
+
+  /** Sessions held in the unknown-session buffer, and bytes held for `from`. */
+  unknownSessionUsage(from: PartyId): { sessions: number; bytes: number } {
+    return { sessions: this.unknown.sessionCount, bytes: this.unknown.bytesFrom(from) }
+  }
+
+  stop(): void {
+    if (this.stopped) return
+    this.stopped = true
+    for (const s of this.sessions.values()) this.closeSession(s.id)
+    for (const l of [...this.links.values()]) l.channel.close('LINK_CLOSED', 'party stopping')
+    this.unknown.clear()
+  }
+}
+
+/** A session host running on the caller's thread. */
+export function createInThreadSessionHost(config: SessionHostConfig): InThreadSessionHost {
+  return new InThreadSessionHost(config)
+}

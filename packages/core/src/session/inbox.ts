@@ -1,0 +1,102 @@
+/**
+ * Per-session inboxes keyed by (from, round, kind, broadcast|direct), with waiters.
+ * @module
+ */
+import { ConclaveError } from '../errors.ts'
+import type { PartyId } from '../ids.ts'
+
+/** Which slot of the inbox. */
+export interface InboxKey {
+  from: PartyId
+  round: number
+  kind: string
+  broadcast: boolean
+}
+
+function keyOf(k: InboxKey): string {
+  return `${k.from}|${k.round}|${k.broadcast ? 'b' : 'd'}|${k.kind}`
+}
+
+interface Waiter {
+  resolve(body: Uint8Array): void
+  reject(e: unknown): void
+}
+
+/** The inboxes of one session. */
+export class Inbox {
+  private readonly slots = new Map<string, Uint8Array[]>()
+  private readonly waiters = new Map<string, Waiter[]>()
+  private readonly heldPerSender = new Map<PartyId, number>()
+  private failure: unknown
+
+  constructor(private readonly perSender: number) {}
+
+  /** Messages held, not yet received, from `from`. */
+  held(from: PartyId): number {
+    return this.heldPerSender.get(from) ?? 0
+  }
+
+  /**
+   * Deliver a body to its slot (or straight to a waiter).
+   * @throws ConclaveError `INBOX_FULL` when the sender already has `perSender` unconsumed messages
+   */
+  put(key: InboxKey, body: Uint8Array): void {
+    const k = keyOf(key)
+    const w = this.waiters.get(k)
+    if (w && w.length > 0) {
+      w.shift()!.resolve(body)
+      if (w.length === 0) this.waiters.delete(k)
+      return
+    }
+    const held = this.held(key.from)
+    if (held >= this.perSender) {
+      throw new ConclaveError('INBOX_FULL', `inbox for ${key.from.slice(0, 16)}… holds ${held} unconsumed messages`, { from: key.from })
+    }
+    this.heldPerSender.set(key.from, held + 1)
+    let slot = this.slots.get(k)
+    if (!slot) {
+      slot = []
+      this.slots.set(k, slot)
+    }
+    slot.push(body)
+  }
+
+  /** Take the next body of a slot, waiting for it. */
+  take(key: InboxKey): Promise<Uint8Array> {
+    if (this.failure) return Promise.reject(this.failure)
+    const k = keyOf(key)
+    const slot = this.slots.get(k)
+    if (slot && slot.length > 0) {
+      const body = slot.shift()!
+      if (slot.length === 0) this.slots.delete(k)
+      this.heldPerSender.set(key.from, this.held(key.from) - 1)
+      return Promise.resolve(body)
+    }
+    return new Promise((resolve, reject) => {
+      let list = this.waiters.get(k)
+      if (!list) {
+        list = []
+        this.waiters.set(k, list)
+      }
+      list.push({ resolve, reject })
+    })
+  }
+
+  /** Withdraw a pending take (on timeout or abort signal). */
+  cancel(key: InboxKey, reason: unknown): void {
+    const k = keyOf(key)
+    const list = this.waiters.get(k)
+    const w = list?.shift()
+    if (list && list.length === 0) this.waiters.delete(k)
+    w?.reject(reason)
+  }
+
+  /** Fail every pending and future take with `e`. */
+  fail(e: unknown): void {
+    this.failure = e
+    for (const list of this.waiters.values()) for (const w of list) w.reject(e)
+    this.waiters.clear()
+    this.slots.clear()
+    this.heldPerSender.clear()
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Defaults of DESIGN ("Defaults"), all configurable through `createParty({ limits })`.
+ * @module
+ */
+
+/** Tunable limits and timeouts of a party. */
+export interface Limits {
+  /** Allowed clock skew at a stream's first message (ms). @default 30000 */
+  skewMs: number
+  /** Timeout of each round (ms); deadlines are cumulative from the session's opening. @default 30000 */
+  roundTimeoutMs: number
+  /** How many rounds ahead of the current one a message may be. @default 32 */
+  futureRoundWindow: number
+  /** How long messages of a session not opened yet are held (ms). @default 60000 */
+  unknownSessionHoldMs: number
+  /** At most this many unknown sessions are held. @default 1000 */
+  unknownSessionMaxSessions: number
+  /** At most this many bytes are held per sender for unknown sessions. @default 8 MiB */
+  unknownSessionMaxBytesPerSender: number
+  /** Unconsumed messages per sender per session. @default 1000 */
+  inboxPerSender: number
+  /** Largest envelope body (bytes). @default 16 MiB */
+  maxMessageBytes: number
+  /** Reassembly memory per peer (bytes). @default 16 MiB + 1 KiB (one max message and its envelope) */
+  maxReassemblyBytes: number
+  /** Each handshake step (ms). @default 2000 */
+  handshakeTimeoutMs: number
+  /** Units queued for a peer whose link is not ready yet. @default 10000 */
+  maxPendingPerPeer: number
+}
+
+/** The defaults. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  skewMs: 30_000,
+  roundTimeoutMs: 30_000,
+  futureRoundWindow: 32,
+  unknownSessionHoldMs: 60_000,
+  unknownSessionMaxSessions: 1000,
+  unknownSessionMaxBytesPerSender: 8 * 1024 * 1024,
+  inboxPerSender: 1000,
+  maxMessageBytes: 16 * 1024 * 1024,
+  maxReassemblyBytes: 16 * 1024 * 1024 + 1024,
+  handshakeTimeoutMs: 2000,
+  maxPendingPerPeer: 10_000,
+})
+
+/** Merge overrides into the defaults, checking each. */
+export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
+  const out: Limits = { ...DEFAULT_LIMITS }
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!(k in DEFAULT_LIMITS)) throw new TypeError(`unknown limit "${k}"`)
+    if (v === undefined) continue
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`limit "${k}" expected a number ≥ 0, got ${String(v)}`)
+    out[k as keyof Limits] = v
+  }
+  return out
+}

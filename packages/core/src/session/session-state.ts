@@ -1,0 +1,91 @@
+/**
+ * The state of one open session inside the host: participants, inbox, replay memory,
+ * outgoing sequence numbers, round deadlines and the current round.
+ * @module
+ */
+import { toHex } from '../bytes.ts'
+import { ConclaveError } from '../errors.ts'
+import type { PartyId, SessionId } from '../ids.ts'
+import { Inbox } from './inbox.ts'
+import type { Limits } from './limits.ts'
+import { ReplayWindow } from './replay.ts'
+import type { SessionOptions } from './types.ts'
+
+/** Kind of the abort envelope in the control round. */
+export const ABORT_KIND = 'abort'
+/** The control round. */
+export const CONTROL_ROUND = 0
+
+/** One session's state. */
+export class SessionState {
+  readonly id: SessionId
+  readonly participants: ReadonlySet<PartyId>
+  readonly others: readonly PartyId[]
+  readonly inbox: Inbox
+  readonly replay = new ReplayWindow()
+  readonly openedAt: number
+  private readonly seqs = new Map<string, bigint>()
+  /** Highest round this party has sent in or waited on. */
+  currentRound = 1
+  status: 'open' | 'aborted' | 'closed' = 'open'
+  failure: ConclaveError | undefined
+
+  constructor(
+    options: SessionOptions,
+    readonly self: PartyId,
+    private readonly limits: Limits,
+    now: number,
+  ) {
+    this.id = options.id
+    const set = new Set(options.participants)
+    if (set.size !== options.participants.length) {
+      throw new ConclaveError('INVALID_ARGUMENT', '"participants" has duplicates')
+    }
+    if (!set.has(self)) throw new ConclaveError('INVALID_ARGUMENT', '"participants" must include this party')
+    if (set.size < 2) throw new ConclaveError('INVALID_ARGUMENT', `"participants" expected at least 2 parties, got ${set.size}`)
+    this.participants = set
+    this.others = [...set].filter((p) => p !== self).sort()
+    this.inbox = new Inbox(limits.inboxPerSender)
+    this.openedAt = now
+    this.roundTimeoutMs = options.roundTimeoutMs ?? limits.roundTimeoutMs
+    this.roundTimeouts = options.roundTimeouts ?? {}
+  }
+
+  private readonly roundTimeoutMs: number
+  private readonly roundTimeouts: Readonly<Record<number, number>>
+
+  /** Deadline of `round` (ms since epoch): cumulative over rounds 1…round from the opening. */
+  deadline(round: number): number {
+    let t = this.openedAt
+    for (let r = 1; r <= Math.max(round, 1); r++) t += this.roundTimeouts[r] ?? this.roundTimeoutMs
+    return t
+  }
+
+  /** The next sequence number of the stream towards `to` (or the broadcast stream). */
+  nextSeq(to: PartyId | 'broadcast'): bigint {
+    const s = this.seqs.get(to) ?? 0n
+    this.seqs.set(to, s + 1n)
+    return s
+  }
+
+  /** Note that this party acts in `round`. */
+  touch(round: number): void {
+    if (round > this.currentRound) this.currentRound = round
+  }
+
+  /** True when a message of `round` is further ahead than the window allows. */
+  tooFarAhead(round: number): boolean {
+    return round > this.currentRound + this.limits.futureRoundWindow
+  }
+
+  /** @throws ConclaveError the session's failure, or `SESSION_CLOSED` */
+  assertOpen(): void {
+    if (this.failure) throw this.failure
+    if (this.status !== 'open') throw new ConclaveError('SESSION_CLOSED', `session ${this.id.slice(0, 16)}… is ${this.status}`)
+  }
+
+  /** Key of a replay stream. */
+  static stream(from: Uint8Array, to: Uint8Array, epoch: Uint8Array): string {
+    return `${toHex(from)}|${toHex(to)}|${toHex(epoch)}`
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The session host seam (types only). A session host owns the secure channels, envelope signing
+ * and verification, and the sessions' inboxes. It runs in-thread (tests) or in a Worker reached
+ * through comlink, so every argument and result here is structured-cloneable plain data, and
+ * frames cross as Uint8Arrays over exact ArrayBuffers.
+ * @module
+ */
+import type { CounterSnapshot } from '../counters.ts'
+import type { ErrorCode } from '../errors.ts'
+import type { PartyId, SessionId } from '../ids.ts'
+import type { TransportKind } from '../transport/types.ts'
+
+/** A link as the host sees it. */
+export interface LinkInfo {
+  linkId: string
+  peer: PartyId
+  initiator: boolean
+  kind: TransportKind
+  maxFrameSize: number
+  fingerprints?: { local: string[]; remote: string[] } | undefined
+}
+
+/** What the host asks of the connection side. */
+export interface HostSink {
+  sendFrame(linkId: string, frame: Uint8Array): void
+  closeLink(linkId: string, code: ErrorCode, reason: string): void
+  /** The host has something for `peer` and no ready channel: make a link. */
+  requestLink(peer: PartyId): void
+  event(event: PartyEvent): void
+}
+
+/** Options of `party.session(…)`. */
+export interface SessionOptions {
+  id: SessionId
+  /** Every participant, this party included. */
+  participants: readonly PartyId[]
+  /** Round timeout (ms) for rounds without an override. @default limits.roundTimeoutMs */
+  roundTimeoutMs?: number
+  /** Per-round overrides, e.g. `{ 3: 120000 }`. */
+  roundTimeouts?: Readonly<Record<number, number>>
+}
+
+/** Options of receive / collect. */
+export interface ReceiveOptions {
+  /** Message kind. @default 'msg' */
+  kind?: string
+  /** Expect a broadcast rather than a direct message. @default false */
+  broadcast?: boolean
+  /** Wait at most this long (ms) instead of the round's deadline. */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+/** Events a party emits. */
+export type PartyEvent =
+  | { type: 'peer'; peer: PartyId; state: PeerState; transport: TransportKind; code?: ErrorCode; reason?: string }
+  | { type: 'handshake-failed'; peer: PartyId; code: ErrorCode; reason: string; transport: TransportKind }
+  | {
+      type: 'drop'
+      code: ErrorCode
+      peer?: PartyId | undefined
+      sessionId?: SessionId | undefined
+      reason: string
+    }
+  | {
+      type: 'session'
+      sessionId: SessionId
+      state: 'opened' | 'aborted' | 'closed'
+      code?: ErrorCode
+      reason?: string
+      by?: PartyId
+      silent?: PartyId[]
+    }
+  | { type: 'alarm'; code: 'FINGERPRINT_MISMATCH'; peer: PartyId; reason: string }
+  | { type: 'message'; sessionId: SessionId; from: PartyId; round: number; kind: string; broadcast: boolean; bytes: number }
+
+/** Link states the host reports (the connection manager adds its own before `handshaking`). */
+export type PeerState = 'handshaking' | 'ready' | 'lost' | 'closed'
+
+/** A ready peer. */
+export interface PeerInfo {
+  peer: PartyId
+  transport: TransportKind
+  since: number
+  clockOffsetMs: number
+}
+
+/** The session host contract. */
+export interface SessionHost {
+  /** Wire the host to its connection side. */
+  connect(sink: HostSink): void
+  linkOpened(info: LinkInfo): void
+  linkFrame(linkId: string, frame: Uint8Array): void
+  linkClosed(linkId: string, code: ErrorCode, reason: string): void
+  openSession(options: SessionOptions): void
+  send(sessionId: SessionId, to: PartyId, round: number, body: Uint8Array, kind?: string): Promise<void>
+  broadcast(sessionId: SessionId, round: number, body: Uint8Array, kind?: string): Promise<void>
+  receive(sessionId: SessionId, from: PartyId, round: number, options?: ReceiveOptions): Promise<Uint8Array>
+  collect(sessionId: SessionId, round: number, options?: ReceiveOptions): Promise<Map<PartyId, Uint8Array>>
+  abort(sessionId: SessionId, reason: string): Promise<void>
+  closeSession(sessionId: SessionId): void
+  peers(): PeerInfo[]
+  counters(): CounterSnapshot
+  stop(): void
+}

@@ -1,0 +1,160 @@
+/**
+ * The signaling protocol, typed once and shared by server and client (socket.io typed events).
+ * The server still validates every payload at run time (see `validate.ts`).
+ *
+ * Flow: connect → server emits `challenge` → client emits `register` (signature in the
+ * registration context over the server's origin) → only then `join`, `signal`, `relay`.
+ * @module
+ */
+
+/** Signaling protocol versions this code speaks. */
+export const SIGNALING_VERSIONS = [1] as const
+
+/** Error codes the server sends in `error` events and acks. */
+export type SignalingErrorCode =
+  | 'NOT_REGISTERED'
+  | 'BAD_PAYLOAD'
+  | 'BAD_SIGNATURE'
+  | 'VERSION_MISMATCH'
+  | 'NOT_IN_ROOM'
+  | 'PEER_NOT_IN_ROOM'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RATE_LIMITED'
+  | 'TOO_MANY_ROOMS'
+  | 'ROOM_FULL'
+  | 'ALREADY_REGISTERED'
+  /** This socket was replaced by a newer connection registering the same PartyId. */
+  | 'REPLACED'
+  /** A registered socket sent nothing (not even a heartbeat) for `limits.heartbeatTimeoutMs`. */
+  | 'HEARTBEAT_TIMEOUT'
+  /** The socket did not register within the server's registration timeout. */
+  | 'REGISTRATION_TIMEOUT'
+  /** Repeated violations (rate, size, bad payloads, failed registrations): the socket is cut. */
+  | 'ABUSE'
+  /** Client side: the challenge named another origin than the one connected to; not signed. */
+  | 'ORIGIN_MISMATCH'
+
+/** `{ ok: true, … } | { ok: false, code, message }` acknowledgement. */
+export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; code: SignalingErrorCode; message: string }
+
+export interface ChallengeMessage {
+  /** 32 random bytes, hex. */
+  challenge: string
+  /** The origin the signature must name, e.g. `http://127.0.0.1:8787`. */
+  origin: string
+  versions: number[]
+  /** The limits this server enforces, so clients can size frames and heartbeats. */
+  limits?: SignalingLimits
+}
+
+/** Limits a server announces in its challenge. */
+export interface SignalingLimits {
+  /** Largest relay frame, and largest JSON-encoded `signal` data, in bytes. */
+  maxPayloadBytes: number
+  /** Sustained events per second per socket (token bucket). */
+  eventsPerSecond: number
+  roomsPerSocket: number
+  partiesPerRoom: number
+  /** A registered socket silent for this long is cut; heartbeat well within it. */
+  heartbeatTimeoutMs: number
+}
+
+export interface RegisterRequest {
+  /** PartyId (hex of the Ed25519 public key). */
+  partyId: string
+  /** Hex Ed25519 signature over `registrationSignedBytes(origin, challenge, partyId)`. */
+  signature: string
+  version: number
+  /** Display label (metadata only, at most 64 chars). */
+  label?: string
+}
+
+/** One party as the registry sees it. */
+export interface PresenceEntry {
+  partyId: string
+  label?: string
+  /** ms since epoch. */
+  lastSeen: number
+  /** Health in [0, 1] as last reported by the party's heartbeat. */
+  health?: number
+}
+
+export interface JoinRequest {
+  room: string
+}
+
+export interface PresenceEvent {
+  room: string
+  event: 'joined' | 'left'
+  party: PresenceEntry
+}
+
+/** What a `signal` carries between two parties (opaque to the server beyond its shape). */
+export interface SignalData {
+  /** Identifies the link between the two parties (e.g. `${smaller}:${larger}`). */
+  linkId: string
+  /** Attempt number; signals of an older attempt are dropped by the receiver. */
+  attempt: number
+  kind: 'offer' | 'answer' | 'candidate' | 'renegotiate' | 'connect-request'
+  /** simple-peer signal object, JSON-serialisable; absent for `connect-request`. */
+  payload?: unknown
+}
+
+export interface SignalRequest {
+  room: string
+  to: string
+  data: SignalData
+}
+
+export interface SignalEvent {
+  room: string
+  /** Stamped by the server: the registered PartyId of the sender. */
+  from: string
+  data: SignalData
+}
+
+export interface RelayRequest {
+  room: string
+  to: string
+  /** One opaque (already encrypted) frame. */
+  frame: Uint8Array | ArrayBuffer
+}
+
+export interface RelayEvent {
+  room: string
+  from: string
+  frame: ArrayBuffer | Uint8Array
+}
+
+export interface HeartbeatRequest {
+  health?: number
+}
+
+export interface ServerErrorEvent {
+  code: SignalingErrorCode
+  message: string
+  /** The client event that was refused, when the error answers one (e.g. `relay`). */
+  event?: string
+  /** Room and addressee of the refused `signal` / `relay`, when known. */
+  room?: string
+  to?: string
+}
+
+/** Events the server emits. */
+export interface ServerToClientEvents {
+  challenge: (msg: ChallengeMessage) => void
+  presence: (msg: PresenceEvent) => void
+  signal: (msg: SignalEvent) => void
+  relay: (msg: RelayEvent) => void
+  error: (msg: ServerErrorEvent) => void
+}
+
+/** Events the client emits. */
+export interface ClientToServerEvents {
+  register: (req: RegisterRequest, ack: (res: Ack<{ partyId: string }>) => void) => void
+  join: (req: JoinRequest, ack: (res: Ack<{ peers: PresenceEntry[] }>) => void) => void
+  leave: (req: JoinRequest, ack: (res: Ack) => void) => void
+  signal: (req: SignalRequest, ack: (res: Ack) => void) => void
+  relay: (req: RelayRequest) => void
+  heartbeat: (req: HeartbeatRequest) => void
+}

@@ -1,0 +1,52 @@
+/**
+ * The transport seam (types only). A transport opens links to peers and moves opaque frames;
+ * it knows nothing of keys, envelopes or sessions. Implementations: `memory` (tests),
+ * `webrtc` (simple-peer), `relay` (through the signaling server). Each passes the transport
+ * compliance suite (`runTransportTests`).
+ * @module
+ */
+import type { ErrorCode } from '../errors.ts'
+import type { PartyId } from '../ids.ts'
+
+/** Which kind of path a link uses. */
+export type TransportKind = 'memory' | 'webrtc' | 'relay'
+
+/** One bidirectional, ordered, reliable path to one peer, carrying whole frames. */
+export interface Link {
+  /** Unique for this party's lifetime. */
+  readonly id: string
+  /** Whom the transport believes is at the other end (the handshake proves it). */
+  readonly peer: PartyId
+  /** True on the end that offered (the smaller PartyId). */
+  readonly initiator: boolean
+  readonly kind: TransportKind
+  /** Largest frame `send` accepts, header and tag included. */
+  readonly maxMessageSize: number
+  /** DTLS fingerprints seen on this link (webrtc only). */
+  fingerprints(): { local: string[]; remote: string[] } | undefined
+  /**
+   * Send one frame.
+   * @throws ConclaveError `FRAME_TOO_LARGE` over {@link maxMessageSize}, `LINK_CLOSED` once closed
+   */
+  send(frame: Uint8Array): void
+  /** Bytes accepted by `send` and not yet handed to the network. */
+  readonly bufferedAmount: number
+  onMessage(handler: (frame: Uint8Array) => void): () => void
+  onClose(handler: (code: ErrorCode, reason: string) => void): () => void
+  close(code?: ErrorCode, reason?: string): void
+  readonly closed: boolean
+}
+
+/** A transport for one local party. */
+export interface Transport {
+  readonly kind: TransportKind
+  start(local: PartyId, options?: { signal?: AbortSignal }): Promise<void>
+  stop(): Promise<void>
+  /**
+   * Ask for a link to `peer` (idempotent while one is being made or is open). The link is
+   * announced through `onLink` on both ends.
+   */
+  connect(peer: PartyId, options?: { signal?: AbortSignal }): Promise<void>
+  /** Every new link, on the end that asked and on the end that was asked. */
+  onLink(handler: (link: Link) => void): () => void
+}

@@ -1,0 +1,5 @@
+/**
+ * `@conclave/protocols`: reference MPC protocols written on the Conclave session API.
+ * @packageDocumentation
+ */
+export { runSecureSum, SECURE_SUM, type SecureSumOptions } from './secure-sum.ts'
