@@ -35,7 +35,9 @@ export type SignalingErrorCode =
   | 'ORIGIN_MISMATCH'
 
 /** `{ ok: true, … } | { ok: false, code, message }` acknowledgement. */
-export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; code: SignalingErrorCode; message: string }
+export type Ack<T extends object = object> =
+  | ({ ok: true } & T)
+  | { ok: false; code: SignalingErrorCode; message: string }
 
 export interface ChallengeMessage {
   /** 32 random bytes, hex. */

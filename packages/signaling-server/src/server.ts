@@ -1,0 +1,181 @@
+/**
+ * The signaling server: an HTTP server (health, metrics, registry) with socket.io on it.
+ * @module
+ */
+import { createServer, type Server as HttpServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { ConclaveError, createNobleBackend } from '@conclave/core'
+import { Server } from 'socket.io'
+import { resolveConfig, type SignalingServerConfig } from './config.ts'
+import { type Connection, handleConnection } from './connection.ts'
+import type { SignalingIo, VerifyFn } from './context.ts'
+import { createHttpHandler } from './http.ts'
+import { createLogger, type Logger } from './log.ts'
+import { createMetrics, type MetricsGauges, type SignalingMetrics } from './metrics.ts'
+import { createMemoryRegistry, type Registry } from './registry.ts'
+
+/** Options of {@link createSignalingServer}: any {@link SignalingServerConfig} field, and the seams. */
+export interface SignalingServerOptions extends Partial<SignalingServerConfig> {
+  /**
+   * Signature check of registrations.
+   * @default strict Ed25519 of core's noble backend (`createNobleBackend().ed25519.verify`)
+   */
+  verify?: VerifyFn
+  /** Membership and presence store. @default createMemoryRegistry() (one process) */
+  registry?: Registry
+  /** @default a JSON-lines logger on stderr at `logLevel` */
+  logger?: Logger
+}
+
+/** Where a started server listens. */
+export interface ListeningAddress {
+  /** `http://<host>:<port>` of the bound socket (what clients on this host dial). */
+  url: string
+  port: number
+  /** The origin named in challenges (the `origin` option, else `url`'s origin). */
+  origin: string
+}
+
+/** A signaling server (see {@link createSignalingServer}). */
+export interface SignalingServer {
+  /**
+   * Listen. Resolves with the bound address.
+   * @throws the listen error (e.g. `EADDRINUSE`); `INVALID_ARGUMENT` if already started
+   */
+  start(): Promise<ListeningAddress>
+  /** Disconnect every socket and close the HTTP server. Idempotent. */
+  stop(): Promise<void>
+  readonly registry: Registry
+  readonly metrics: SignalingMetrics
+  readonly config: Readonly<SignalingServerConfig>
+  /** Sockets connected to this process now. */
+  readonly connections: number
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+}
+
+/**
+ * Create a signaling server. Nothing listens until `start()`.
+ *
+ * @example
+ * ```ts
+ * const server = createSignalingServer({ host: '127.0.0.1', port: 0 })
+ * const { url } = await server.start()
+ * // … createSignalingClient({ url, … })
+ * await server.stop()
+ * ```
+ * @throws ConclaveError `INVALID_ARGUMENT` on a bad option
+ */
+export function createSignalingServer(options: SignalingServerOptions = {}): SignalingServer {
+  const { verify: verifyOption, registry: registryOption, logger, ...partial } = options
+  const config = resolveConfig(partial)
+  const log = logger ?? createLogger({ level: config.logLevel })
+  const registry = registryOption ?? createMemoryRegistry()
+  const metrics = createMetrics()
+  const verify: VerifyFn = verifyOption ?? createNobleBackend().ed25519.verify
+  const connections = new Map<string, Connection>()
+  let http: HttpServer | undefined
+  let io: SignalingIo | undefined
+  let sweeper: ReturnType<typeof setInterval> | undefined
+  let startedAt = Date.now()
+  let stopping: Promise<void> | undefined
+
+  async function gauges(): Promise<MetricsGauges> {
+    const stats = await registry.stats()
+    return { connectedSockets: connections.size, registeredParties: stats.parties, rooms: stats.rooms }
+  }
+
+  function listen(server: HttpServer): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error)
+      server.once('error', onError)
+      server.listen(config.port, config.host, () => {
+        server.off('error', onError)
+        resolve(server.address() as AddressInfo)
+      })
+    })
+  }
+
+  return {
+    registry,
+    metrics,
+    config,
+    get connections() {
+      return connections.size
+    },
+
+    async start() {
+      if (http) throw new ConclaveError('INVALID_ARGUMENT', 'signaling server already started')
+      stopping = undefined
+      const server = createServer(
+        createHttpHandler({ registry, metrics, log, gauges, startedAt: () => startedAt }),
+      )
+      http = server
+      let address: AddressInfo
+      try {
+        address = await listen(server)
+      } catch (error) {
+        http = undefined
+        throw error
+      }
+      startedAt = Date.now()
+      const url = `http://${hostForUrl(config.host)}:${address.port}`
+      const origin = config.origin ?? new URL(url).origin
+      const ioServer: SignalingIo = new Server(server, {
+        // websocket only: no sticky sessions needed behind a balancer, no CORS preflights.
+        transports: ['websocket'],
+        // The transport cuts any single packet past this; the handlers refuse smaller oversize payloads with a code.
+        maxHttpBufferSize: config.maxPayloadBytes + config.payloadOverheadBytes,
+        serveClient: false,
+        connectTimeout: config.registrationTimeoutMs,
+      })
+      io = ioServer
+      ioServer.on('connection', (socket) => {
+        const connection = handleConnection(
+          { io: ioServer, config, origin, registry, metrics, log, verify },
+          socket,
+        )
+        connections.set(socket.id, connection)
+        socket.on('disconnect', () => connections.delete(socket.id))
+      })
+      const period = Math.max(
+        100,
+        Math.min(5000, Math.floor(Math.min(config.heartbeatTimeoutMs, config.registrationTimeoutMs) / 4)),
+      )
+      sweeper = setInterval(() => {
+        const now = Date.now()
+        for (const connection of [...connections.values()]) connection.sweep(now)
+      }, period)
+      sweeper.unref()
+      if (config.origin === undefined && (config.host === '0.0.0.0' || config.host === '::')) {
+        log.warn('origin_unset', {
+          host: config.host,
+          hint: 'set --origin to the URL clients dial, or they refuse the challenge',
+        })
+      }
+      log.info('listening', { url, origin })
+      return { url, port: address.port, origin }
+    },
+
+    stop() {
+      if (stopping) return stopping
+      const server = http
+      const ioServer = io
+      if (!server || !ioServer) return Promise.resolve()
+      if (sweeper) clearInterval(sweeper)
+      sweeper = undefined
+      stopping = new Promise<void>((resolve) => {
+        // io.close() disconnects every socket and closes the HTTP server with it.
+        ioServer.close(() => resolve())
+        server.closeAllConnections()
+      }).then(() => {
+        http = undefined
+        io = undefined
+        log.info('stopped')
+      })
+      return stopping
+    },
+  }
+}
