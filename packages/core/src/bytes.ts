@@ -69,7 +69,11 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true })
  * spans it exactly): what may be transferred across a Worker boundary.
  */
 export function exactBuffer(bytes: Uint8Array): ArrayBuffer {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+  if (
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer
+  ) {
     return bytes.buffer
   }
   return bytes.slice().buffer as ArrayBuffer
@@ -78,7 +82,8 @@ export function exactBuffer(bytes: Uint8Array): ArrayBuffer {
 /** Short description of an unexpected value for error messages. */
 export function describe(value: unknown): string {
   if (value instanceof Uint8Array) return `${value.length} bytes`
-  if (typeof value === 'string') return value.length > 40 ? `string of ${value.length} chars` : JSON.stringify(value)
+  if (typeof value === 'string')
+    return value.length > 40 ? `string of ${value.length} chars` : JSON.stringify(value)
   if (value === null) return 'null'
   return typeof value
 }
@@ -127,7 +132,8 @@ export class Writer {
   }
 
   u16(v: number): this {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new ConclaveError('INVALID_ARGUMENT', `u16 out of range: ${v}`)
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff)
+      throw new ConclaveError('INVALID_ARGUMENT', `u16 out of range: ${v}`)
     this.reserve(2)
     this.view.setUint16(this.len, v)
     this.len += 2
@@ -266,7 +272,8 @@ export class Reader {
 
   bytes32len(what = 'bytes32len', max = Number.POSITIVE_INFINITY): Uint8Array {
     const n = this.u32(what)
-    if (n > max) throw new ConclaveError('DECODE_BAD_LENGTH', `${what} declares ${n} bytes, at most ${max} allowed`)
+    if (n > max)
+      throw new ConclaveError('DECODE_BAD_LENGTH', `${what} declares ${n} bytes, at most ${max} allowed`)
     return this.bytes(n, what)
   }
 
@@ -278,7 +285,10 @@ export class Reader {
   /** @throws ConclaveError `DECODE_TRAILING_BYTES` when input remains. */
   end(what = 'input'): void {
     if (this.off !== this.buf.length) {
-      throw new ConclaveError('DECODE_TRAILING_BYTES', `${this.buf.length - this.off} trailing bytes after ${what}`)
+      throw new ConclaveError(
+        'DECODE_TRAILING_BYTES',
+        `${this.buf.length - this.off} trailing bytes after ${what}`,
+      )
     }
   }
 }

@@ -41,7 +41,14 @@ export class Counters {
   of(kind: TransportKind): TrafficCounters {
     let t = this.traffic.get(kind)
     if (!t) {
-      t = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 }
+      t = {
+        framesSent: 0,
+        framesReceived: 0,
+        bytesSent: 0,
+        bytesReceived: 0,
+        messagesSent: 0,
+        messagesReceived: 0,
+      }
       this.traffic.set(kind, t)
     }
     return t

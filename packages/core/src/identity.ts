@@ -27,7 +27,10 @@ export interface ExportedIdentity {
  * A fresh identity.
  * @param options.extractable whether the seed may be exported later. @default false
  */
-export async function generateIdentity(crypto: CryptoBackend, options: { extractable?: boolean } = {}): Promise<Identity> {
+export async function generateIdentity(
+  crypto: CryptoBackend,
+  options: { extractable?: boolean } = {},
+): Promise<Identity> {
   const key = await crypto.ed25519.generate({ extractable: options.extractable ?? false })
   return { id: partyIdFromBytes(key.publicKey), key }
 }
@@ -36,7 +39,11 @@ export async function generateIdentity(crypto: CryptoBackend, options: { extract
  * Export an identity's seed.
  * @throws ConclaveError `KEY_NOT_EXTRACTABLE`
  */
-export async function exportIdentity(crypto: CryptoBackend, identity: Identity, label?: string): Promise<ExportedIdentity> {
+export async function exportIdentity(
+  crypto: CryptoBackend,
+  identity: Identity,
+  label?: string,
+): Promise<ExportedIdentity> {
   const seed = await crypto.ed25519.exportSeed(identity.key)
   return { version: 1, partyId: identity.id, seed: toHex(seed), ...(label !== undefined ? { label } : {}) }
 }
@@ -51,11 +58,18 @@ export async function importIdentity(
   options: { extractable?: boolean } = {},
 ): Promise<Identity> {
   const e = exported as Partial<ExportedIdentity> | null
-  if (!e || typeof e !== 'object' || e.version !== 1 || typeof e.seed !== 'string' || typeof e.partyId !== 'string') {
+  if (
+    !e ||
+    typeof e !== 'object' ||
+    e.version !== 1 ||
+    typeof e.seed !== 'string' ||
+    typeof e.partyId !== 'string'
+  ) {
     throw new ConclaveError('INVALID_ARGUMENT', 'identity expected { version: 1, partyId, seed }')
   }
   const seed = fromHex(e.seed)
-  if (seed.length !== 32) throw new ConclaveError('INVALID_ARGUMENT', `"seed" expected 32 bytes, got ${seed.length}`)
+  if (seed.length !== 32)
+    throw new ConclaveError('INVALID_ARGUMENT', `"seed" expected 32 bytes, got ${seed.length}`)
   const key = await crypto.ed25519.importSeed(seed, { extractable: options.extractable ?? false })
   const id = partyIdFromBytes(key.publicKey)
   if (id !== e.partyId) throw new ConclaveError('KEY_INVALID', 'the seed does not give the stated partyId')

@@ -23,7 +23,10 @@ const HEX64 = /^[0-9a-f]{64}$/
  */
 export function parsePartyId(value: unknown): PartyId {
   if (typeof value !== 'string' || !HEX64.test(value)) {
-    throw new ConclaveError('INVALID_PARTY_ID', `"partyId" expected 64 lowercase hex characters, got ${describe(value)}`)
+    throw new ConclaveError(
+      'INVALID_PARTY_ID',
+      `"partyId" expected 64 lowercase hex characters, got ${describe(value)}`,
+    )
   }
   if (value === ZERO_HEX) throw new ConclaveError('INVALID_PARTY_ID', '"partyId" may not be all zero')
   return value as PartyId
@@ -65,7 +68,8 @@ export function sessionIdToBytes(id: SessionId): Uint8Array {
 
 /** The SessionId of 32 bytes. */
 export function sessionIdFromBytes(bytes: Uint8Array): SessionId {
-  if (bytes.length !== 32) throw new ConclaveError('INVALID_SESSION_ID', `"sessionId" expected 32 bytes, got ${bytes.length}`)
+  if (bytes.length !== 32)
+    throw new ConclaveError('INVALID_SESSION_ID', `"sessionId" expected 32 bytes, got ${bytes.length}`)
   return toHex(bytes) as SessionId
 }
 

@@ -11,6 +11,9 @@
  * @packageDocumentation
  */
 export * from './bytes.ts'
+export { maxPlaintext, Packer, Reassembler } from './channel/framer.ts'
+export { Handshake, type HandshakeParams, type HandshakeResult } from './channel/handshake.ts'
+export { SecureChannel, type SecureChannelOptions, type SecureChannelSink } from './channel/secure-channel.ts'
 export type { CounterSnapshot, TrafficCounters } from './counters.ts'
 export * from './crypto/index.ts'
 export * from './errors.ts'
@@ -19,17 +22,31 @@ export * from './identity.ts'
 export * from './ids.ts'
 export { createParty, type Party, type PartyEvents, type PartyOptions } from './party.ts'
 export { parseRoster, type Roster, type RosterEntry } from './roster.ts'
-export { SecureChannel, type SecureChannelOptions, type SecureChannelSink } from './channel/secure-channel.ts'
-export { Handshake, type HandshakeParams, type HandshakeResult } from './channel/handshake.ts'
-export { Packer, Reassembler, maxPlaintext } from './channel/framer.ts'
 export { createInThreadSessionHost, InThreadSessionHost, type SessionHostConfig } from './session/host.ts'
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './session/limits.ts'
-export { deriveSessionId, type SessionIdInput } from './session/sid.ts'
 export { Session, type SessionEvents } from './session/session.ts'
+export { deriveSessionId, type SessionIdInput } from './session/sid.ts'
 export type * from './session/types.ts'
 export * from './signaling/index.ts'
-export { createMemoryNetwork, type InterceptedFrame, type Interceptor, MemoryNetwork } from './transport/memory.ts'
-export type { Link, Transport, TransportKind } from './transport/types.ts'
+export { type BackoffOptions, backoffDelay } from './transport/backoff.ts'
+export {
+  createMemoryNetwork,
+  type InterceptedFrame,
+  type Interceptor,
+  MemoryNetwork,
+} from './transport/memory.ts'
+export type {
+  SimplePeerConstructor,
+  SimplePeerInstance,
+  SimplePeerSignal,
+} from './transport/simple-peer-types.ts'
+export type { Link, LinkState, LinkStateEvent, Transport, TransportKind } from './transport/types.ts'
+export {
+  createWebRtcTransport,
+  linkMaxMessageSize,
+  loopbackOnly,
+  type WebRtcTransportOptions,
+} from './transport/webrtc.ts'
 export * from './wire/contexts.ts'
 export * from './wire/envelope.ts'
 export * from './wire/frame.ts'

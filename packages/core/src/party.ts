@@ -8,7 +8,7 @@ import type { CounterSnapshot } from './counters.ts'
 import type { CryptoBackend, SigningKey } from './crypto/types.ts'
 import { ConclaveError } from './errors.ts'
 import { Emitter, type Events } from './events.ts'
-import { type PartyId, parsePartyId, partyIdFromBytes } from './ids.ts'
+import { type PartyId, parsePartyId, parseSessionId, partyIdFromBytes } from './ids.ts'
 import type { Roster } from './roster.ts'
 import { createInThreadSessionHost } from './session/host.ts'
 import type { Limits } from './session/limits.ts'
@@ -35,7 +35,9 @@ export interface PartyOptions {
 }
 
 /** Events of a party, by type. */
-export type PartyEvents = { [K in PartyEvent['type']]: Extract<PartyEvent, { type: K }> } & { event: PartyEvent }
+export type PartyEvents = { [K in PartyEvent['type']]: Extract<PartyEvent, { type: K }> } & {
+  event: PartyEvent
+}
 
 /** One party. */
 export interface Party extends Events<PartyEvents> {
@@ -54,7 +56,10 @@ export interface Party extends Events<PartyEvents> {
   /** Ready peers. */
   peers(): PeerInfo[]
   /** Resolve when every one of `peers` has a ready link. */
-  waitForPeers(peers: readonly PartyId[], options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>
+  waitForPeers(
+    peers: readonly PartyId[],
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<void>
   counters(): CounterSnapshot
 }
 
@@ -123,12 +128,33 @@ class PartyImpl implements Party {
       },
       requestLink: (peer) => {
         this.o.transport.connect(peer).catch((e: unknown) => {
-          this.emitEvent({ type: 'drop', code: 'PEER_UNREACHABLE', peer, reason: e instanceof Error ? e.message : String(e) })
+          this.emitEvent({
+            type: 'drop',
+            code: 'PEER_UNREACHABLE',
+            peer,
+            reason: e instanceof Error ? e.message : String(e),
+          })
         })
       },
       event: (ev) => this.emitEvent(ev),
     })
     this.unsubscribe.push(this.o.transport.onLink((link) => this.attach(link)))
+    const onState = this.o.transport.onState?.bind(this.o.transport)
+    if (onState) {
+      this.unsubscribe.push(
+        onState((ev) => {
+          if (ev.state === 'idle') return
+          this.emitEvent({
+            type: 'peer',
+            peer: ev.peer,
+            state: ev.state,
+            transport: this.o.transport.kind,
+            ...(ev.code ? { code: ev.code } : {}),
+            ...(ev.reason ? { reason: ev.reason } : {}),
+          })
+        }),
+      )
+    }
     await this.o.transport.start(this.id, opts)
   }
 
@@ -171,10 +197,13 @@ class PartyImpl implements Party {
 
   session(options: SessionOptions): Session {
     if (!this.started) throw new ConclaveError('NOT_STARTED', 'call party.start() before opening sessions')
+    const id = parseSessionId(options.id)
+    if (!Array.isArray(options.participants))
+      throw new ConclaveError('INVALID_ARGUMENT', '"participants" expected an array of PartyIds')
     const participants = [...options.participants].map((p) => parsePartyId(p)).sort()
-    this.host.openSession({ ...options, participants })
-    const s = new Session(options.id, participants, this.id, this.host)
-    this.sessions.set(options.id, s)
+    this.host.openSession({ ...options, id, participants })
+    const s = new Session(id, participants, this.id, this.host)
+    this.sessions.set(id, s)
     return s
   }
 
@@ -186,7 +215,10 @@ class PartyImpl implements Party {
     return this.host.counters()
   }
 
-  waitForPeers(peers: readonly PartyId[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+  waitForPeers(
+    peers: readonly PartyId[],
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<void> {
     const want = new Set(peers.filter((p) => p !== this.id))
     const missing = (): PartyId[] => {
       const ready = new Set(this.peers().map((p) => p.peer))
@@ -202,7 +234,15 @@ class PartyImpl implements Party {
       const off = this.on('peer', check)
       const timer = setTimeout(() => {
         done()
-        reject(new ConclaveError('PEER_UNREACHABLE', `peers not ready: ${missing().map((p) => p.slice(0, 8)).join(', ')}`, { missing: missing() }))
+        reject(
+          new ConclaveError(
+            'PEER_UNREACHABLE',
+            `peers not ready: ${missing()
+              .map((p) => p.slice(0, 8))
+              .join(', ')}`,
+            { missing: missing() },
+          ),
+        )
       }, opts.timeoutMs ?? 30_000)
       const onAbort = (): void => {
         done()

@@ -35,7 +35,11 @@ function encode(v: bigint): Uint8Array {
 
 function decode(b: Uint8Array, from: PartyId): bigint {
   if (b.length !== 16) {
-    throw new ConclaveError('INVALID_ARGUMENT', `secure-sum: share from ${from.slice(0, 16)}… expected 16 bytes, got ${b.length}`, { from })
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `secure-sum: share from ${from.slice(0, 16)}… expected 16 bytes, got ${b.length}`,
+      { from },
+    )
   }
   let x = 0n
   for (const byte of b) x = (x << 8n) | BigInt(byte)
@@ -51,9 +55,16 @@ function randomBelowModulus(randomBytes: (n: number) => Uint8Array): bigint {
  * @throws ConclaveError `INVALID_ARGUMENT` for an input out of range, or the session's error
  *   (`ROUND_TIMEOUT`, `SESSION_ABORTED` …)
  */
-export async function runSecureSum(session: Session, input: bigint, options: SecureSumOptions = {}): Promise<bigint> {
+export async function runSecureSum(
+  session: Session,
+  input: bigint,
+  options: SecureSumOptions = {},
+): Promise<bigint> {
   if (typeof input !== 'bigint' || input <= -LIMIT || input >= LIMIT) {
-    throw new ConclaveError('INVALID_ARGUMENT', `secure-sum: "input" expected a bigint in (−2^126, 2^126), got ${String(input)}`)
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `secure-sum: "input" expected a bigint in (−2^126, 2^126), got ${String(input)}`,
+    )
   }
   const rand = options.randomBytes ?? ((n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n)))
   const r1 = options.firstRound ?? 1

@@ -1,4 +1,11 @@
-import { createMemoryNetwork, createNobleBackend, createParty, generateIdentity, type Party, type SessionId } from '@conclave/core'
+import {
+  createMemoryNetwork,
+  createNobleBackend,
+  createParty,
+  generateIdentity,
+  type Party,
+  type SessionId,
+} from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runSecureSum } from '../src/index.ts'
@@ -29,7 +36,9 @@ describe('secure-sum over the memory transport', () => {
       const sid = 'ab'.repeat(32) as SessionId
       const ids = ps.map((p) => p.id)
       const inputs = [5n, -7n, 1000n, 123456789012345678901234567890n, 0n]
-      const results = await Promise.all(ps.map((p, i) => runSecureSum(p.session({ id: sid, participants: ids }), inputs[i]!)))
+      const results = await Promise.all(
+        ps.map((p, i) => runSecureSum(p.session({ id: sid, participants: ids }), inputs[i]!)),
+      )
       const expected = inputs.reduce((a, b) => a + b, 0n)
       expect(results).toEqual(ps.map(() => expected))
       // every share travelled encrypted over a link: nothing was refused

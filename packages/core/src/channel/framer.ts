@@ -9,8 +9,8 @@ import {
   CHUNK_HEADER_BYTES,
   FRAME_HEADER_BYTES,
   FRAME_TAG_BYTES,
-  type Record,
   RECORD_HEADER_BYTES,
+  type Record,
   RecordType,
   recordSize,
   writeRecord,
@@ -65,7 +65,8 @@ export class Packer {
         writeRecord(w, rec)
         continue
       }
-      if (rec.type !== RecordType.unit) throw new ConclaveError('FRAME_TOO_LARGE', `record of ${size} bytes does not fit a frame`)
+      if (rec.type !== RecordType.unit)
+        throw new ConclaveError('FRAME_TOO_LARGE', `record of ${size} bytes does not fit a frame`)
       const messageId = this.nextMessageId
       this.nextMessageId = (this.nextMessageId + 1) >>> 0
       const total = rec.unit.length
@@ -77,7 +78,13 @@ export class Packer {
           room = this.maxPlain - RECORD_HEADER_BYTES - CHUNK_HEADER_BYTES
         }
         const n = Math.min(room, total - offset)
-        writeRecord(w, { type: RecordType.chunk, messageId, total, offset, data: rec.unit.subarray(offset, offset + n) })
+        writeRecord(w, {
+          type: RecordType.chunk,
+          messageId,
+          total,
+          offset,
+          data: rec.unit.subarray(offset, offset + n),
+        })
         offset += n
       }
     }
@@ -115,18 +122,31 @@ export class Reassembler {
    */
   push(rec: Extract<Record, { type: typeof RecordType.chunk }>): Uint8Array | undefined {
     if (rec.total > this.maxMessage) {
-      throw new ConclaveError('MESSAGE_TOO_LARGE', `chunked unit declares ${rec.total} bytes, at most ${this.maxMessage} allowed`)
+      throw new ConclaveError(
+        'MESSAGE_TOO_LARGE',
+        `chunked unit declares ${rec.total} bytes, at most ${this.maxMessage} allowed`,
+      )
     }
     if (rec.total > this.maxMemory) {
-      throw new ConclaveError('REASSEMBLY_OVER_CAP', `chunked unit of ${rec.total} bytes exceeds the reassembly cap of ${this.maxMemory}`)
+      throw new ConclaveError(
+        'REASSEMBLY_OVER_CAP',
+        `chunked unit of ${rec.total} bytes exceeds the reassembly cap of ${this.maxMemory}`,
+      )
     }
     let cur = this.current
     if (!cur) {
-      if (rec.offset !== 0) throw new ConclaveError('CHUNK_INVALID', `first chunk of message ${rec.messageId} at offset ${rec.offset}`)
+      if (rec.offset !== 0)
+        throw new ConclaveError(
+          'CHUNK_INVALID',
+          `first chunk of message ${rec.messageId} at offset ${rec.offset}`,
+        )
       cur = { messageId: rec.messageId, buf: new Uint8Array(rec.total), filled: 0 }
       this.current = cur
     } else if (cur.messageId !== rec.messageId || cur.buf.length !== rec.total || cur.filled !== rec.offset) {
-      throw new ConclaveError('CHUNK_INVALID', `chunk of message ${rec.messageId} at ${rec.offset} out of sequence`)
+      throw new ConclaveError(
+        'CHUNK_INVALID',
+        `chunk of message ${rec.messageId} at ${rec.offset} out of sequence`,
+      )
     }
     cur.buf.set(rec.data, rec.offset)
     cur.filled += rec.data.length

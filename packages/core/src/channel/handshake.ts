@@ -68,7 +68,9 @@ export class Handshake {
   /** Our hello message. */
   async hello(): Promise<Uint8Array> {
     const { crypto, identity, fixed } = this.p
-    this.ephemeral = fixed ? await crypto.x25519.importSecret(fixed.ephemeralSecret) : await crypto.x25519.generate()
+    this.ephemeral = fixed
+      ? await crypto.x25519.importSecret(fixed.ephemeralSecret)
+      : await crypto.x25519.generate()
     const fp = this.p.fingerprints
     this.ownHello = encodeHello({
       versions: [...PROTOCOL_VERSIONS],
@@ -89,32 +91,49 @@ export class Handshake {
    * @throws ConclaveError with the refusal's code
    */
   async onHello(hello: Hello, helloBytes: Uint8Array): Promise<Uint8Array> {
-    if (!this.ownHello || !this.ephemeral) throw new ConclaveError('HANDSHAKE_UNEXPECTED_MESSAGE', 'hello before our own')
+    if (!this.ownHello || !this.ephemeral)
+      throw new ConclaveError('HANDSHAKE_UNEXPECTED_MESSAGE', 'hello before our own')
     if (this.peerHello) throw new ConclaveError('HANDSHAKE_UNEXPECTED_MESSAGE', 'second hello')
     const common = hello.versions.filter((v) => PROTOCOL_VERSIONS.includes(v))
     if (common.length === 0) {
-      throw new ConclaveError('HANDSHAKE_VERSION_MISMATCH', `no common protocol version (peer: ${hello.versions.join(',')})`)
+      throw new ConclaveError(
+        'HANDSHAKE_VERSION_MISMATCH',
+        `no common protocol version (peer: ${hello.versions.join(',')})`,
+      )
     }
     this.version = Math.max(...common)
-    if (equalBytes(hello.partyId, this.p.identity.publicKey)) throw new ConclaveError('HANDSHAKE_SELF', 'peer claims our own id')
+    if (equalBytes(hello.partyId, this.p.identity.publicKey))
+      throw new ConclaveError('HANDSHAKE_SELF', 'peer claims our own id')
     const peer = partyIdFromBytes(hello.partyId)
     if (peer !== this.p.expectedPeer) {
-      throw new ConclaveError('HANDSHAKE_UNEXPECTED_PEER', `expected ${this.p.expectedPeer.slice(0, 16)}…, got ${peer.slice(0, 16)}…`, {
-        expected: this.p.expectedPeer,
-        got: peer,
-      })
+      throw new ConclaveError(
+        'HANDSHAKE_UNEXPECTED_PEER',
+        `expected ${this.p.expectedPeer.slice(0, 16)}…, got ${peer.slice(0, 16)}…`,
+        {
+          expected: this.p.expectedPeer,
+          got: peer,
+        },
+      )
     }
     this.p.crypto.ed25519.assertValidPublicKey(hello.partyId)
     const refusal = this.p.admit?.(peer)
     if (refusal) throw new ConclaveError(refusal, `peer ${peer.slice(0, 16)}… refused`, { peer })
     if (hello.mode !== this.p.mode) {
-      throw new ConclaveError('HANDSHAKE_MODE_MISMATCH', `mode ${JSON.stringify(hello.mode)} does not match ${JSON.stringify(this.p.mode)}`)
+      throw new ConclaveError(
+        'HANDSHAKE_MODE_MISMATCH',
+        `mode ${JSON.stringify(hello.mode)} does not match ${JSON.stringify(this.p.mode)}`,
+      )
     }
     const fp = this.p.fingerprints
     if (fp) {
       const mine = { local: [...fp.local].sort(), remote: [...fp.remote].sort() }
-      if (!sameList(hello.localFingerprints, mine.remote) || !sameList(hello.remoteFingerprints, mine.local)) {
-        throw new ConclaveError('FINGERPRINT_MISMATCH', 'DTLS fingerprints differ between the two ends', { peer })
+      if (
+        !sameList(hello.localFingerprints, mine.remote) ||
+        !sameList(hello.remoteFingerprints, mine.local)
+      ) {
+        throw new ConclaveError('FINGERPRINT_MISMATCH', 'DTLS fingerprints differ between the two ends', {
+          peer,
+        })
       }
     }
     this.peerHello = hello
@@ -133,10 +152,19 @@ export class Handshake {
    */
   async onAuth(signature: Uint8Array): Promise<HandshakeResult> {
     const hello = this.peerHello
-    if (!hello || !this.transcript || !this.keys) throw new ConclaveError('HANDSHAKE_UNEXPECTED_MESSAGE', 'auth before hello')
+    if (!hello || !this.transcript || !this.keys)
+      throw new ConclaveError('HANDSHAKE_UNEXPECTED_MESSAGE', 'auth before hello')
     const peerRole = this.p.initiator ? Role.responder : Role.initiator
-    const ok = await this.p.crypto.ed25519.verify(hello.partyId, authSignedBytes(peerRole, this.transcript), signature)
-    if (!ok) throw new ConclaveError('HANDSHAKE_BAD_SIGNATURE', 'handshake auth signature does not verify for the claimed id')
+    const ok = await this.p.crypto.ed25519.verify(
+      hello.partyId,
+      authSignedBytes(peerRole, this.transcript),
+      signature,
+    )
+    if (!ok)
+      throw new ConclaveError(
+        'HANDSHAKE_BAD_SIGNATURE',
+        'handshake auth signature does not verify for the claimed id',
+      )
     const { initiatorToResponder: i2r, responderToInitiator: r2i } = this.keys
     return {
       peer: partyIdFromBytes(hello.partyId),

@@ -53,6 +53,29 @@ export interface SecureChannelSink {
 
 const U64_LIMIT = 1n << 64n
 
+/**
+ * Run `fn` on the next turn of the event loop, after the microtasks that are queuing records
+ * now: records queued in one burst (e.g. many sends whose signatures resolve together) share a
+ * frame. setImmediate in Node; a MessageChannel elsewhere (unthrottled, unlike setTimeout).
+ */
+const scheduleFlush: (fn: () => void) => void = (() => {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown }
+  if (typeof g.setImmediate === 'function') return (fn: () => void) => void g.setImmediate!(fn)
+  if (typeof MessageChannel === 'function') {
+    const queue: (() => void)[] = []
+    let channel: MessageChannel | undefined
+    return (fn: () => void) => {
+      if (!channel) {
+        channel = new MessageChannel()
+        channel.port1.onmessage = () => queue.shift()?.()
+      }
+      queue.push(fn)
+      channel.port2.postMessage(0)
+    }
+  }
+  return (fn: () => void) => void setTimeout(fn, 0)
+})()
+
 /** One end of an encrypted link. */
 export class SecureChannel {
   private readonly hs: Handshake
@@ -76,7 +99,10 @@ export class SecureChannel {
     private readonly sink: SecureChannelSink,
   ) {
     if (!Number.isInteger(opts.maxFrameSize) || opts.maxFrameSize < MIN_FRAME_BYTES) {
-      throw new ConclaveError('INVALID_ARGUMENT', `"maxFrameSize" expected an integer ≥ ${MIN_FRAME_BYTES}, got ${opts.maxFrameSize}`)
+      throw new ConclaveError(
+        'INVALID_ARGUMENT',
+        `"maxFrameSize" expected an integer ≥ ${MIN_FRAME_BYTES}, got ${opts.maxFrameSize}`,
+      )
     }
     this.maxFrame = Math.min(opts.maxFrameSize, MAX_FRAME_BYTES)
     this.maxMessageBytes = opts.maxMessageBytes ?? 16 * 1024 * 1024
@@ -139,7 +165,10 @@ export class SecureChannel {
   /** Queue an envelope unit; small ones are coalesced into one frame at the next flush. */
   sendUnit(unit: Uint8Array): void {
     if (unit.length > this.maxMessageBytes) {
-      throw new ConclaveError('MESSAGE_TOO_LARGE', `unit of ${unit.length} bytes exceeds ${this.maxMessageBytes}`)
+      throw new ConclaveError(
+        'MESSAGE_TOO_LARGE',
+        `unit of ${unit.length} bytes exceeds ${this.maxMessageBytes}`,
+      )
     }
     this.queue({ type: RecordType.unit, unit })
   }
@@ -173,7 +202,7 @@ export class SecureChannel {
     this.packer.push(rec)
     if (this.state === 'ready' && !this.flushScheduled) {
       this.flushScheduled = true
-      queueMicrotask(() => this.flush())
+      scheduleFlush(() => this.flush())
     }
   }
 
@@ -198,7 +227,11 @@ export class SecureChannel {
   }
 
   private sendHandshake(msg: Uint8Array): void {
-    const frame = new Writer(FRAME_HEADER_BYTES + msg.length).u8(FrameType.handshake).u64(this.handshakeCounter++).bytes(msg).finish()
+    const frame = new Writer(FRAME_HEADER_BYTES + msg.length)
+      .u8(FrameType.handshake)
+      .u64(this.handshakeCounter++)
+      .bytes(msg)
+      .finish()
     this.sink.sendFrame(frame)
   }
 
@@ -206,7 +239,8 @@ export class SecureChannel {
     if (this.timer) clearTimeout(this.timer)
     const ms = this.opts.handshakeTimeoutMs ?? 2000
     this.timer = setTimeout(() => {
-      if (this.state === 'handshaking') this.finish('HANDSHAKE_TIMEOUT', `no handshake progress in ${ms} ms`, false)
+      if (this.state === 'handshaking')
+        this.finish('HANDSHAKE_TIMEOUT', `no handshake progress in ${ms} ms`, false)
     }, ms)
   }
 
@@ -241,7 +275,8 @@ export class SecureChannel {
 
   private async onHandshakeFrame(frame: Uint8Array): Promise<void> {
     const raw = decodeFrame(frame)
-    if (raw.type !== FrameType.handshake) throw new ConclaveError('FRAME_BEFORE_HANDSHAKE', 'data frame before the handshake completed')
+    if (raw.type !== FrameType.handshake)
+      throw new ConclaveError('FRAME_BEFORE_HANDSHAKE', 'data frame before the handshake completed')
     if (raw.counter !== this.expectedPeerHandshakeCounter++) {
       throw new ConclaveError('FRAME_BAD_COUNTER', `handshake frame counter ${raw.counter} out of order`)
     }
@@ -264,13 +299,24 @@ export class SecureChannel {
 
   private onDataFrame(frame: Uint8Array): void {
     const raw = decodeFrame(frame)
-    if (raw.type !== FrameType.data) throw new ConclaveError('HANDSHAKE_UNEXPECTED_MESSAGE', 'handshake frame after the handshake')
+    if (raw.type !== FrameType.data)
+      throw new ConclaveError('HANDSHAKE_UNEXPECTED_MESSAGE', 'handshake frame after the handshake')
     if (raw.counter !== this.recvCounter) {
-      throw new ConclaveError('FRAME_BAD_COUNTER', `frame counter ${raw.counter}, expected ${this.recvCounter}`)
+      throw new ConclaveError(
+        'FRAME_BAD_COUNTER',
+        `frame counter ${raw.counter}, expected ${this.recvCounter}`,
+      )
     }
-    if (frame.length > this.maxFrame) throw new ConclaveError('FRAME_TOO_LARGE', `frame of ${frame.length} bytes over ${this.maxFrame}`)
-    if (raw.body.length < FRAME_TAG_BYTES) throw new ConclaveError('DECODE_SHORT_INPUT', 'frame shorter than its tag')
-    const plaintext = this.opts.crypto.aead.open(this.result!.receiveKey, frameNonce(raw.counter), raw.header, raw.body)
+    if (frame.length > this.maxFrame)
+      throw new ConclaveError('FRAME_TOO_LARGE', `frame of ${frame.length} bytes over ${this.maxFrame}`)
+    if (raw.body.length < FRAME_TAG_BYTES)
+      throw new ConclaveError('DECODE_SHORT_INPUT', 'frame shorter than its tag')
+    const plaintext = this.opts.crypto.aead.open(
+      this.result!.receiveKey,
+      frameNonce(raw.counter),
+      raw.header,
+      raw.body,
+    )
     this.recvCounter++
     for (const rec of decodeRecords(plaintext)) {
       if (this.state === 'closed') return

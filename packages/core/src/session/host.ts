@@ -6,9 +6,9 @@
  * @module
  */
 import { equalBytes, Reader, toHex, Writer } from '../bytes.ts'
-import { SecureChannel } from '../channel/secure-channel.ts'
 import type { HandshakeResult } from '../channel/handshake.ts'
-import { Counters, type CounterSnapshot } from '../counters.ts'
+import { SecureChannel } from '../channel/secure-channel.ts'
+import { type CounterSnapshot, Counters } from '../counters.ts'
 import type { CryptoBackend, SigningKey } from '../crypto/types.ts'
 import { ConclaveError, type ErrorCode, errorCode, isErrorCode } from '../errors.ts'
 import {
@@ -20,7 +20,14 @@ import {
   sessionIdFromBytes,
   sessionIdToBytes,
 } from '../ids.ts'
-import { decodeUnit, encodePayload, encodeUnit, type EnvelopeUnit, envelopeSignedBytes } from '../wire/envelope.ts'
+import type { TransportKind } from '../transport/types.ts'
+import {
+  decodeUnit,
+  type EnvelopeUnit,
+  encodePayload,
+  encodeUnit,
+  envelopeSignedBytes,
+} from '../wire/envelope.ts'
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
 import { type Limits, resolveLimits } from './limits.ts'
 import { ABORT_KIND, CONTROL_ROUND, SessionState } from './session-state.ts'
@@ -34,7 +41,6 @@ import type {
   SessionOptions,
 } from './types.ts'
 import { UnknownSessionBuffer } from './unknown-buffer.ts'
-import type { TransportKind } from '../transport/types.ts'
 
 /** Configuration of a session host. */
 export interface SessionHostConfig {
@@ -56,6 +62,18 @@ interface LinkState {
   channel: SecureChannel
   result: HandshakeResult | undefined
   since: number
+  lastHeard: number
+  /** Smoothed round-trip time (ms), from keepalive pings. */
+  rttMs: number | undefined
+  /** Smoothed latency score in [0, 1]. */
+  latencyScore: number
+}
+
+/** What the host remembers of a peer across links, for its health score. */
+interface PeerRecord {
+  firstSeen: number
+  handshakes: number
+  failures: number
 }
 
 interface Held {
@@ -86,6 +104,8 @@ export class InThreadSessionHost implements SessionHost {
   private sendChain: Promise<void> = Promise.resolve()
   private readonly unknown: UnknownSessionBuffer<Held>
   private readonly counter = new Counters()
+  private readonly peerRecords = new Map<PartyId, PeerRecord>()
+  private keepaliveTimer: ReturnType<typeof setInterval> | undefined
   private stopped = false
 
   constructor(private readonly config: SessionHostConfig) {
@@ -96,18 +116,52 @@ export class InThreadSessionHost implements SessionHost {
     this.now = config.now ?? Date.now
     this.mode = config.mode ?? 'conclave'
     this.epoch = config.epoch ?? config.crypto.randomBytes(16)
-    if (this.epoch.length !== 16) throw new ConclaveError('INVALID_ARGUMENT', `"epoch" expected 16 bytes, got ${this.epoch.length}`)
+    if (this.epoch.length !== 16)
+      throw new ConclaveError('INVALID_ARGUMENT', `"epoch" expected 16 bytes, got ${this.epoch.length}`)
     this.unknown = new UnknownSessionBuffer<Held>({
       holdMs: this.limits.unknownSessionHoldMs,
       maxSessions: this.limits.unknownSessionMaxSessions,
       maxBytesPerSender: this.limits.unknownSessionMaxBytesPerSender,
       now: this.now,
-      onExpire: (held, sid) => this.refuse('UNKNOWN_SESSION_EXPIRED', held.from, sid, 'held message of a session never opened'),
+      onExpire: (held, sid) =>
+        this.refuse('UNKNOWN_SESSION_EXPIRED', held.from, sid, 'held message of a session never opened'),
     })
   }
 
   connect(sink: HostSink): void {
     this.sink = sink
+    if (!this.keepaliveTimer && this.limits.keepaliveMs > 0) {
+      this.keepaliveTimer = setInterval(
+        () => this.keepalive(),
+        Math.min(this.limits.keepaliveMs, this.limits.lostAfterMs / 3),
+      )
+      ;(this.keepaliveTimer as { unref?: () => void }).unref?.()
+    }
+  }
+
+  /** Ping every ready link; a link silent for `lostAfterMs` is lost. */
+  private keepalive(): void {
+    const now = this.now()
+    for (const l of this.readyLinks.values()) {
+      if (now - l.lastHeard > this.limits.lostAfterMs) {
+        l.channel.close('LINK_LOST', `no traffic for ${now - l.lastHeard} ms`)
+        continue
+      }
+      try {
+        l.channel.sendRecord({ type: RecordType.ping, value: BigInt(Math.floor(now)) })
+      } catch {
+        // closing already
+      }
+    }
+  }
+
+  private record(peer: PartyId): PeerRecord {
+    let r = this.peerRecords.get(peer)
+    if (!r) {
+      r = { firstSeen: this.now(), handshakes: 0, failures: 0 }
+      this.peerRecords.set(peer, r)
+    }
+    return r
   }
 
   private get out(): HostSink {
@@ -123,7 +177,15 @@ export class InThreadSessionHost implements SessionHost {
 
   linkOpened(info: LinkInfo): void {
     if (this.stopped) return
-    const state: LinkState = { info, channel: undefined as unknown as SecureChannel, result: undefined, since: this.now() }
+    const state: LinkState = {
+      info,
+      channel: undefined as unknown as SecureChannel,
+      result: undefined,
+      since: this.now(),
+      lastHeard: this.now(),
+      rttMs: undefined,
+      latencyScore: 1,
+    }
     const traffic = this.counter.of(info.kind)
     state.channel = new SecureChannel(
       {
@@ -135,7 +197,8 @@ export class InThreadSessionHost implements SessionHost {
         epoch: this.epoch,
         now: this.now,
         fingerprints: info.fingerprints,
-        admit: (peer) => (this.config.roster && !this.config.roster.has(peer) ? 'HANDSHAKE_NOT_IN_ROSTER' : undefined),
+        admit: (peer) =>
+          this.config.roster && !this.config.roster.has(peer) ? 'HANDSHAKE_NOT_IN_ROSTER' : undefined,
         maxFrameSize: info.maxFrameSize,
         maxMessageBytes: this.limits.maxMessageBytes + 1024,
         maxReassemblyBytes: this.limits.maxReassemblyBytes,
@@ -167,6 +230,7 @@ export class InThreadSessionHost implements SessionHost {
     const traffic = this.counter.of(state.info.kind)
     traffic.framesReceived++
     traffic.bytesReceived += frame.length
+    state.lastHeard = this.now()
     state.channel.receive(frame)
   }
 
@@ -183,6 +247,7 @@ export class InThreadSessionHost implements SessionHost {
     state.since = this.now()
     this.counter.handshakes++
     const peer = result.peer
+    this.record(peer).handshakes++
     const previous = this.readyLinks.get(peer)
     this.readyLinks.set(peer, state)
     if (previous && previous !== state) previous.channel.close('LINK_CLOSED', 'replaced by a newer link')
@@ -200,11 +265,19 @@ export class InThreadSessionHost implements SessionHost {
 
   private onRecord(state: LinkState, rec: FrameRecord): void {
     if (rec.type === RecordType.ping) state.channel.sendRecord({ type: RecordType.pong, value: rec.value })
+    if (rec.type === RecordType.pong) {
+      const rtt = this.now() - Number(rec.value)
+      if (rtt < 0 || rtt > 3_600_000) return
+      state.rttMs = state.rttMs === undefined ? rtt : 0.8 * state.rttMs + 0.2 * rtt
+      const score = Math.max(0, 1 - rtt / 1000)
+      state.latencyScore = 0.8 * state.latencyScore + 0.2 * score
+    }
   }
 
   private onChannelClosed(state: LinkState, code: ErrorCode, reason: string, remote: boolean): void {
     const wasReady = state.result !== undefined
     const peer = state.info.peer
+    if (!wasReady || code !== 'LINK_CLOSED') this.record(peer).failures++
     if (!wasReady) {
       this.counter.handshakeFailed(code)
       this.emit({ type: 'handshake-failed', peer, code, reason, transport: state.info.kind })
@@ -215,7 +288,14 @@ export class InThreadSessionHost implements SessionHost {
     }
     if (this.readyLinks.get(peer) === state) this.readyLinks.delete(peer)
     if (this.links.delete(state.info.linkId)) this.sink?.closeLink(state.info.linkId, code, reason)
-    this.emit({ type: 'peer', peer, state: wasReady ? 'lost' : 'closed', transport: state.info.kind, code, reason })
+    this.emit({
+      type: 'peer',
+      peer,
+      state: wasReady ? 'lost' : 'closed',
+      transport: state.info.kind,
+      code,
+      reason,
+    })
   }
 
   private dropLink(state: LinkState, code: ErrorCode, reason: string): void {
@@ -225,7 +305,11 @@ export class InThreadSessionHost implements SessionHost {
   private peerRestarted(peer: PartyId): void {
     for (const s of this.sessions.values()) {
       if (s.status === 'open' && s.participants.has(peer)) {
-        this.fail(s, new ConclaveError('PEER_RESTARTED', `peer ${peer.slice(0, 16)}… restarted`, { peer }), peer)
+        this.fail(
+          s,
+          new ConclaveError('PEER_RESTARTED', `peer ${peer.slice(0, 16)}… restarted`, { peer }),
+          peer,
+        )
       }
     }
   }
@@ -239,12 +323,22 @@ export class InThreadSessionHost implements SessionHost {
     try {
       unit = decodeUnit(bytes, this.limits.maxMessageBytes)
     } catch (e) {
-      this.refuse(errorCode(e) ?? 'DECODE_SHORT_INPUT', peer, undefined, e instanceof Error ? e.message : String(e))
+      this.refuse(
+        errorCode(e) ?? 'DECODE_SHORT_INPUT',
+        peer,
+        undefined,
+        e instanceof Error ? e.message : String(e),
+      )
       return
     }
     const sid = sessionIdFromBytes(unit.sessionId)
     if (!equalBytes(unit.from, partyIdToBytes(peer))) {
-      this.refuse('ENVELOPE_WRONG_SENDER', peer, sid, `envelope from ${toHex(unit.from).slice(0, 16)}… arrived over ${peer.slice(0, 16)}…'s link`)
+      this.refuse(
+        'ENVELOPE_WRONG_SENDER',
+        peer,
+        sid,
+        `envelope from ${toHex(unit.from).slice(0, 16)}… arrived over ${peer.slice(0, 16)}…'s link`,
+      )
       return
     }
     const session = this.sessions.get(sid)
@@ -310,7 +404,12 @@ export class InThreadSessionHost implements SessionHost {
     }
     if (unit.round === CONTROL_ROUND) {
       if (unit.kind !== ABORT_KIND || !broadcast) {
-        this.refuse('ROUND_RESERVED', peer, sid, `round 0 is reserved for control, got kind ${JSON.stringify(unit.kind)}`)
+        this.refuse(
+          'ROUND_RESERVED',
+          peer,
+          sid,
+          `round 0 is reserved for control, got kind ${JSON.stringify(unit.kind)}`,
+        )
         return
       }
       session.replay.add(stream, unit.seq)
@@ -322,7 +421,12 @@ export class InThreadSessionHost implements SessionHost {
       return
     }
     if (session.tooFarAhead(unit.round)) {
-      this.refuse('FUTURE_ROUND', peer, sid, `round ${unit.round} is too far ahead of round ${session.currentRound}`)
+      this.refuse(
+        'FUTURE_ROUND',
+        peer,
+        sid,
+        `round ${unit.round} is too far ahead of round ${session.currentRound}`,
+      )
       return
     }
     try {
@@ -332,10 +436,23 @@ export class InThreadSessionHost implements SessionHost {
       return
     }
     session.replay.add(stream, unit.seq)
-    this.emit({ type: 'message', sessionId: sid, from: peer, round: unit.round, kind: unit.kind, broadcast, bytes: unit.body.length })
+    this.emit({
+      type: 'message',
+      sessionId: sid,
+      from: peer,
+      round: unit.round,
+      kind: unit.kind,
+      broadcast,
+      bytes: unit.body.length,
+    })
   }
 
-  private refuse(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void {
+  private refuse(
+    code: ErrorCode,
+    peer: PartyId | undefined,
+    sessionId: SessionId | undefined,
+    reason: string,
+  ): void {
     this.counter.drop(code)
     this.emit({ type: 'drop', code, peer, sessionId, reason })
   }
@@ -345,7 +462,10 @@ export class InThreadSessionHost implements SessionHost {
   /** Sign a payload for `recipient` and queue it; delivery keeps call order. */
   private dispatch(payload: Uint8Array, recipient: Uint8Array, to: readonly PartyId[]): Promise<void> {
     const timestamp = BigInt(Math.floor(this.now()))
-    const signed = this.crypto.ed25519.sign(this.config.identity, envelopeSignedBytes(payload, recipient, timestamp))
+    const signed = this.crypto.ed25519.sign(
+      this.config.identity,
+      envelopeSignedBytes(payload, recipient, timestamp),
+    )
     const done = this.sendChain.then(async () => {
       const unit = encodeUnit(payload, recipient, timestamp, await signed)
       for (const peer of to) this.deliver(peer, unit)
@@ -366,7 +486,11 @@ export class InThreadSessionHost implements SessionHost {
       this.pending.set(peer, queue)
     }
     if (queue.length >= this.limits.maxPendingPerPeer) {
-      throw new ConclaveError('PEER_UNREACHABLE', `${queue.length} messages already wait for ${peer.slice(0, 16)}…`, { peer })
+      throw new ConclaveError(
+        'PEER_UNREACHABLE',
+        `${queue.length} messages already wait for ${peer.slice(0, 16)}…`,
+        { peer },
+      )
     }
     queue.push(unit)
     this.out.requestLink(peer)
@@ -381,7 +505,10 @@ export class InThreadSessionHost implements SessionHost {
 
   openSession(options: SessionOptions): void {
     if (this.sessions.has(options.id) || this.runSessions.has(options.id)) {
-      throw new ConclaveError('SESSION_EXISTS', `session ${options.id.slice(0, 16)}… was already opened by this party`)
+      throw new ConclaveError(
+        'SESSION_EXISTS',
+        `session ${options.id.slice(0, 16)}… was already opened by this party`,
+      )
     }
     const s = new SessionState(options, this.self, this.limits, this.now())
     this.sessions.set(s.id, s)
@@ -400,17 +527,29 @@ export class InThreadSessionHost implements SessionHost {
 
   private checkRound(round: number): void {
     if (!Number.isInteger(round) || round < 1 || round > 0xffffffff) {
-      throw new ConclaveError('ROUND_RESERVED', `"round" expected an integer from 1 to 2³²−1 (0 is the control round), got ${round}`)
+      throw new ConclaveError(
+        'ROUND_RESERVED',
+        `"round" expected an integer from 1 to 2³²−1 (0 is the control round), got ${round}`,
+      )
     }
   }
 
   private checkPeer(s: SessionState, peer: PartyId, what: string): void {
     if (peer === this.self || !s.participants.has(peer)) {
-      throw new ConclaveError('INVALID_ARGUMENT', `"${what}" expected another participant of the session, got ${String(peer).slice(0, 16)}…`)
+      throw new ConclaveError(
+        'INVALID_ARGUMENT',
+        `"${what}" expected another participant of the session, got ${String(peer).slice(0, 16)}…`,
+      )
     }
   }
 
-  async send(sessionId: SessionId, to: PartyId, round: number, body: Uint8Array, kind = DEFAULT_KIND): Promise<void> {
+  async send(
+    sessionId: SessionId,
+    to: PartyId,
+    round: number,
+    body: Uint8Array,
+    kind = DEFAULT_KIND,
+  ): Promise<void> {
     const s = this.session(sessionId)
     s.assertOpen()
     this.checkPeer(s, to, 'to')
@@ -430,19 +569,29 @@ export class InThreadSessionHost implements SessionHost {
   }
 
   private payload(s: SessionState, round: number, kind: string, body: Uint8Array, seq: bigint): Uint8Array {
-    if (!(body instanceof Uint8Array)) throw new ConclaveError('INVALID_ARGUMENT', '"body" expected Uint8Array')
+    if (!(body instanceof Uint8Array))
+      throw new ConclaveError('INVALID_ARGUMENT', '"body" expected Uint8Array')
     return encodePayload(
       { sessionId: sessionIdToBytes(s.id), round, kind, from: this.selfBytes, epoch: this.epoch, seq, body },
       this.limits.maxMessageBytes,
     )
   }
 
-  async receive(sessionId: SessionId, from: PartyId, round: number, options: ReceiveOptions = {}): Promise<Uint8Array> {
+  async receive(
+    sessionId: SessionId,
+    from: PartyId,
+    round: number,
+    options: ReceiveOptions = {},
+  ): Promise<Uint8Array> {
     const result = await this.collectFrom(sessionId, [from], round, options)
     return result.get(from)!
   }
 
-  async collect(sessionId: SessionId, round: number, options: ReceiveOptions = {}): Promise<Map<PartyId, Uint8Array>> {
+  async collect(
+    sessionId: SessionId,
+    round: number,
+    options: ReceiveOptions = {},
+  ): Promise<Map<PartyId, Uint8Array>> {
     const s = this.session(sessionId)
     return this.collectFrom(sessionId, s.others, round, options)
   }
@@ -479,10 +628,14 @@ export class InThreadSessionHost implements SessionHost {
       const ms = explicit ? options.timeoutMs! : Math.max(0, s.deadline(round) - this.now())
       const timer = setTimeout(() => {
         const silent = from.filter((f) => !got.has(f))
-        const err = new ConclaveError('ROUND_TIMEOUT', `round ${round}: no message from ${silent.length} part${silent.length === 1 ? 'y' : 'ies'}`, {
-          round,
-          silent,
-        })
+        const err = new ConclaveError(
+          'ROUND_TIMEOUT',
+          `round ${round}: no message from ${silent.length} part${silent.length === 1 ? 'y' : 'ies'}`,
+          {
+            round,
+            silent,
+          },
+        )
         finish(err)
         if (!explicit) void this.abortWith(s, err, silent)
       }, ms)
@@ -505,7 +658,11 @@ export class InThreadSessionHost implements SessionHost {
   async abort(sessionId: SessionId, reason: string): Promise<void> {
     const s = this.session(sessionId)
     if (s.status !== 'open') return
-    await this.abortWith(s, new ConclaveError('SESSION_ABORTED', `aborted by this party: ${reason}`, { by: this.self, reason }), [])
+    await this.abortWith(
+      s,
+      new ConclaveError('SESSION_ABORTED', `aborted by this party: ${reason}`, { by: this.self, reason }),
+      [],
+    )
   }
 
   /** Abort locally and tell the others with a signed, final abort envelope. */
@@ -515,7 +672,11 @@ export class InThreadSessionHost implements SessionHost {
     this.fail(s, err, undefined, silent)
     const body = new Writer(64).str16(code).str16(err.message.slice(0, 500)).finish()
     try {
-      await this.dispatch(this.payload(s, CONTROL_ROUND, ABORT_KIND, body, s.nextSeq('broadcast')), BROADCAST_RECIPIENT, s.others)
+      await this.dispatch(
+        this.payload(s, CONTROL_ROUND, ABORT_KIND, body, s.nextSeq('broadcast')),
+        BROADCAST_RECIPIENT,
+        s.others,
+      )
     } catch (e) {
       this.refuse(errorCode(e) ?? 'PEER_UNREACHABLE', undefined, s.id, `abort not sent: ${String(e)}`)
     }
@@ -533,7 +694,11 @@ export class InThreadSessionHost implements SessionHost {
     } catch {
       reason = 'malformed abort reason'
     }
-    const err = new ConclaveError('SESSION_ABORTED', `aborted by ${by.slice(0, 16)}…: ${code} ${reason}`, { by, code, reason })
+    const err = new ConclaveError('SESSION_ABORTED', `aborted by ${by.slice(0, 16)}…: ${code} ${reason}`, {
+      by,
+      code,
+      reason,
+    })
     this.fail(s, err, by)
   }
 
@@ -543,7 +708,8 @@ export class InThreadSessionHost implements SessionHost {
     s.failure = err
     s.inbox.fail(err)
     this.counter.sessionsAborted++
-    const code = typeof err.details.code === 'string' && isErrorCode(err.details.code) ? err.details.code : err.code
+    const code =
+      typeof err.details.code === 'string' && isErrorCode(err.details.code) ? err.details.code : err.code
     this.emit({
       type: 'session',
       sessionId: s.id,
@@ -569,12 +735,21 @@ export class InThreadSessionHost implements SessionHost {
   // ── introspection ─────────────────────────────────────────────────────────────────────
 
   peers(): PeerInfo[] {
-    return [...this.readyLinks.values()].map((l) => ({
-      peer: l.result!.peer,
-      transport: l.info.kind as TransportKind,
-      since: l.since,
-      clockOffsetMs: l.result!.clockOffsetMs,
-    }))
+    const now = this.now()
+    return [...this.readyLinks.values()].map((l) => {
+      const peer = l.result!.peer
+      const r = this.record(peer)
+      const reliability = r.handshakes / Math.max(1, r.handshakes + r.failures)
+      const uptime = 0.5 + 0.5 * Math.min(1, (now - r.firstSeen) / 3_600_000)
+      return {
+        peer,
+        transport: l.info.kind as TransportKind,
+        since: l.since,
+        clockOffsetMs: l.result!.clockOffsetMs,
+        rttMs: l.rttMs,
+        health: 0.4 * reliability + 0.3 * l.latencyScore + 0.3 * uptime,
+      }
+    })
   }
 
   counters(): CounterSnapshot {
@@ -594,6 +769,7 @@ export class InThreadSessionHost implements SessionHost {
   stop(): void {
     if (this.stopped) return
     this.stopped = true
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer)
     for (const s of this.sessions.values()) this.closeSession(s.id)
     for (const l of [...this.links.values()]) l.channel.close('LINK_CLOSED', 'party stopping')
     this.unknown.clear()

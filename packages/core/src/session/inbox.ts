@@ -50,7 +50,11 @@ export class Inbox {
     }
     const held = this.held(key.from)
     if (held >= this.perSender) {
-      throw new ConclaveError('INBOX_FULL', `inbox for ${key.from.slice(0, 16)}… holds ${held} unconsumed messages`, { from: key.from })
+      throw new ConclaveError(
+        'INBOX_FULL',
+        `inbox for ${key.from.slice(0, 16)}… holds ${held} unconsumed messages`,
+        { from: key.from },
+      )
     }
     this.heldPerSender.set(key.from, held + 1)
     let slot = this.slots.get(k)

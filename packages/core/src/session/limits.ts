@@ -27,6 +27,10 @@ export interface Limits {
   handshakeTimeoutMs: number
   /** Units queued for a peer whose link is not ready yet. @default 10000 */
   maxPendingPerPeer: number
+  /** Keepalive ping period on a ready link (ms). @default 5000 */
+  keepaliveMs: number
+  /** A ready link with no frame for this long is lost (ms). @default 15000 */
+  lostAfterMs: number
 }
 
 /** The defaults. */
@@ -42,6 +46,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxReassemblyBytes: 16 * 1024 * 1024 + 1024,
   handshakeTimeoutMs: 2000,
   maxPendingPerPeer: 10_000,
+  keepaliveMs: 5000,
+  lostAfterMs: 15_000,
 })
 
 /** Merge overrides into the defaults, checking each. */
@@ -50,7 +56,8 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   for (const [k, v] of Object.entries(overrides)) {
     if (!(k in DEFAULT_LIMITS)) throw new TypeError(`unknown limit "${k}"`)
     if (v === undefined) continue
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`limit "${k}" expected a number ≥ 0, got ${String(v)}`)
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new TypeError(`limit "${k}" expected a number ≥ 0, got ${String(v)}`)
     out[k as keyof Limits] = v
   }
   return out

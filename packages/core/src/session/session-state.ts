@@ -42,7 +42,11 @@ export class SessionState {
       throw new ConclaveError('INVALID_ARGUMENT', '"participants" has duplicates')
     }
     if (!set.has(self)) throw new ConclaveError('INVALID_ARGUMENT', '"participants" must include this party')
-    if (set.size < 2) throw new ConclaveError('INVALID_ARGUMENT', `"participants" expected at least 2 parties, got ${set.size}`)
+    if (set.size < 2)
+      throw new ConclaveError(
+        'INVALID_ARGUMENT',
+        `"participants" expected at least 2 parties, got ${set.size}`,
+      )
     this.participants = set
     this.others = [...set].filter((p) => p !== self).sort()
     this.inbox = new Inbox(limits.inboxPerSender)
@@ -81,7 +85,8 @@ export class SessionState {
   /** @throws ConclaveError the session's failure, or `SESSION_CLOSED` */
   assertOpen(): void {
     if (this.failure) throw this.failure
-    if (this.status !== 'open') throw new ConclaveError('SESSION_CLOSED', `session ${this.id.slice(0, 16)}… is ${this.status}`)
+    if (this.status !== 'open')
+      throw new ConclaveError('SESSION_CLOSED', `session ${this.id.slice(0, 16)}… is ${this.status}`)
   }
 
   /** Key of a replay stream. */

@@ -67,7 +67,10 @@ export class Session implements Events<SessionEvents> {
     this.host.closeSession(this.id)
   }
 
-  on<K extends keyof SessionEvents & string>(name: K, handler: (payload: SessionEvents[K]) => void): () => void {
+  on<K extends keyof SessionEvents & string>(
+    name: K,
+    handler: (payload: SessionEvents[K]) => void,
+  ): () => void {
     return this.emitter.on(name, handler)
   }
 

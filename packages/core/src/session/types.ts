@@ -53,7 +53,14 @@ export interface ReceiveOptions {
 
 /** Events a party emits. */
 export type PartyEvent =
-  | { type: 'peer'; peer: PartyId; state: PeerState; transport: TransportKind; code?: ErrorCode; reason?: string }
+  | {
+      type: 'peer'
+      peer: PartyId
+      state: PeerState
+      transport: TransportKind
+      code?: ErrorCode
+      reason?: string
+    }
   | { type: 'handshake-failed'; peer: PartyId; code: ErrorCode; reason: string; transport: TransportKind }
   | {
       type: 'drop'
@@ -72,10 +79,29 @@ export type PartyEvent =
       silent?: PartyId[]
     }
   | { type: 'alarm'; code: 'FINGERPRINT_MISMATCH'; peer: PartyId; reason: string }
-  | { type: 'message'; sessionId: SessionId; from: PartyId; round: number; kind: string; broadcast: boolean; bytes: number }
+  | {
+      type: 'message'
+      sessionId: SessionId
+      from: PartyId
+      round: number
+      kind: string
+      broadcast: boolean
+      bytes: number
+    }
 
-/** Link states the host reports (the connection manager adds its own before `handshaking`). */
-export type PeerState = 'handshaking' | 'ready' | 'lost' | 'closed'
+/**
+ * Peer states of DESIGN: `idle → signaling → connecting → handshaking → ready → (lost →
+ * backoff → …) → closed`. The transport reports those before `handshaking`, the host the rest.
+ */
+export type PeerState =
+  | 'idle'
+  | 'signaling'
+  | 'connecting'
+  | 'backoff'
+  | 'handshaking'
+  | 'ready'
+  | 'lost'
+  | 'closed'
 
 /** A ready peer. */
 export interface PeerInfo {
@@ -83,6 +109,10 @@ export interface PeerInfo {
   transport: TransportKind
   since: number
   clockOffsetMs: number
+  /** Smoothed round-trip time from keepalive pings (ms); undefined before the first pong. */
+  rttMs: number | undefined
+  /** 0.4·reliability + 0.3·latency score + 0.3·uptime, in [0, 1] (DESIGN "Connections"). */
+  health: number
 }
 
 /** The session host contract. */

@@ -97,11 +97,14 @@ export class UnknownSessionBuffer<T> {
 
   private arm(): void {
     if (this.timer) return
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.sweep()
-      if (this.sessions.size > 0) this.arm()
-    }, Math.min(this.o.holdMs, 1000))
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined
+        this.sweep()
+        if (this.sessions.size > 0) this.arm()
+      },
+      Math.min(this.o.holdMs, 1000),
+    )
     // never keep a process alive just to expire held messages
     ;(this.timer as { unref?: () => void }).unref?.()
   }

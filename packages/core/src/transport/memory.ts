@@ -4,8 +4,9 @@
  * interceptor lets tests play the network attacker: read, alter, drop or redirect frames.
  * @module
  */
-import { Emitter } from '../events.ts'
+
 import { ConclaveError, type ErrorCode } from '../errors.ts'
+import { Emitter } from '../events.ts'
 import type { PartyId } from '../ids.ts'
 import type { Link, Transport } from './types.ts'
 
@@ -66,7 +67,10 @@ class MemoryLink implements Link {
   send(frame: Uint8Array): void {
     if (this.closed) throw new ConclaveError('LINK_CLOSED', `link ${this.id} is closed`)
     if (frame.length > this.maxMessageSize) {
-      throw new ConclaveError('FRAME_TOO_LARGE', `frame of ${frame.length} bytes over the link's ${this.maxMessageSize}`)
+      throw new ConclaveError(
+        'FRAME_TOO_LARGE',
+        `frame of ${frame.length} bytes over the link's ${this.maxMessageSize}`,
+      )
     }
     const copy = frame.slice()
     const target = this.other
@@ -154,7 +158,8 @@ export class MemoryNetwork {
 
   /** @internal */
   register(ep: Endpoint): void {
-    if (this.endpoints.has(ep.id)) throw new ConclaveError('INVALID_ARGUMENT', `party ${ep.id.slice(0, 16)}… already on this network`)
+    if (this.endpoints.has(ep.id))
+      throw new ConclaveError('INVALID_ARGUMENT', `party ${ep.id.slice(0, 16)}… already on this network`)
     this.endpoints.set(ep.id, ep)
   }
 
@@ -179,7 +184,8 @@ export class MemoryNetwork {
     if (existing && !existing[0].closed && !existing[1].closed) return
     const a = this.endpoints.get(from)
     const b = this.endpoints.get(target)
-    if (!a || !b) throw new ConclaveError('PEER_UNREACHABLE', `party ${to.slice(0, 16)}… is not on this network`)
+    if (!a || !b)
+      throw new ConclaveError('PEER_UNREACHABLE', `party ${to.slice(0, 16)}… is not on this network`)
     const fromIsInitiator = from < to
     // `via` believes it is talking to `from`; `from` believes it is talking to `to`.
     const la = new MemoryLink(from, to, fromIsInitiator, this.maxMessageSize, this)

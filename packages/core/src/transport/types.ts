@@ -37,6 +37,20 @@ export interface Link {
   readonly closed: boolean
 }
 
+/** Connection states a transport reports before a link exists (see DESIGN "Connections"). */
+export type LinkState = 'idle' | 'signaling' | 'connecting' | 'backoff' | 'closed'
+
+/** A transport-level state change for one peer. */
+export interface LinkStateEvent {
+  peer: PartyId
+  state: LinkState
+  attempt: number
+  code?: ErrorCode
+  reason?: string
+  /** For `backoff`: ms until the next attempt. */
+  retryInMs?: number
+}
+
 /** A transport for one local party. */
 export interface Transport {
   readonly kind: TransportKind
@@ -49,4 +63,6 @@ export interface Transport {
   connect(peer: PartyId, options?: { signal?: AbortSignal }): Promise<void>
   /** Every new link, on the end that asked and on the end that was asked. */
   onLink(handler: (link: Link) => void): () => void
+  /** States before a link exists (transports that have them). */
+  onState?(handler: (event: LinkStateEvent) => void): () => void
 }

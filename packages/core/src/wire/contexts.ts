@@ -23,7 +23,11 @@ export const CONTEXT = {
  * Signed bytes of a signaling registration:
  * `tag ‖ str16 server origin ‖ bytes32 challenge ‖ bytes32 PartyId`.
  */
-export function registrationSignedBytes(origin: string, challenge: Uint8Array, partyId: Uint8Array): Uint8Array {
+export function registrationSignedBytes(
+  origin: string,
+  challenge: Uint8Array,
+  partyId: Uint8Array,
+): Uint8Array {
   return new Writer(128)
     .bytes(CONTEXT.register)
     .str16(origin)

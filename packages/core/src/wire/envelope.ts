@@ -58,10 +58,16 @@ export interface EnvelopeUnit extends EnvelopeFields {
 export function encodePayload(fields: EnvelopeFields, maxBody = DEFAULT_MAX_BODY_BYTES): Uint8Array {
   const kind = new TextEncoder().encode(fields.kind)
   if (kind.length === 0 || kind.length > MAX_KIND_BYTES) {
-    throw new ConclaveError('INVALID_ARGUMENT', `"kind" expected 1 to ${MAX_KIND_BYTES} bytes, got ${kind.length}`)
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `"kind" expected 1 to ${MAX_KIND_BYTES} bytes, got ${kind.length}`,
+    )
   }
   if (fields.body.length > maxBody) {
-    throw new ConclaveError('MESSAGE_TOO_LARGE', `"body" expected at most ${maxBody} bytes, got ${fields.body.length}`)
+    throw new ConclaveError(
+      'MESSAGE_TOO_LARGE',
+      `"body" expected at most ${maxBody} bytes, got ${fields.body.length}`,
+    )
   }
   return new Writer(128 + fields.body.length)
     .u8(ENVELOPE_VERSION)
@@ -77,7 +83,11 @@ export function encodePayload(fields: EnvelopeFields, maxBody = DEFAULT_MAX_BODY
 }
 
 /** The exact bytes Ed25519 signs for an envelope (tag included). */
-export function envelopeSignedBytes(payload: Uint8Array, recipient: Uint8Array, timestamp: bigint): Uint8Array {
+export function envelopeSignedBytes(
+  payload: Uint8Array,
+  recipient: Uint8Array,
+  timestamp: bigint,
+): Uint8Array {
   return new Writer(CONTEXT.envelope.length + 4 + payload.length + 40)
     .bytes(CONTEXT.envelope)
     .bytes32len(payload)
@@ -116,7 +126,10 @@ export function decodeUnit(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES):
   const round = r.u32('round')
   const kindLen = r.u16('kind')
   if (kindLen === 0 || kindLen > MAX_KIND_BYTES) {
-    throw new ConclaveError('DECODE_BAD_LENGTH', `"kind" expected 1 to ${MAX_KIND_BYTES} bytes, got ${kindLen}`)
+    throw new ConclaveError(
+      'DECODE_BAD_LENGTH',
+      `"kind" expected 1 to ${MAX_KIND_BYTES} bytes, got ${kindLen}`,
+    )
   }
   let kind: string
   try {
@@ -130,7 +143,10 @@ export function decodeUnit(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES):
   const seq = r.u64('seq')
   const bodyLen = r.u32('body length')
   if (bodyLen > maxBody) {
-    throw new ConclaveError('MESSAGE_TOO_LARGE', `"body" declares ${bodyLen} bytes, at most ${maxBody} allowed`)
+    throw new ConclaveError(
+      'MESSAGE_TOO_LARGE',
+      `"body" declares ${bodyLen} bytes, at most ${maxBody} allowed`,
+    )
   }
   const body = r.bytes(bodyLen, 'body')
   const payload = bytes.subarray(0, r.offset)
@@ -138,5 +154,19 @@ export function decodeUnit(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES):
   const timestamp = r.u64('timestamp')
   const signature = r.bytes(64, 'signature')
   r.end('envelope unit')
-  return { version, sessionId, round, kind, from, epoch, seq, body, payload, recipient, timestamp, signature, bytes }
+  return {
+    version,
+    sessionId,
+    round,
+    kind,
+    from,
+    epoch,
+    seq,
+    body,
+    payload,
+    recipient,
+    timestamp,
+    signature,
+    bytes,
+  }
 }

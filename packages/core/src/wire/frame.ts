@@ -146,7 +146,8 @@ export function encodeRecords(records: readonly Record[]): Uint8Array {
 export function decodeRecords(plaintext: Uint8Array): Record[] {
   const r = new Reader(plaintext)
   const out: Record[] = []
-  if (plaintext.length === 0) throw new ConclaveError('DECODE_SHORT_INPUT', 'a data frame holds at least one record')
+  if (plaintext.length === 0)
+    throw new ConclaveError('DECODE_SHORT_INPUT', 'a data frame holds at least one record')
   while (r.remaining > 0) {
     const type = r.u8('record type')
     const body = new Reader(r.bytes32len('record'))
@@ -160,7 +161,10 @@ export function decodeRecords(plaintext: Uint8Array): Record[] {
         const offset = body.u32('chunk offset')
         const data = body.rest()
         if (data.length === 0 || offset + data.length > total) {
-          throw new ConclaveError('CHUNK_INVALID', `chunk [${offset}, +${data.length}) outside a ${total}-byte message`)
+          throw new ConclaveError(
+            'CHUNK_INVALID',
+            `chunk [${offset}, +${data.length}) outside a ${total}-byte message`,
+          )
         }
         out.push({ type, messageId, total, offset, data })
         break

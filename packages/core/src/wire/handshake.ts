@@ -52,7 +52,9 @@ export interface Hello {
   remoteFingerprints: string[]
 }
 
-export type HandshakeMessage = ({ type: typeof HandshakeType.hello } & Hello) | { type: typeof HandshakeType.auth; signature: Uint8Array }
+export type HandshakeMessage =
+  | ({ type: typeof HandshakeType.hello } & Hello)
+  | { type: typeof HandshakeType.auth; signature: Uint8Array }
 
 const MAX_FINGERPRINTS = 8
 const MAX_MODE_BYTES = 64
@@ -60,14 +62,25 @@ const MAX_MODE_BYTES = 64
 /** Encode a hello message. */
 export function encodeHello(h: Hello): Uint8Array {
   if (h.versions.length === 0 || h.versions.length > 16) {
-    throw new ConclaveError('INVALID_ARGUMENT', `"versions" expected 1 to 16 entries, got ${h.versions.length}`)
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `"versions" expected 1 to 16 entries, got ${h.versions.length}`,
+    )
   }
   const w = new Writer(256).u8(HANDSHAKE_VERSION).u8(HandshakeType.hello).u8(h.versions.length)
   for (const v of h.versions) w.u8(v)
-  w.bytes(h.partyId, 32).bytes(h.ephemeral, 32).bytes(h.nonce, 32).str16(h.mode).u64(h.clock).bytes(h.epoch, 16)
+  w.bytes(h.partyId, 32)
+    .bytes(h.ephemeral, 32)
+    .bytes(h.nonce, 32)
+    .str16(h.mode)
+    .u64(h.clock)
+    .bytes(h.epoch, 16)
   for (const list of [h.localFingerprints, h.remoteFingerprints]) {
     if (list.length > MAX_FINGERPRINTS) {
-      throw new ConclaveError('INVALID_ARGUMENT', `expected at most ${MAX_FINGERPRINTS} fingerprints, got ${list.length}`)
+      throw new ConclaveError(
+        'INVALID_ARGUMENT',
+        `expected at most ${MAX_FINGERPRINTS} fingerprints, got ${list.length}`,
+      )
     }
     w.u16(list.length)
     for (const f of list) w.str16(f)
@@ -88,14 +101,16 @@ export function encodeAuth(signature: Uint8Array): Uint8Array {
 export function decodeHandshake(bytes: Uint8Array): HandshakeMessage {
   const r = new Reader(bytes)
   const version = r.u8('handshake version')
-  if (version !== HANDSHAKE_VERSION) throw new ConclaveError('DECODE_UNKNOWN_VERSION', `unknown handshake version ${version}`)
+  if (version !== HANDSHAKE_VERSION)
+    throw new ConclaveError('DECODE_UNKNOWN_VERSION', `unknown handshake version ${version}`)
   const type = r.u8('handshake type')
   if (type === HandshakeType.auth) {
     const signature = r.bytes(64, 'auth signature')
     r.end('auth')
     return { type, signature }
   }
-  if (type !== HandshakeType.hello) throw new ConclaveError('DECODE_UNKNOWN_TYPE', `unknown handshake message type ${type}`)
+  if (type !== HandshakeType.hello)
+    throw new ConclaveError('DECODE_UNKNOWN_TYPE', `unknown handshake message type ${type}`)
   const n = r.u8('versions count')
   if (n === 0 || n > 16) throw new ConclaveError('DECODE_BAD_LENGTH', `expected 1 to 16 versions, got ${n}`)
   const versions: number[] = []
@@ -104,13 +119,18 @@ export function decodeHandshake(bytes: Uint8Array): HandshakeMessage {
   const ephemeral = r.bytes(32, 'ephemeral')
   const nonce = r.bytes(32, 'nonce')
   const mode = r.str16('mode')
-  if (utf8(mode).length > MAX_MODE_BYTES) throw new ConclaveError('DECODE_BAD_LENGTH', `mode longer than ${MAX_MODE_BYTES} bytes`)
+  if (utf8(mode).length > MAX_MODE_BYTES)
+    throw new ConclaveError('DECODE_BAD_LENGTH', `mode longer than ${MAX_MODE_BYTES} bytes`)
   const clock = r.u64('clock')
   const epoch = r.bytes(16, 'epoch')
   const lists: string[][] = []
   for (const what of ['local fingerprints', 'remote fingerprints']) {
     const count = r.u16(what)
-    if (count > MAX_FINGERPRINTS) throw new ConclaveError('DECODE_BAD_LENGTH', `expected at most ${MAX_FINGERPRINTS} ${what}, got ${count}`)
+    if (count > MAX_FINGERPRINTS)
+      throw new ConclaveError(
+        'DECODE_BAD_LENGTH',
+        `expected at most ${MAX_FINGERPRINTS} ${what}, got ${count}`,
+      )
     const list: string[] = []
     for (let i = 0; i < count; i++) list.push(r.str16(what))
     lists.push(list)
@@ -132,12 +152,21 @@ export function decodeHandshake(bytes: Uint8Array): HandshakeMessage {
 
 /** `SHA-256(u32 len ‖ hello_I ‖ u32 len ‖ hello_R)`. */
 export function transcriptHash(helloInitiator: Uint8Array, helloResponder: Uint8Array): Uint8Array {
-  return sha256(new Writer(helloInitiator.length + helloResponder.length + 8).bytes32len(helloInitiator).bytes32len(helloResponder).finish())
+  return sha256(
+    new Writer(helloInitiator.length + helloResponder.length + 8)
+      .bytes32len(helloInitiator)
+      .bytes32len(helloResponder)
+      .finish(),
+  )
 }
 
 /** The exact bytes the `auth` signature covers for `role`. */
 export function authSignedBytes(role: Role, transcript: Uint8Array): Uint8Array {
-  return new Writer(CONTEXT.handshake.length + 33).bytes(CONTEXT.handshake).u8(role).bytes(transcript, 32).finish()
+  return new Writer(CONTEXT.handshake.length + 33)
+    .bytes(CONTEXT.handshake)
+    .u8(role)
+    .bytes(transcript, 32)
+    .finish()
 }
 
 /** The two direction keys. */
@@ -154,7 +183,8 @@ const INFO_R2I = utf8('conclave/v1 r->i')
  * @throws ConclaveError `HANDSHAKE_WEAK_KEY` when the shared secret is all zero.
  */
 export function deriveKeys(sharedSecret: Uint8Array, transcript: Uint8Array): DirectionKeys {
-  if (sharedSecret.every((b) => b === 0)) throw new ConclaveError('HANDSHAKE_WEAK_KEY', 'all-zero X25519 shared secret')
+  if (sharedSecret.every((b) => b === 0))
+    throw new ConclaveError('HANDSHAKE_WEAK_KEY', 'all-zero X25519 shared secret')
   return {
     initiatorToResponder: hkdf(sha256, sharedSecret, transcript, INFO_I2R, 32),
     responderToInitiator: hkdf(sha256, sharedSecret, transcript, INFO_R2I, 32),

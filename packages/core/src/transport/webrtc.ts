@@ -1,0 +1,497 @@
+/**
+ * The `webrtc` transport: direct data channels (simple-peer over an injected
+ * RTCPeerConnection) negotiated through the signaling server, with the connection manager of
+ * DESIGN ("Connections"): one link per pair (the smaller PartyId offers, the other sends
+ * `connect-request`), `(linkId, attempt)` on every signal with older attempts dropped, a new
+ * RTCPeerConnection for every attempt (simple-peer has no ICE restart), retries with
+ * exponential backoff and jitter, and no STUN/TURN server unless configured.
+ * @module
+ */
+import { ConclaveError, type ErrorCode } from '../errors.ts'
+import { Emitter } from '../events.ts'
+import { type PartyId, parsePartyId } from '../ids.ts'
+import type { SignalingClient } from '../signaling/client.ts'
+import type { SignalData, SignalEvent } from '../signaling/protocol.ts'
+import { fingerprintsFromSdp } from '../wire/handshake.ts'
+import { type BackoffOptions, backoffDelay } from './backoff.ts'
+import type { SimplePeerConstructor, SimplePeerInstance, SimplePeerSignal } from './simple-peer-types.ts'
+import type { Link, LinkStateEvent, Transport } from './types.ts'
+
+/** Options of {@link createWebRtcTransport}. */
+export interface WebRtcTransportOptions {
+  /** A started (or starting) signaling client. */
+  signaling: Pick<SignalingClient, 'on' | 'signal' | 'join' | 'ready' | 'partyId'>
+  /** The room whose parties this transport links to. */
+  room: string
+  /** simple-peer's constructor (the package in Node, its prebuilt bundle in browsers). */
+  SimplePeer: SimplePeerConstructor
+  /** `{ RTCPeerConnection, RTCSessionDescription, RTCIceCandidate }` (@roamhq/wrtc in Node); omit in browsers. */
+  wrtc?: unknown
+  /** ICE servers. @default [] — never a public STUN/TURN host */
+  iceServers?: RTCIceServer[]
+  /** @default 'all' */
+  iceTransportPolicy?: RTCIceTransportPolicy
+  /** Keep only the ICE candidates (local and remote) for which this returns true (e.g. loopback in tests). */
+  candidateFilter?: (candidate: string) => boolean
+  /** Link automatically to every party that joins the room. @default true */
+  autoConnect?: boolean
+  backoff?: BackoffOptions
+  /** Attempts before giving up on a peer that is not in `persistentPeers`. @default 10 */
+  maxAttempts?: number
+  /** Peers retried forever (the roster). */
+  persistentPeers?: ReadonlySet<PartyId>
+  /** Time for one attempt to open a data channel. @default 15000 */
+  connectTimeoutMs?: number
+}
+
+/** The loopback-only ICE candidate filter for tests (127.0.0.0/8 and ::1). */
+export function loopbackOnly(candidate: string): boolean {
+  const parts = candidate.split(' ')
+  const address = parts[4] ?? ''
+  return address.startsWith('127.') || address === '::1' || address === 'localhost'
+}
+
+const MAX_LINK_MESSAGE = 64 * 1024
+
+/** Max message size of a connection: SCTP's, else the remote SDP's, capped at 64 KiB. */
+export function linkMaxMessageSize(pc: RTCPeerConnection | null): number {
+  const sctp = (pc as { sctp?: { maxMessageSize?: number } | null } | null)?.sctp?.maxMessageSize
+  let size = typeof sctp === 'number' && sctp > 0 ? sctp : 0
+  if (!size) {
+    const m = /^a=max-message-size:(\d+)/m.exec(pc?.remoteDescription?.sdp ?? '')
+    size = m ? Number(m[1]) || MAX_LINK_MESSAGE : 65536
+  }
+  return Math.min(size, MAX_LINK_MESSAGE)
+}
+
+let linkCounter = 0
+
+class WebRtcLink implements Link {
+  readonly kind = 'webrtc' as const
+  readonly id: string
+  closed = false
+  private readonly emitter = new Emitter<{
+    message: Uint8Array
+    close: { code: ErrorCode; reason: string }
+  }>()
+
+  constructor(
+    readonly peer: PartyId,
+    readonly initiator: boolean,
+    readonly maxMessageSize: number,
+    private readonly sp: SimplePeerInstance,
+    private readonly fps: { local: string[]; remote: string[] },
+    private readonly onClosed: (link: WebRtcLink, code: ErrorCode, reason: string) => void,
+  ) {
+    this.id = `rtc-${++linkCounter}`
+  }
+
+  fingerprints(): { local: string[]; remote: string[] } {
+    return this.fps
+  }
+
+  get bufferedAmount(): number {
+    return this.sp._channel?.bufferedAmount ?? 0
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.closed || this.sp.destroyed) throw new ConclaveError('LINK_CLOSED', `link ${this.id} is closed`)
+    // wrtc silently drops a message over the SCTP max message size: refuse it loudly instead
+    if (frame.length > this.maxMessageSize) {
+      throw new ConclaveError(
+        'FRAME_TOO_LARGE',
+        `frame of ${frame.length} bytes over the link's ${this.maxMessageSize}`,
+      )
+    }
+    try {
+      this.sp.send(frame)
+    } catch (e) {
+      throw new ConclaveError('LINK_CLOSED', `send failed: ${e instanceof Error ? e.message : String(e)}`)
+    }
+  }
+
+  deliver(frame: Uint8Array): void {
+    if (!this.closed) this.emitter.emit('message', frame)
+  }
+
+  onMessage(handler: (frame: Uint8Array) => void): () => void {
+    return this.emitter.on('message', handler)
+  }
+
+  onClose(handler: (code: ErrorCode, reason: string) => void): () => void {
+    return this.emitter.on('close', ({ code, reason }) => handler(code, reason))
+  }
+
+  /** Close from the owner's side (destroys the connection). */
+  close(code: ErrorCode = 'LINK_CLOSED', reason = ''): void {
+    if (this.closed) return
+    this.markClosed(code, reason)
+    this.onClosed(this, code, reason)
+  }
+
+  /** The connection went away under us. */
+  markClosed(code: ErrorCode, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.emitter.emit('close', { code, reason })
+  }
+}
+
+interface PeerConn {
+  peer: PartyId
+  /** We offer when our id is the smaller. */
+  offerer: boolean
+  attempt: number
+  sp: SimplePeerInstance | undefined
+  link: WebRtcLink | undefined
+  state: LinkStateEvent['state'] | 'open'
+  failures: number
+  wanted: boolean
+  retryTimer: ReturnType<typeof setTimeout> | undefined
+  connectTimer: ReturnType<typeof setTimeout> | undefined
+  lastRequest: number
+}
+
+/** Create the webrtc transport. */
+export function createWebRtcTransport(options: WebRtcTransportOptions): Transport {
+  return new WebRtcTransport(options)
+}
+
+class WebRtcTransport implements Transport {
+  readonly kind = 'webrtc' as const
+  private local: PartyId | undefined
+  private readonly conns = new Map<PartyId, PeerConn>()
+  private readonly links = new Emitter<{ link: Link }>()
+  private readonly states = new Emitter<{ state: LinkStateEvent }>()
+  private readonly offs: (() => void)[] = []
+  private running = false
+
+  constructor(private readonly o: WebRtcTransportOptions) {
+    if (!o || !o.signaling || !o.SimplePeer || typeof o.room !== 'string') {
+      throw new ConclaveError(
+        'INVALID_ARGUMENT',
+        'createWebRtcTransport expected { signaling, room, SimplePeer }',
+      )
+    }
+  }
+
+  onLink(handler: (link: Link) => void): () => void {
+    return this.links.on('link', handler)
+  }
+
+  onState(handler: (event: LinkStateEvent) => void): () => void {
+    return this.states.on('state', handler)
+  }
+
+  async start(local: PartyId, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.running) return
+    this.local = local
+    this.running = true
+    const sig = this.o.signaling
+    this.offs.push(
+      sig.on('signal', (ev) => this.onSignal(ev)),
+      sig.on('presence', (ev) => {
+        if (ev.room !== this.o.room) return
+        const peer = safeId(ev.party.partyId)
+        if (!peer || peer === this.local) return
+        if (ev.event === 'joined' && this.o.autoConnect !== false) this.want(peer)
+        if (ev.event === 'left') {
+          // keep an open link (the server may be restarting); just stop retrying
+          const c = this.conns.get(peer)
+          if (c && !c.link) this.giveUp(c, 'PEER_UNREACHABLE', 'left the room')
+        }
+      }),
+      sig.on('joined', (ev) => {
+        if (ev.room !== this.o.room || this.o.autoConnect === false) return
+        for (const p of ev.peers) {
+          const peer = safeId(p.partyId)
+          if (peer && peer !== this.local) this.want(peer)
+        }
+      }),
+    )
+    await sig.ready(opts)
+    const peers = await sig.join(this.o.room, opts)
+    if (this.o.autoConnect !== false) {
+      for (const p of peers) {
+        const peer = safeId(p.partyId)
+        if (peer && peer !== this.local) this.want(peer)
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    for (const off of this.offs.splice(0)) off()
+    for (const c of this.conns.values()) this.teardown(c, 'LINK_CLOSED', 'transport stopped', false)
+    this.conns.clear()
+  }
+
+  async connect(peer: PartyId): Promise<void> {
+    if (!this.running) throw new ConclaveError('NOT_STARTED', 'webrtc transport not started')
+    this.want(parsePartyId(peer), true)
+  }
+
+  private conn(peer: PartyId): PeerConn {
+    let c = this.conns.get(peer)
+    if (!c) {
+      c = {
+        peer,
+        offerer: this.local! < peer,
+        attempt: 0,
+        sp: undefined,
+        link: undefined,
+        state: 'idle',
+        failures: 0,
+        wanted: false,
+        retryTimer: undefined,
+        connectTimer: undefined,
+        lastRequest: 0,
+      }
+      this.conns.set(peer, c)
+    }
+    return c
+  }
+
+  private setState(c: PeerConn, state: LinkStateEvent['state'], extra: Partial<LinkStateEvent> = {}): void {
+    c.state = state
+    this.states.emit('state', { peer: c.peer, state, attempt: c.attempt, ...extra })
+  }
+
+  /** We want a link to `peer`: offer, or ask the smaller party to offer. */
+  private want(peer: PartyId, now = false): void {
+    if (!this.running || peer === this.local) return
+    const c = this.conn(peer)
+    c.wanted = true
+    if (c.link && !c.link.closed) return
+    if (c.sp && !c.sp.destroyed) return // an attempt is under way
+    if (c.retryTimer && !now) return
+    if (c.retryTimer) clearTimeout(c.retryTimer)
+    c.retryTimer = undefined
+    if (c.offerer) this.offer(c)
+    else this.requestOffer(c)
+  }
+
+  private requestOffer(c: PeerConn): void {
+    const t = Date.now()
+    if (t - c.lastRequest < 200) return
+    c.lastRequest = t
+    this.setState(c, 'signaling')
+    this.sendSignal(c, { kind: 'connect-request', attempt: c.attempt })
+    // if no offer comes, ask again later
+    this.armConnectTimer(c)
+  }
+
+  private offer(c: PeerConn): void {
+    // attempts are monotonic across restarts of this party (clock-based), so a restarted
+    // offerer's first attempt is never taken for an old one
+    c.attempt = Math.max(Date.now(), c.attempt + 1)
+    this.setState(c, 'signaling')
+    this.spawn(c, true)
+    this.armConnectTimer(c)
+  }
+
+  private armConnectTimer(c: PeerConn): void {
+    if (c.connectTimer) clearTimeout(c.connectTimer)
+    c.connectTimer = setTimeout(() => {
+      c.connectTimer = undefined
+      if (!c.link) this.fail(c, 'PEER_UNREACHABLE', 'no data channel in time')
+    }, this.o.connectTimeoutMs ?? 15_000)
+  }
+
+  private spawn(c: PeerConn, initiator: boolean): SimplePeerInstance {
+    const sp = new this.o.SimplePeer({
+      initiator,
+      trickle: true,
+      channelConfig: { ordered: true },
+      config: {
+        iceServers: this.o.iceServers ?? [],
+        ...(this.o.iceTransportPolicy ? { iceTransportPolicy: this.o.iceTransportPolicy } : {}),
+      },
+      ...(this.o.wrtc ? { wrtc: this.o.wrtc } : {}),
+    })
+    const attempt = c.attempt
+    c.sp = sp
+    sp.on('signal', (data) => {
+      if (c.sp !== sp) return
+      if (data.candidate && this.o.candidateFilter && !this.o.candidateFilter(data.candidate.candidate))
+        return
+      this.sendSignal(c, { kind: signalKind(data), attempt, payload: data })
+    })
+    sp.on('connect', () => {
+      if (c.sp !== sp) return
+      this.opened(c, sp)
+    })
+    sp.on('data', (data) => {
+      if (c.sp === sp) c.link?.deliver(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    })
+    sp.on('error', (err) => {
+      if (c.sp === sp) this.fail(c, c.link ? 'LINK_LOST' : 'PEER_UNREACHABLE', err.code ?? err.message)
+    })
+    sp.on('close', () => {
+      if (c.sp === sp) this.fail(c, 'LINK_LOST', 'data channel closed')
+    })
+    if (c.state !== 'signaling') this.setState(c, 'signaling')
+    return sp
+  }
+
+  private opened(c: PeerConn, sp: SimplePeerInstance): void {
+    if (c.connectTimer) clearTimeout(c.connectTimer)
+    c.connectTimer = undefined
+    const pc = sp._pc
+    const link = new WebRtcLink(
+      c.peer,
+      c.offerer,
+      linkMaxMessageSize(pc),
+      sp,
+      {
+        local: fingerprintsFromSdp(pc?.localDescription?.sdp),
+        remote: fingerprintsFromSdp(pc?.remoteDescription?.sdp),
+      },
+      (l, code, reason) => {
+        if (c.link === l) this.teardown(c, code, reason, c.wanted)
+      },
+    )
+    c.link = link
+    c.state = 'open'
+    c.failures = 0
+    this.links.emit('link', link)
+  }
+
+  private onSignal(ev: SignalEvent): void {
+    if (!this.running || ev.room !== this.o.room) return
+    const peer = safeId(ev.from)
+    if (!peer || peer === this.local) return
+    const d = ev.data
+    const c = this.conn(peer)
+    if (d.linkId !== linkIdOf(this.local!, peer)) return
+    if (d.kind === 'connect-request') {
+      if (!c.offerer) return
+      c.wanted = true
+      // The peer asks only when it has no link: one we still think open is dead on its side
+      // (it restarted, or lost it first). An attempt younger than 2 s is left to finish.
+      if (!c.link && c.sp && !c.sp.destroyed && Date.now() - c.attempt < 2000) return
+      this.teardown(c, 'LINK_CLOSED', 'peer asked for a new link', false)
+      c.failures = 0
+      this.offer(c)
+      return
+    }
+    if (c.offerer) {
+      // answers and candidates of our current attempt only
+      if (d.attempt !== c.attempt || !c.sp || c.sp.destroyed) return
+      this.feed(c, d)
+      return
+    }
+    if (d.attempt < c.attempt) return // an older attempt
+    if (d.attempt > c.attempt) {
+      if (d.kind !== 'offer') return // candidates of an attempt whose offer we have not seen
+      this.teardown(c, 'LINK_CLOSED', 'superseded by a newer attempt', false)
+      c.attempt = d.attempt
+      c.wanted = true
+      this.spawn(c, false)
+      this.armConnectTimer(c)
+    }
+    if (c.sp && !c.sp.destroyed) this.feed(c, d)
+  }
+
+  private feed(c: PeerConn, d: SignalData): void {
+    const payload = d.payload as SimplePeerSignal | undefined
+    if (!payload || typeof payload !== 'object') return
+    if (
+      payload.candidate &&
+      this.o.candidateFilter &&
+      !this.o.candidateFilter(String(payload.candidate.candidate ?? ''))
+    )
+      return
+    try {
+      c.sp!.signal(payload)
+    } catch (e) {
+      this.fail(c, 'PEER_UNREACHABLE', `bad signal: ${e instanceof Error ? e.message : String(e)}`)
+    }
+  }
+
+  private sendSignal(c: PeerConn, data: Omit<SignalData, 'linkId'>): void {
+    const full: SignalData = { linkId: linkIdOf(this.local!, c.peer), ...data } as SignalData
+    this.o.signaling.signal(this.o.room, c.peer, full).catch(() => {
+      // the signaling server may be away; the attempt times out and is retried
+    })
+  }
+
+  /** An attempt or an open link failed: tear down and retry with backoff. */
+  private fail(c: PeerConn, code: ErrorCode, reason: string): void {
+    this.teardown(c, code, reason, c.wanted)
+  }
+
+  private teardown(c: PeerConn, code: ErrorCode, reason: string, retry: boolean): void {
+    if (c.connectTimer) clearTimeout(c.connectTimer)
+    c.connectTimer = undefined
+    const sp = c.sp
+    c.sp = undefined
+    const link = c.link
+    c.link = undefined
+    if (sp) destroy(sp)
+    link?.markClosed(code, reason)
+    if (!retry || !this.running) {
+      if (c.retryTimer) clearTimeout(c.retryTimer)
+      c.retryTimer = undefined
+      this.setState(c, 'closed', { code, reason })
+      return
+    }
+    c.failures++
+    const max = this.o.maxAttempts ?? 10
+    if (c.failures > max && !this.o.persistentPeers?.has(c.peer)) {
+      this.giveUp(c, code, `gave up after ${max} attempts: ${reason}`)
+      return
+    }
+    const delay = backoffDelay(c.failures - 1, this.o.backoff)
+    this.setState(c, 'backoff', { code, reason, retryInMs: delay })
+    if (c.retryTimer) clearTimeout(c.retryTimer)
+    c.retryTimer = setTimeout(() => {
+      c.retryTimer = undefined
+      if (this.running && c.wanted && !c.link) this.want(c.peer, true)
+    }, delay)
+  }
+
+  private giveUp(c: PeerConn, code: ErrorCode, reason: string): void {
+    c.wanted = false
+    if (c.retryTimer) clearTimeout(c.retryTimer)
+    c.retryTimer = undefined
+    if (c.sp) destroy(c.sp)
+    c.sp = undefined
+    this.setState(c, 'closed', { code, reason })
+  }
+}
+
+/** Destroy a simple-peer and close its RTCPeerConnection explicitly (wrtc otherwise keeps Node alive). */
+function destroy(sp: SimplePeerInstance): void {
+  const pc = sp._pc
+  try {
+    sp.destroy()
+  } catch {
+    // already destroyed
+  }
+  try {
+    pc?.close()
+  } catch {
+    // already closed
+  }
+}
+
+function signalKind(data: SimplePeerSignal): SignalData['kind'] {
+  if (data.type === 'offer') return 'offer'
+  if (data.type === 'answer') return 'answer'
+  if (data.candidate) return 'candidate'
+  return 'renegotiate'
+}
+
+function linkIdOf(a: PartyId, b: PartyId): string {
+  return a < b ? `${a.slice(0, 16)}:${b.slice(0, 16)}` : `${b.slice(0, 16)}:${a.slice(0, 16)}`
+}
+
+function safeId(v: string): PartyId | undefined {
+  try {
+    return parsePartyId(v)
+  } catch {
+    return undefined
+  }
+}

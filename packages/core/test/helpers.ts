@@ -1,0 +1,206 @@
+/**
+ * Test helpers: real parties on a memory network, and a "raw peer" that completes a genuine
+ * handshake but then sends whatever units and records a test crafts (the attacker).
+ */
+import {
+  type CryptoBackend,
+  createInThreadSessionHost,
+  createMemoryNetwork,
+  createParty,
+  type EnvelopeFields,
+  encodePayload,
+  encodeUnit,
+  envelopeSignedBytes,
+  generateIdentity,
+  type HandshakeResult,
+  type InThreadSessionHost,
+  type Limits,
+  type Link,
+  type MemoryNetwork,
+  type Party,
+  type PartyEvent,
+  type PartyId,
+  partyIdToBytes,
+  type Record,
+  SecureChannel,
+  type SessionId,
+  type SigningKey,
+  sessionIdToBytes,
+} from '@conclave/core'
+
+export interface TestParty {
+  party: Party
+  host: InThreadSessionHost
+  key: SigningKey
+  events: PartyEvent[]
+}
+
+/** A real party with an in-thread host the test can inspect. */
+export async function makeParty(
+  net: MemoryNetwork,
+  crypto: CryptoBackend,
+  options: { limits?: Partial<Limits>; roster?: Set<PartyId>; key?: SigningKey; mode?: string } = {},
+): Promise<TestParty> {
+  const key = options.key ?? (await generateIdentity(crypto)).key
+  const host = createInThreadSessionHost({
+    crypto,
+    identity: key,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.roster ? { roster: options.roster } : {}),
+    ...(options.mode ? { mode: options.mode } : {}),
+  })
+  const party = createParty({ identity: key, crypto, transport: net.transport(), host })
+  const events: PartyEvent[] = []
+  party.on('event', (e) => events.push(e))
+  await party.start()
+  return { party, host, key, events }
+}
+
+/** An attacker that holds a real identity and real links, and sends crafted bytes on them. */
+export class RawPeer {
+  readonly channels = new Map<PartyId, SecureChannel>()
+  readonly received: Uint8Array[] = []
+  readonly closes: { peer: PartyId; code: string }[] = []
+  private readonly readyWaiters = new Map<PartyId, (r: HandshakeResult) => void>()
+  readonly ready = new Set<PartyId>()
+  epoch = new Uint8Array(16).fill(7)
+  private seq = 0n
+
+  constructor(
+    readonly net: MemoryNetwork,
+    readonly crypto: CryptoBackend,
+    readonly key: SigningKey,
+    readonly id: PartyId,
+  ) {}
+
+  static async create(
+    net: MemoryNetwork,
+    crypto: CryptoBackend,
+    key?: SigningKey,
+    id?: PartyId,
+  ): Promise<RawPeer> {
+    const k = key ?? (await generateIdentity(crypto)).key
+    const peer = new RawPeer(
+      net,
+      crypto,
+      k,
+      id ?? ((await import('@conclave/core')).partyIdFromBytes(k.publicKey) as PartyId),
+    )
+    const t = net.transport()
+    t.onLink((link) => peer.attach(link))
+    await t.start(peer.id)
+    peer.transport = t
+    return peer
+  }
+
+  transport: ReturnType<MemoryNetwork['transport']> | undefined
+
+  private attach(link: Link): void {
+    const ch = new SecureChannel(
+      {
+        crypto: this.crypto,
+        identity: this.key,
+        expectedPeer: link.peer,
+        initiator: link.initiator,
+        mode: 'conclave',
+        epoch: this.epoch,
+        now: Date.now,
+        maxFrameSize: link.maxMessageSize,
+      },
+      {
+        sendFrame: (f) => {
+          if (!link.closed) link.send(f)
+        },
+        ready: (r) => {
+          this.ready.add(r.peer)
+          this.readyWaiters.get(r.peer)?.(r)
+        },
+        unit: (u) => this.received.push(u),
+        record: () => undefined,
+        closed: (code) => {
+          this.ready.delete(link.peer)
+          this.closes.push({ peer: link.peer, code })
+          link.close(code)
+        },
+      },
+    )
+    link.onMessage((f) => ch.receive(f))
+    link.onClose(() => ch.close())
+    this.channels.set(link.peer, ch)
+    void ch.start()
+  }
+
+  /** Open a link to `peer` and wait for the handshake. */
+  async link(peer: PartyId): Promise<SecureChannel> {
+    const current = this.channels.get(peer)
+    if (current?.isReady) return current
+    const ready = new Promise<HandshakeResult>((resolve) => this.readyWaiters.set(peer, resolve))
+    await this.transport!.connect(peer)
+    await ready
+    return this.channels.get(peer)!
+  }
+
+  /** A validly signed unit (any field overridable), returned as wire bytes. */
+  async unit(
+    fields: Partial<EnvelopeFields> & { sessionId: Uint8Array },
+    recipient: Uint8Array,
+    opts: { timestamp?: bigint; signer?: SigningKey; tag?: 'handshake' } = {},
+  ): Promise<Uint8Array> {
+    const payload = encodePayload({
+      round: 1,
+      kind: 'msg',
+      from: partyIdToBytes(this.id),
+      epoch: this.epoch,
+      seq: this.seq++,
+      body: new Uint8Array([1, 2, 3]),
+      ...fields,
+    })
+    const timestamp = opts.timestamp ?? BigInt(Date.now())
+    const signed = envelopeSignedBytes(payload, recipient, timestamp)
+    if (opts.tag === 'handshake') {
+      // same bytes after the tag, but under the handshake context's tag
+      const envTag = new TextEncoder().encode('conclave/msg/v1\0')
+      const hsTag = new TextEncoder().encode('conclave/v1/handshake\0')
+      const rest = signed.subarray(envTag.length)
+      const other = new Uint8Array(hsTag.length + rest.length)
+      other.set(hsTag)
+      other.set(rest, hsTag.length)
+      return encodeUnit(
+        payload,
+        recipient,
+        timestamp,
+        await this.crypto.ed25519.sign(opts.signer ?? this.key, other),
+      )
+    }
+    const sig = await this.crypto.ed25519.sign(opts.signer ?? this.key, signed)
+    return encodeUnit(payload, recipient, timestamp, sig)
+  }
+
+  send(peer: PartyId, bytes: Uint8Array): void {
+    this.channels.get(peer)!.sendUnit(bytes)
+  }
+
+  sendRecord(peer: PartyId, rec: Record): void {
+    this.channels.get(peer)!.sendRecord(rec)
+  }
+}
+
+/** A fresh memory network. */
+export const network = (): MemoryNetwork => createMemoryNetwork()
+
+/** Session id bytes from a SessionId. */
+export const sidBytes = (s: SessionId): Uint8Array => sessionIdToBytes(s)
+
+/** Wait until `cond` holds (polling), or fail after `ms`. */
+export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+/** A random session id. */
+export function randomSid(crypto: CryptoBackend): SessionId {
+  return [...crypto.randomBytes(32)].map((b) => b.toString(16).padStart(2, '0')).join('') as SessionId
+}

@@ -1,0 +1,9 @@
+import { createMemoryNetwork, createNobleBackend, generateIdentity } from '@conclave/core'
+import { runTransportTests } from '@conclave/core/testing'
+
+runTransportTests('memory', async () => {
+  const crypto = createNobleBackend()
+  const net = createMemoryNetwork()
+  const [a, b] = await Promise.all([generateIdentity(crypto), generateIdentity(crypto)])
+  return { a: net.transport(), b: net.transport(), idA: a.id, idB: b.id }
+})
