@@ -8,12 +8,19 @@ import type { CounterSnapshot } from './counters.ts'
 import type { CryptoBackend, SigningKey } from './crypto/types.ts'
 import { ConclaveError } from './errors.ts'
 import { Emitter, type Events } from './events.ts'
-import { type PartyId, parsePartyId, parseSessionId, partyIdFromBytes } from './ids.ts'
+import { type PartyId, parsePartyId, parseSessionId, partyIdFromBytes, type SessionId } from './ids.ts'
 import type { Roster } from './roster.ts'
 import { createInThreadSessionHost } from './session/host.ts'
 import type { Limits } from './session/limits.ts'
 import { Session } from './session/session.ts'
-import type { PartyEvent, PeerInfo, SessionHost, SessionOptions } from './session/types.ts'
+import type {
+  PartyEvent,
+  PeerInfo,
+  ProposalInfo,
+  ProposeOptions,
+  SessionHost,
+  SessionOptions,
+} from './session/types.ts'
 import type { Link, Transport } from './transport/types.ts'
 
 /** Options of {@link createParty}. */
@@ -53,6 +60,18 @@ export interface Party extends Events<PartyEvents> {
    * @throws ConclaveError `SESSION_EXISTS`, `INVALID_ARGUMENT`
    */
   session(options: SessionOptions): Session
+  /**
+   * Propose a session: its id is derived from the proposal (protocol, params, participants,
+   * this party as proposer, a fresh nonce), and every participant recomputes it.
+   */
+  propose(options: ProposeOptions): Promise<Session>
+  /**
+   * Join a session proposed by another party (see the `proposal` event and `proposals()`).
+   * @throws ConclaveError `PROPOSAL_UNKNOWN`
+   */
+  join(sessionId: SessionId, options?: Pick<SessionOptions, 'roundTimeoutMs' | 'roundTimeouts'>): Session
+  /** Proposals received and not joined yet. */
+  proposals(): ProposalInfo[]
   /** Ready peers. */
   peers(): PeerInfo[]
   /** Resolve when every one of `peers` has a ready link. */
@@ -205,6 +224,28 @@ class PartyImpl implements Party {
     const s = new Session(id, participants, this.id, this.host)
     this.sessions.set(id, s)
     return s
+  }
+
+  async propose(options: ProposeOptions): Promise<Session> {
+    if (!this.started) throw new ConclaveError('NOT_STARTED', 'call party.start() before proposing sessions')
+    const participants = [...options.participants].map((p) => parsePartyId(p)).sort()
+    const id = await this.host.propose({ ...options, participants })
+    const s = new Session(id, participants, this.id, this.host)
+    this.sessions.set(id, s)
+    return s
+  }
+
+  join(sessionId: SessionId, options: Pick<SessionOptions, 'roundTimeoutMs' | 'roundTimeouts'> = {}): Session {
+    if (this.sessions.has(sessionId)) {
+      throw new ConclaveError('SESSION_EXISTS', `session ${String(sessionId).slice(0, 16)}… was already opened by this party`)
+    }
+    const p = this.host.proposals().find((x) => x.sessionId === sessionId)
+    if (!p) throw new ConclaveError('PROPOSAL_UNKNOWN', `no pending proposal for session ${String(sessionId).slice(0, 16)}…`)
+    return this.session({ ...options, id: sessionId, participants: p.participants })
+  }
+
+  proposals(): ProposalInfo[] {
+    return this.host.proposals()
   }
 
   peers(): PeerInfo[] {

@@ -190,3 +190,27 @@ describe('sessions', () => {
     expect(ps[0]!.party.counters().handshakes).toBe(2)
   })
 })
+
+describe('proposals', () => {
+  it('the proposer opens a session whose id every participant recomputes; the others join it', async () => {
+    const { ps, ids } = await group(3)
+    const joined = ps.slice(1).map(
+      (p) =>
+        new Promise<import('@conclave/core').Session>((resolve) =>
+          p.party.on('proposal', (ev) => resolve(p.party.join(ev.proposal.sessionId))),
+        ),
+    )
+    const s0 = await ps[0]!.party.propose({ protocol: 'echo', params: utf8('p=1'), participants: ids })
+    const [s1, s2] = await Promise.all(joined)
+    expect(s1!.id).toBe(s0.id)
+    expect(s2!.id).toBe(s0.id)
+    await s0.broadcast(1, utf8('hello'))
+    expect(new TextDecoder().decode(await s2!.receive(ids[0]!, 1, { broadcast: true }))).toBe('hello')
+    expect(() => ps[1]!.party.join(s0.id)).toThrowError(expect.objectContaining({ code: 'SESSION_EXISTS' }))
+  })
+
+  it('joining without a proposal fails with PROPOSAL_UNKNOWN', async () => {
+    const { crypto, ps } = await group(2)
+    expect(() => ps[0]!.party.join(randomSid(crypto))).toThrowError(expect.objectContaining({ code: 'PROPOSAL_UNKNOWN' }))
+  })
+})

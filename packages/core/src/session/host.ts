@@ -30,12 +30,16 @@ import {
 } from '../wire/envelope.ts'
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
 import { type Limits, resolveLimits } from './limits.ts'
-import { ABORT_KIND, CONTROL_ROUND, SessionState } from './session-state.ts'
+import { decodeProposal, encodeProposal } from '../wire/proposal.ts'
+import { ABORT_KIND, CONTROL_ROUND, PROPOSAL_KIND, SessionState } from './session-state.ts'
+import { deriveSessionId } from './sid.ts'
 import type {
   HostSink,
   LinkInfo,
   PartyEvent,
   PeerInfo,
+  ProposalInfo,
+  ProposeOptions,
   ReceiveOptions,
   SessionHost,
   SessionOptions,
@@ -105,6 +109,7 @@ export class InThreadSessionHost implements SessionHost {
   private readonly unknown: UnknownSessionBuffer<Held>
   private readonly counter = new Counters()
   private readonly peerRecords = new Map<PartyId, PeerRecord>()
+  private readonly pendingProposals = new Map<SessionId, ProposalInfo>()
   private keepaliveTimer: ReturnType<typeof setInterval> | undefined
   private stopped = false
 
@@ -371,6 +376,10 @@ export class InThreadSessionHost implements SessionHost {
     const { unit, peer } = held
     const sid = sessionIdFromBytes(unit.sessionId)
     const session = this.sessions.get(sid)
+    if (!session && unit.round === CONTROL_ROUND && unit.kind === PROPOSAL_KIND) {
+      this.onProposal(held, sid)
+      return
+    }
     if (!session) {
       if (this.runSessions.has(sid)) {
         this.refuse('SESSION_CLOSED', peer, sid, 'message for a session already over')
@@ -400,6 +409,10 @@ export class InThreadSessionHost implements SessionHost {
     }
     if (session.replay.seen(stream, unit.seq)) {
       this.refuse('ENVELOPE_REPLAY', peer, sid, `sequence ${unit.seq} already delivered`)
+      return
+    }
+    if (unit.round === CONTROL_ROUND && unit.kind === PROPOSAL_KIND && broadcast) {
+      session.replay.add(stream, unit.seq) // the proposal of a session already joined
       return
     }
     if (unit.round === CONTROL_ROUND) {
@@ -445,6 +458,73 @@ export class InThreadSessionHost implements SessionHost {
       broadcast,
       bytes: unit.body.length,
     })
+  }
+
+  /** A proposal for a session not opened here: check it and tell the application. */
+  private onProposal(held: Held, sid: SessionId): void {
+    const { unit, peer } = held
+    if (this.runSessions.has(sid) || this.pendingProposals.has(sid)) return
+    const bad = (why: string): void => this.refuse('PROPOSAL_INVALID', peer, sid, why)
+    if (!equalBytes(unit.recipient, BROADCAST_RECIPIENT)) return bad('a proposal is a broadcast')
+    const skew = Math.abs(Number(unit.timestamp) - (this.now() + held.clockOffsetMs))
+    if (skew > this.limits.skewMs) {
+      this.refuse('ENVELOPE_STALE', peer, sid, `proposal timestamp ${skew} ms away from the sender's clock`)
+      return
+    }
+    let p: ReturnType<typeof decodeProposal>
+    try {
+      p = decodeProposal(unit.body)
+    } catch (e) {
+      return bad(`undecodable proposal: ${e instanceof Error ? e.message : String(e)}`)
+    }
+    if (deriveSessionId(p) !== sid) return bad('session id does not match the proposal')
+    if (p.proposer !== peer) return bad('the proposer is not the sender')
+    if (!p.participants.includes(this.self)) return bad('this party is not a participant')
+    if (this.pendingProposals.size >= this.limits.unknownSessionMaxSessions) {
+      this.refuse('UNKNOWN_SESSION_OVER_CAP', peer, sid, 'too many pending proposals')
+      return
+    }
+    const info: ProposalInfo = {
+      sessionId: sid,
+      protocol: p.protocol,
+      params: p.params,
+      participants: [...p.participants],
+      proposer: p.proposer,
+      receivedAt: this.now(),
+    }
+    this.pendingProposals.set(sid, info)
+    this.emit({ type: 'proposal', proposal: info })
+  }
+
+  proposals(): ProposalInfo[] {
+    const cutoff = this.now() - this.limits.unknownSessionHoldMs
+    for (const [sid, p] of this.pendingProposals) if (p.receivedAt < cutoff) this.pendingProposals.delete(sid)
+    return [...this.pendingProposals.values()]
+  }
+
+  async propose(options: ProposeOptions): Promise<SessionId> {
+    const input = {
+      protocol: options.protocol,
+      params: options.params ?? new Uint8Array(0),
+      participants: [...options.participants],
+      proposer: this.self,
+      nonce: this.crypto.randomBytes(32),
+    }
+    const body = encodeProposal(input)
+    const id = deriveSessionId(input)
+    this.openSession({
+      id,
+      participants: input.participants,
+      ...(options.roundTimeoutMs !== undefined ? { roundTimeoutMs: options.roundTimeoutMs } : {}),
+      ...(options.roundTimeouts !== undefined ? { roundTimeouts: options.roundTimeouts } : {}),
+    })
+    const s = this.session(id)
+    await this.dispatch(
+      this.payload(s, CONTROL_ROUND, PROPOSAL_KIND, body, s.nextSeq('broadcast')),
+      BROADCAST_RECIPIENT,
+      s.others,
+    )
+    return id
   }
 
   private refuse(
@@ -511,6 +591,7 @@ export class InThreadSessionHost implements SessionHost {
       )
     }
     const s = new SessionState(options, this.self, this.limits, this.now())
+    this.pendingProposals.delete(s.id)
     this.sessions.set(s.id, s)
     this.runSessions.add(s.id)
     this.counter.sessionsOpened++

@@ -13,6 +13,8 @@ import type { SessionOptions } from './types.ts'
 
 /** Kind of the abort envelope in the control round. */
 export const ABORT_KIND = 'abort'
+/** Kind of the proposal envelope in the control round. */
+export const PROPOSAL_KIND = 'proposal'
 /** The control round. */
 export const CONTROL_ROUND = 0
 

@@ -79,6 +79,7 @@ export type PartyEvent =
       silent?: PartyId[]
     }
   | { type: 'alarm'; code: 'FINGERPRINT_MISMATCH'; peer: PartyId; reason: string }
+  | { type: 'proposal'; proposal: ProposalInfo }
   | {
       type: 'message'
       sessionId: SessionId
@@ -103,6 +104,27 @@ export type PeerState =
   | 'lost'
   | 'closed'
 
+/** A session proposal received from another party, waiting for this party to join. */
+export interface ProposalInfo {
+  sessionId: SessionId
+  protocol: string
+  params: Uint8Array
+  participants: PartyId[]
+  proposer: PartyId
+  receivedAt: number
+}
+
+/** What `party.propose(…)` takes. */
+export interface ProposeOptions {
+  protocol: string
+  /** Protocol parameters bound into the session id. @default empty */
+  params?: Uint8Array
+  /** Every participant, this party included. */
+  participants: readonly PartyId[]
+  roundTimeoutMs?: number
+  roundTimeouts?: Readonly<Record<number, number>>
+}
+
 /** A ready peer. */
 export interface PeerInfo {
   peer: PartyId
@@ -123,6 +145,10 @@ export interface SessionHost {
   linkFrame(linkId: string, frame: Uint8Array): void
   linkClosed(linkId: string, code: ErrorCode, reason: string): void
   openSession(options: SessionOptions): void
+  /** Open a session as its proposer and send the proposal to the others. */
+  propose(options: ProposeOptions): Promise<SessionId>
+  /** Proposals received and not joined yet. */
+  proposals(): ProposalInfo[]
   send(sessionId: SessionId, to: PartyId, round: number, body: Uint8Array, kind?: string): Promise<void>
   broadcast(sessionId: SessionId, round: number, body: Uint8Array, kind?: string): Promise<void>
   receive(sessionId: SessionId, from: PartyId, round: number, options?: ReceiveOptions): Promise<Uint8Array>
