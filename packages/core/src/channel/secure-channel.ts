@@ -145,13 +145,18 @@ export class SecureChannel {
     if (this.state !== 'new') return
     this.state = 'handshaking'
     this.armTimer()
+    // A peer's hello may arrive while ours is being made (WebCrypto key import takes real
+    // time): hold inbound frames until ours is out.
+    this.busy = true
     try {
       const hello = await this.hs.hello()
       this.sendHandshake(hello)
     } catch (e) {
+      this.busy = false
       this.fail(e)
       return
     }
+    this.busy = false
     this.pump()
   }
 

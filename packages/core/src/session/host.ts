@@ -399,7 +399,9 @@ export class InThreadSessionHost implements SessionHost {
       return
     }
     const stream = SessionState.stream(unit.from, unit.recipient, unit.epoch)
-    if (!session.replay.hasStream(stream)) {
+    // freshness is checked once per stream (sessionId, from, epoch), at its first unit
+    const freshKey = `${toHex(unit.from)}|${toHex(unit.epoch)}`
+    if (!session.freshStreams.has(freshKey)) {
       const expected = this.now() + held.clockOffsetMs
       const skew = Math.abs(Number(unit.timestamp) - expected)
       if (skew > this.limits.skewMs) {
@@ -449,6 +451,7 @@ export class InThreadSessionHost implements SessionHost {
       return
     }
     session.replay.add(stream, unit.seq)
+    session.freshStreams.add(freshKey)
     this.emit({
       type: 'message',
       sessionId: sid,

@@ -25,6 +25,8 @@ export class SessionState {
   readonly others: readonly PartyId[]
   readonly inbox: Inbox
   readonly replay = new ReplayWindow()
+  /** Streams `(from, epoch)` whose first unit passed the freshness check. */
+  readonly freshStreams = new Set<string>()
   readonly openedAt: number
   private readonly seqs = new Map<string, bigint>()
   /** Highest round this party has sent in or waited on. */

@@ -1,0 +1,1030 @@
+/**
+ * The wire test vectors (`test/vectors/{envelope,frame,handshake}.json`) against the real code, on
+ * every crypto backend: noble with its own AEAD, WebCrypto with node:crypto's, and noble with
+ * node:crypto's (so the two AEADs are cross-checked on the same frames).
+ *
+ * For each case the bytes are first rebuilt from the case's inputs and compared byte for byte, then
+ * the receiver runs and its verdict (accepted, or the exact error code) must be the case's. Envelope
+ * cases run twice: through a small receiver written from DESIGN's pipeline order, and through the
+ * real InThreadSessionHost fed over a memory link by an authenticated SecureChannel. Frames run
+ * through decodeFrame / frameNonce / aead.open / decodeRecords / Reassembler; handshakes through the
+ * real Handshake class with the cases' fixed secrets. Codes are asserted, never messages.
+ */
+import {
+  type Aead,
+  authSignedBytes,
+  ConclaveError,
+  type CryptoBackend,
+  createMemoryNetwork,
+  createNobleBackend,
+  decodeFrame,
+  decodeHandshake,
+  decodeRecords,
+  decodeUnit,
+  deriveKeys,
+  type ErrorCode,
+  encodeAuth,
+  encodeFrameHeader,
+  encodePayload,
+  encodeRecords,
+  encodeUnit,
+  envelopeSignedBytes,
+  errorCode,
+  type Record as FrameRecord,
+  FrameType,
+  frameNonce,
+  fromHex,
+  Handshake,
+  HandshakeType,
+  InThreadSessionHost,
+  isErrorCode,
+  type Link,
+  nobleAead,
+  type PartyEvent,
+  parsePartyId,
+  parseSessionId,
+  Reassembler,
+  RecordType,
+  SecureChannel,
+  toHex,
+  transcriptHash,
+} from '@conclave/core'
+import { createNodeCrypto, nodeAead } from '@conclave/core/node'
+import { describe, expect, it } from 'vitest'
+import envelopeJson from './vectors/envelope.json'
+import frameJson from './vectors/frame.json'
+import handshakeJson from './vectors/handshake.json'
+
+// ── schema ────────────────────────────────────────────────────────────────────────────────
+
+type Mutation =
+  | { op: 'xor'; offset: number; mask: string }
+  | { op: 'replace'; offset: number; bytes: string }
+  | { op: 'truncate'; length: number }
+  | { op: 'append'; bytes: string }
+  | { op: 'set'; bytes: string }
+
+interface BaseCase {
+  name: string
+  description: string
+  valid: boolean
+  error?: string
+}
+
+interface EnvelopeCase extends BaseCase {
+  publicKey: string
+  secretKey?: string
+  signerPublicKey?: string
+  signatureOrigin: 'sign' | 'sign-s-plus-l' | 'forged-identity-key'
+  fields: {
+    version: number
+    sessionId: string
+    round: number
+    kind: string
+    from: string
+    epoch: string
+    seq: string
+    body: string
+  }
+  payload: string
+  recipient: string
+  timestamp: string
+  signedBytes: string
+  signatureInput?: string
+  signature: string
+  mutation?: Mutation
+  unit: string
+  now: string
+  clockOffset: string
+  receiver: string
+  linkPeer: string
+  participants: string[]
+  seenBefore?: string[]
+}
+
+type RecordJson =
+  | { type: 'unit'; unit: string }
+  | { type: 'chunk'; messageId: number; total: number; offset: number; data: string }
+  | { type: 'ack'; seq: string }
+  | { type: 'ping'; value: string }
+  | { type: 'pong'; value: string }
+  | { type: 'close'; code: string; reason: string }
+
+interface FrameCase extends BaseCase {
+  key: string
+  sealKey?: string
+  counter: string
+  expectedCounter: string
+  records?: RecordJson[]
+  plaintext: string
+  nonce: string
+  aad: string
+  mutation?: Mutation
+  frame: string
+  delivered?: string[]
+}
+
+interface Side {
+  party: string
+  secretKey: string
+  publicKey: string
+  ephemeralSecret: string
+  ephemeralPublic: string
+  nonce: string
+  mode: string
+  clock: string
+  epoch: string
+  fingerprints?: { local: string[]; remote: string[] }
+  expectedPeer: string
+  clockOffsetMs: number
+}
+
+type HandshakeMessageName = 'helloInitiator' | 'helloResponder' | 'authInitiator' | 'authResponder'
+
+interface HandshakeCase extends BaseCase {
+  refusedBy?: ('initiator' | 'responder')[]
+  refusedAt?: 'hello' | 'auth'
+  initiator: Side
+  responder: Side
+  helloInitiator: string
+  helloResponder: string
+  transcript?: string
+  authInitiatorSignedBytes?: string
+  authResponderSignedBytes?: string
+  authInitiator?: string
+  authResponder?: string
+  sharedSecret?: string
+  keyInitiatorToResponder?: string
+  keyResponderToInitiator?: string
+  crafted?: {
+    message: HandshakeMessageName
+    how: string
+    honest: string
+    mutation?: Mutation
+    signerSecretKey?: string
+    signedBytes?: string
+  }
+}
+
+interface VectorFile<C> {
+  version: number
+  source: string
+  cases: C[]
+}
+
+// The JSON imports are typed by their contents; the checks below are what validates them.
+const envelopeFile = envelopeJson as unknown as VectorFile<EnvelopeCase> & {
+  parties: Record<string, { secretKey: string; publicKey: string }>
+}
+const frameFile = frameJson as unknown as VectorFile<FrameCase>
+const handshakeFile = handshakeJson as unknown as VectorFile<HandshakeCase>
+
+// ── helpers ───────────────────────────────────────────────────────────────────────────────
+
+const BACKENDS: ReadonlyArray<[string, () => CryptoBackend]> = [
+  ['noble + nobleAead', () => createNobleBackend()],
+  ['webcrypto + nodeAead', () => createNodeCrypto()],
+  ['noble + nodeAead', () => createNobleBackend({ aead: nodeAead })],
+]
+
+/** Verdict of a receiver: `'accepted'` or the refusal's code. */
+type Verdict = 'accepted' | ErrorCode
+
+const expected = (c: BaseCase): string => (c.valid ? 'accepted' : c.error!)
+
+function applyMutation(b: Uint8Array, m: Mutation): Uint8Array {
+  switch (m.op) {
+    case 'xor': {
+      const out = b.slice()
+      const mask = fromHex(m.mask)
+      mask.forEach((x, i) => {
+        out[m.offset + i] = out[m.offset + i]! ^ x
+      })
+      return out
+    }
+    case 'replace': {
+      const out = b.slice()
+      out.set(fromHex(m.bytes), m.offset)
+      return out
+    }
+    case 'truncate':
+      return b.slice(0, m.length)
+    case 'append': {
+      const add = fromHex(m.bytes)
+      const out = new Uint8Array(b.length + add.length)
+      out.set(b)
+      out.set(add, b.length)
+      return out
+    }
+    case 'set':
+      return fromHex(m.bytes)
+  }
+}
+
+/** The code of a refusal; anything that is not a ConclaveError (an assertion) is rethrown. */
+function codeOf(e: unknown): ErrorCode {
+  const code = errorCode(e)
+  if (code === undefined) throw e
+  return code
+}
+
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T
+
+/** Flip the lowest bit of the byte at `index` of a hex string. */
+function flipHex(h: string, index = 0): string {
+  const b = fromHex(h)
+  b[index] = b[index]! ^ 1
+  return toHex(b)
+}
+
+const ZERO32 = '0'.repeat(64)
+const SKEW_MS = 30_000n
+const L = 2n ** 252n + 27742317777372353535851937790883648493n
+const BASE_POINT = '5866666666666666666666666666666666666666666666666666666666666666'
+
+// ── envelope: rebuild the bytes ──────────────────────────────────────────────────────────
+
+async function checkEnvelopeBytes(c: EnvelopeCase, crypto: CryptoBackend): Promise<void> {
+  const f = c.fields
+  expect(c.publicKey).toBe(f.from)
+  const payload = encodePayload({
+    sessionId: fromHex(f.sessionId),
+    round: f.round,
+    kind: f.kind,
+    from: fromHex(f.from),
+    epoch: fromHex(f.epoch),
+    seq: BigInt(f.seq),
+    body: fromHex(f.body),
+  })
+  payload[0] = f.version
+  expect(toHex(payload)).toBe(c.payload)
+  const signedBytes = envelopeSignedBytes(payload, fromHex(c.recipient), BigInt(c.timestamp))
+  expect(toHex(signedBytes)).toBe(c.signedBytes)
+  let signature: Uint8Array
+  if (c.signatureOrigin === 'forged-identity-key') {
+    expect(c.secretKey).toBeUndefined()
+    signature = fromHex(BASE_POINT + '01'.padEnd(64, '0'))
+  } else {
+    const key = await crypto.ed25519.importSeed(fromHex(c.secretKey!))
+    expect(toHex(key.publicKey)).toBe(c.signerPublicKey)
+    if (c.valid) expect(c.signerPublicKey).toBe(c.publicKey)
+    signature = await crypto.ed25519.sign(key, fromHex(c.signatureInput ?? c.signedBytes))
+    if (c.signatureOrigin === 'sign-s-plus-l') {
+      let s = 0n
+      for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(signature[i]!)
+      s += L
+      for (let i = 32; i < 64; i++) {
+        signature[i] = Number(s & 0xffn)
+        s >>= 8n
+      }
+    }
+  }
+  expect(toHex(signature)).toBe(c.signature)
+  const honest = encodeUnit(payload, fromHex(c.recipient), BigInt(c.timestamp), signature)
+  const unit = c.mutation ? applyMutation(honest, c.mutation) : honest
+  if (c.mutation) expect(toHex(unit)).not.toBe(toHex(honest))
+  expect(toHex(unit)).toBe(c.unit)
+}
+
+// ── envelope: a receiver written from DESIGN's pipeline order ────────────────────────────
+
+interface ReceiverState {
+  /** Streams `(sessionId, from, epoch)` already seen: freshness is checked at a stream's first unit. */
+  streams: Set<string>
+  /** `(sessionId, from, to, epoch)` → sequence numbers accepted. */
+  seen: Map<string, Set<bigint>>
+}
+
+interface ReceiverContext {
+  receiver: string
+  linkPeer: string
+  participants: readonly string[]
+  now: bigint
+  clockOffset: bigint
+}
+
+/** decode → sender is the link's peer → participant → strict signature → recipient → fresh → not a replay. */
+async function designReceive(
+  bytes: Uint8Array,
+  ctx: ReceiverContext,
+  state: ReceiverState,
+  crypto: CryptoBackend,
+): Promise<Verdict> {
+  let u: ReturnType<typeof decodeUnit>
+  try {
+    u = decodeUnit(bytes)
+  } catch (e) {
+    return codeOf(e)
+  }
+  const from = toHex(u.from)
+  if (from !== ctx.linkPeer) return 'ENVELOPE_WRONG_SENDER'
+  if (!ctx.participants.includes(from)) return 'ENVELOPE_NOT_PARTICIPANT'
+  const ok = await crypto.ed25519.verify(
+    u.from,
+    envelopeSignedBytes(u.payload, u.recipient, u.timestamp),
+    u.signature,
+  )
+  if (!ok) return 'ENVELOPE_BAD_SIGNATURE'
+  const recipient = toHex(u.recipient)
+  const forMe =
+    recipient === ctx.receiver || (recipient === ZERO32 && ctx.participants.includes(ctx.receiver))
+  if (!forMe) return 'ENVELOPE_WRONG_RECIPIENT'
+  const stream = `${toHex(u.sessionId)}|${from}|${toHex(u.epoch)}`
+  if (!state.streams.has(stream)) {
+    const skew = u.timestamp - (ctx.now + ctx.clockOffset)
+    if (skew > SKEW_MS || -skew > SKEW_MS) return 'ENVELOPE_STALE'
+  }
+  const replayKey = `${toHex(u.sessionId)}|${from}|${recipient}|${toHex(u.epoch)}`
+  const seqs = state.seen.get(replayKey) ?? new Set<bigint>()
+  if (seqs.has(u.seq)) return 'ENVELOPE_REPLAY'
+  state.streams.add(stream)
+  seqs.add(u.seq)
+  state.seen.set(replayKey, seqs)
+  return 'accepted'
+}
+
+/** Verdicts of the seenBefore units (each at its own time) and of the case's unit. */
+async function designVerdicts(
+  c: EnvelopeCase,
+  crypto: CryptoBackend,
+): Promise<{ seen: Verdict[]; verdict: Verdict }> {
+  const state: ReceiverState = { streams: new Set(), seen: new Map() }
+  const clockOffset = BigInt(c.clockOffset)
+  const base = { receiver: c.receiver, linkPeer: c.linkPeer, participants: c.participants, clockOffset }
+  const seen: Verdict[] = []
+  for (const h of c.seenBefore ?? []) {
+    const unit = fromHex(h)
+    // accepted when the receiver's clock (corrected by the offset) read the unit's own timestamp
+    const now = decodeUnit(unit).timestamp - clockOffset
+    seen.push(await designReceive(unit, { ...base, now }, state, crypto))
+  }
+  const verdict = await designReceive(fromHex(c.unit), { ...base, now: BigInt(c.now) }, state, crypto)
+  return { seen, verdict }
+}
+
+async function checkEnvelopeCase(c: EnvelopeCase, crypto: CryptoBackend): Promise<void> {
+  await checkEnvelopeBytes(c, crypto)
+  const { seen, verdict } = await designVerdicts(c, crypto)
+  expect(seen).toEqual((c.seenBefore ?? []).map(() => 'accepted'))
+  expect(verdict).toBe(expected(c))
+}
+
+// ── envelope: the real session host over a memory link ───────────────────────────────────
+
+const partySeeds = new Map(Object.values(envelopeFile.parties).map((p) => [p.publicKey, p.secretKey]))
+
+/**
+ * Holds the frames arriving at one end until that end has sent its own hello. Works around a race
+ * in `SecureChannel.start()`: it marks the channel `handshaking` before its own hello is computed
+ * (asynchronous: with WebCrypto, an X25519 import takes real time), so a peer hello arriving
+ * meanwhile is refused with `HANDSHAKE_UNEXPECTED_MESSAGE` ("hello before our own"). On a real
+ * network the peer's hello comes a round trip later; the vectors are not about that race.
+ */
+function helloGate(): {
+  sent(): void
+  hold(deliver: (frame: Uint8Array) => void): (frame: Uint8Array) => void
+} {
+  let open = false
+  const held: (() => void)[] = []
+  return {
+    sent() {
+      if (open) return
+      open = true
+      queueMicrotask(() => {
+        for (const d of held.splice(0)) d()
+      })
+    },
+    hold(deliver) {
+      return (frame) => {
+        if (open && held.length === 0) deliver(frame)
+        else held.push(() => deliver(frame))
+      }
+    },
+  }
+}
+
+/** Deliver the case's units to a real InThreadSessionHost over an authenticated memory link. */
+async function hostVerdicts(
+  c: EnvelopeCase,
+  crypto: CryptoBackend,
+): Promise<{ seen: Verdict[]; verdict: Verdict }> {
+  const receiver = parsePartyId(c.receiver)
+  const peer = parsePartyId(c.linkPeer)
+  const offset = Number(c.clockOffset)
+  let clock = Number(c.now)
+  const verdicts: Verdict[] = []
+  let wake: (() => void) | undefined
+  const onEvent = (e: PartyEvent): void => {
+    if (e.type === 'drop') verdicts.push(e.code)
+    else if (e.type === 'message') verdicts.push('accepted')
+    else return
+    wake?.()
+  }
+  const nextVerdict = async (): Promise<Verdict> => {
+    const deadline = Date.now() + 5000
+    while (verdicts.length === 0) {
+      if (Date.now() > deadline) throw new Error('the host gave no verdict within 5 s')
+      await new Promise<void>((resolve) => {
+        wake = resolve
+        setTimeout(resolve, 50)
+      })
+    }
+    return verdicts.shift()!
+  }
+
+  const host = new InThreadSessionHost({
+    crypto,
+    identity: await crypto.ed25519.importSeed(fromHex(partySeeds.get(receiver)!)),
+    now: () => clock,
+    // the test moves the clock by minutes: no keepalive may judge the link silent meanwhile
+    limits: { keepaliveMs: 0 },
+  })
+  const links = new Map<string, Link>()
+  const receiverGate = helloGate()
+  const peerGate = helloGate()
+  host.connect({
+    sendFrame: (linkId, frame) => {
+      links.get(linkId)?.send(frame)
+      receiverGate.sent()
+    },
+    closeLink: (linkId, code, reason) => links.get(linkId)?.close(code, reason),
+    requestLink: () => {},
+    event: onEvent,
+  })
+  host.openSession({ id: parseSessionId(c.fields.sessionId), participants: c.participants.map(parsePartyId) })
+
+  const net = createMemoryNetwork()
+  const receiverTransport = net.transport()
+  const peerTransport = net.transport()
+  const peerKey = await crypto.ed25519.importSeed(fromHex(partySeeds.get(peer)!))
+  let channel: SecureChannel | undefined
+  const ready = new Promise<void>((resolve, reject) => {
+    receiverTransport.onLink((link) => {
+      links.set(link.id, link)
+      host.linkOpened({
+        linkId: link.id,
+        peer: link.peer,
+        initiator: link.initiator,
+        kind: link.kind,
+        maxFrameSize: link.maxMessageSize,
+      })
+      link.onMessage(receiverGate.hold((frame) => host.linkFrame(link.id, frame)))
+      link.onClose((code, reason) => host.linkClosed(link.id, code, reason))
+    })
+    peerTransport.onLink((link) => {
+      const ch = new SecureChannel(
+        {
+          crypto,
+          identity: peerKey,
+          expectedPeer: receiver,
+          initiator: link.initiator,
+          mode: 'conclave',
+          epoch: fromHex(c.fields.epoch),
+          // the sender's clock, as its hello reports it: the receiver measures the offset from it
+          now: () => clock + offset,
+          maxFrameSize: link.maxMessageSize,
+        },
+        {
+          sendFrame: (frame) => {
+            link.send(frame)
+            peerGate.sent()
+          },
+          ready: () => resolve(),
+          unit: () => {},
+          record: () => {},
+          closed: (code, reason) =>
+            reject(new ConclaveError(code, `the link closed before it was ready: ${code} ${reason}`)),
+        },
+      )
+      channel = ch
+      link.onMessage(peerGate.hold((frame) => ch.receive(frame)))
+      void ch.start()
+    })
+  })
+  try {
+    await receiverTransport.start(receiver)
+    await peerTransport.start(peer)
+    await peerTransport.connect(receiver)
+    await ready
+    const send = (unit: Uint8Array): void => {
+      channel!.sendUnit(unit)
+      channel!.flush()
+    }
+    const seen: Verdict[] = []
+    for (const h of c.seenBefore ?? []) {
+      const unit = fromHex(h)
+      clock = Number(decodeUnit(unit).timestamp) - offset
+      send(unit)
+      seen.push(await nextVerdict())
+    }
+    clock = Number(c.now)
+    send(fromHex(c.unit))
+    const verdict = await nextVerdict()
+    return { seen, verdict }
+  } finally {
+    host.stop()
+    await peerTransport.stop()
+    await receiverTransport.stop()
+  }
+}
+
+async function checkEnvelopeCaseOnHost(c: EnvelopeCase, crypto: CryptoBackend): Promise<void> {
+  const { seen, verdict } = await hostVerdicts(c, crypto)
+  expect(seen).toEqual((c.seenBefore ?? []).map(() => 'accepted'))
+  expect(verdict).toBe(expected(c))
+}
+
+/** Cases whose link peer is a real party (the small-order case names a key no handshake admits). */
+const hostCases = envelopeFile.cases.filter((c) => partySeeds.has(c.linkPeer) && partySeeds.has(c.receiver))
+
+// ── frames ────────────────────────────────────────────────────────────────────────────────
+
+function recordFromJson(r: RecordJson): FrameRecord {
+  switch (r.type) {
+    case 'unit':
+      return { type: RecordType.unit, unit: fromHex(r.unit) }
+    case 'chunk':
+      return {
+        type: RecordType.chunk,
+        messageId: r.messageId,
+        total: r.total,
+        offset: r.offset,
+        data: fromHex(r.data),
+      }
+    case 'ack':
+      return { type: RecordType.ack, seq: BigInt(r.seq) }
+    case 'ping':
+      return { type: RecordType.ping, value: BigInt(r.value) }
+    case 'pong':
+      return { type: RecordType.pong, value: BigInt(r.value) }
+    case 'close':
+      return { type: RecordType.close, code: r.code, reason: r.reason }
+  }
+}
+
+function recordToJson(r: FrameRecord): RecordJson {
+  switch (r.type) {
+    case RecordType.unit:
+      return { type: 'unit', unit: toHex(r.unit) }
+    case RecordType.chunk:
+      return { type: 'chunk', messageId: r.messageId, total: r.total, offset: r.offset, data: toHex(r.data) }
+    case RecordType.ack:
+      return { type: 'ack', seq: r.seq.toString() }
+    case RecordType.ping:
+      return { type: 'ping', value: r.value.toString() }
+    case RecordType.pong:
+      return { type: 'pong', value: r.value.toString() }
+    case RecordType.close:
+      return { type: 'close', code: r.code, reason: r.reason }
+  }
+}
+
+/** What a data-frame receiver does (SecureChannel's order): decode, counter, open, records, reassembly. */
+function receiveFrame(
+  frame: Uint8Array,
+  key: Uint8Array,
+  expectedCounter: bigint,
+  aead: Aead,
+): { records: FrameRecord[]; delivered: Uint8Array[] } {
+  const raw = decodeFrame(frame)
+  expect(raw.type).toBe(FrameType.data)
+  if (raw.counter !== expectedCounter) {
+    throw new ConclaveError('FRAME_BAD_COUNTER', `counter ${raw.counter}, expected ${expectedCounter}`)
+  }
+  const plaintext = aead.open(key, frameNonce(raw.counter), raw.header, raw.body)
+  const records = decodeRecords(plaintext)
+  const reassembler = new Reassembler(16 * 1024 * 1024, 16 * 1024 * 1024)
+  const delivered: Uint8Array[] = []
+  for (const rec of records) {
+    if (rec.type === RecordType.unit) delivered.push(rec.unit)
+    if (rec.type === RecordType.chunk) {
+      const unit = reassembler.push(rec)
+      if (unit) delivered.push(unit)
+    }
+  }
+  return { records, delivered }
+}
+
+function checkFrameCase(c: FrameCase, aead: Aead): void {
+  const counter = BigInt(c.counter)
+  if (c.records) expect(toHex(encodeRecords(c.records.map(recordFromJson)))).toBe(c.plaintext)
+  expect(toHex(frameNonce(counter))).toBe(c.nonce)
+  expect(toHex(encodeFrameHeader(FrameType.data, counter))).toBe(c.aad)
+  const sealed = aead.seal(
+    fromHex(c.sealKey ?? c.key),
+    fromHex(c.nonce),
+    fromHex(c.aad),
+    fromHex(c.plaintext),
+  )
+  const honest = new Uint8Array([...fromHex(c.aad), ...sealed])
+  const frame = c.mutation ? applyMutation(honest, c.mutation) : honest
+  expect(toHex(frame)).toBe(c.frame)
+  let verdict: Verdict
+  try {
+    const got = receiveFrame(fromHex(c.frame), fromHex(c.key), BigInt(c.expectedCounter), aead)
+    verdict = 'accepted'
+    expect(got.records.map(recordToJson)).toEqual(c.records)
+    expect(got.delivered.map(toHex)).toEqual(c.delivered)
+  } catch (e) {
+    verdict = codeOf(e)
+  }
+  expect(verdict).toBe(expected(c))
+}
+
+// ── handshakes ────────────────────────────────────────────────────────────────────────────
+
+const ROLES = ['initiator', 'responder'] as const
+type RoleName = (typeof ROLES)[number]
+
+interface SideOutcome {
+  role: RoleName
+  verdict: 'accepted' | `${'hello' | 'auth'} ${ErrorCode}`
+}
+
+/** The bytes the case says `role` itself produced, before any crafting. */
+function ownMessage(c: HandshakeCase, name: HandshakeMessageName): string | undefined {
+  return c.crafted?.message === name ? c.crafted.honest : c[name]
+}
+
+async function runSide(c: HandshakeCase, role: RoleName, crypto: CryptoBackend): Promise<SideOutcome> {
+  const side = c[role]
+  const peerSide = c[role === 'initiator' ? 'responder' : 'initiator']
+  const [own, peer] =
+    role === 'initiator' ? (['Initiator', 'Responder'] as const) : (['Responder', 'Initiator'] as const)
+  const identity = await crypto.ed25519.importSeed(fromHex(side.secretKey))
+  const hs = new Handshake({
+    crypto,
+    identity,
+    expectedPeer: parsePartyId(side.expectedPeer),
+    initiator: role === 'initiator',
+    mode: side.mode,
+    epoch: fromHex(side.epoch),
+    now: () => Number(side.clock),
+    fingerprints: side.fingerprints,
+    fixed: {
+      ephemeralSecret: fromHex(side.ephemeralSecret),
+      nonce: fromHex(side.nonce),
+      clock: BigInt(side.clock),
+    },
+  })
+  expect(toHex(await hs.hello())).toBe(ownMessage(c, `hello${own}`))
+  let step: 'hello' | 'auth' = 'hello'
+  try {
+    const helloBytes = fromHex(c[`hello${peer}`])
+    const hello = decodeHandshake(helloBytes)
+    expect(hello.type).toBe(HandshakeType.hello)
+    if (hello.type !== HandshakeType.hello) return { role, verdict: 'accepted' }
+    const auth = await hs.onHello(hello, helloBytes)
+    const expectedAuth = ownMessage(c, `auth${own}`)
+    if (expectedAuth !== undefined) expect(toHex(auth)).toBe(expectedAuth)
+    step = 'auth'
+    const peerAuth = c[`auth${peer}`]
+    if (peerAuth === undefined) return { role, verdict: 'accepted' }
+    const msg = decodeHandshake(fromHex(peerAuth))
+    expect(msg.type).toBe(HandshakeType.auth)
+    if (msg.type !== HandshakeType.auth) return { role, verdict: 'accepted' }
+    const result = await hs.onAuth(msg.signature)
+    expect(result.peer).toBe(side.expectedPeer)
+    expect(result.peer).toBe(peerSide.publicKey)
+    expect(result.version).toBe(1)
+    expect(toHex(result.transcript)).toBe(c.transcript)
+    expect(toHex(result.peerEpoch)).toBe(peerSide.epoch)
+    expect(result.clockOffsetMs).toBe(side.clockOffsetMs)
+    const [send, receive] =
+      role === 'initiator'
+        ? [c.keyInitiatorToResponder, c.keyResponderToInitiator]
+        : [c.keyResponderToInitiator, c.keyInitiatorToResponder]
+    expect(toHex(result.sendKey)).toBe(send)
+    expect(toHex(result.receiveKey)).toBe(receive)
+    return { role, verdict: 'accepted' }
+  } catch (e) {
+    return { role, verdict: `${step} ${codeOf(e)}` }
+  }
+}
+
+async function checkHandshakeCase(c: HandshakeCase, crypto: CryptoBackend): Promise<void> {
+  for (const role of ROLES) {
+    const side = c[role]
+    expect(toHex((await crypto.ed25519.importSeed(fromHex(side.secretKey))).publicKey)).toBe(side.publicKey)
+    expect(toHex((await crypto.x25519.importSecret(fromHex(side.ephemeralSecret))).publicKey)).toBe(
+      side.ephemeralPublic,
+    )
+    const other = c[role === 'initiator' ? 'responder' : 'initiator']
+    expect(side.clockOffsetMs).toBe(Number(BigInt(other.clock) - BigInt(side.clock)))
+  }
+  if (c.transcript !== undefined) {
+    const transcript = transcriptHash(fromHex(c.helloInitiator), fromHex(c.helloResponder))
+    expect(toHex(transcript)).toBe(c.transcript)
+    expect(toHex(authSignedBytes(0, transcript))).toBe(c.authInitiatorSignedBytes)
+    expect(toHex(authSignedBytes(1, transcript))).toBe(c.authResponderSignedBytes)
+    const ephI = await crypto.x25519.importSecret(fromHex(c.initiator.ephemeralSecret))
+    const ephR = await crypto.x25519.importSecret(fromHex(c.responder.ephemeralSecret))
+    const shared = await crypto.x25519.sharedSecret(ephI, fromHex(c.responder.ephemeralPublic))
+    expect(toHex(shared)).toBe(c.sharedSecret)
+    expect(toHex(await crypto.x25519.sharedSecret(ephR, fromHex(c.initiator.ephemeralPublic)))).toBe(
+      c.sharedSecret,
+    )
+    const keys = deriveKeys(shared, transcript)
+    expect(toHex(keys.initiatorToResponder)).toBe(c.keyInitiatorToResponder)
+    expect(toHex(keys.responderToInitiator)).toBe(c.keyResponderToInitiator)
+  }
+  if (c.crafted) {
+    const { message, honest, mutation, signerSecretKey, signedBytes } = c.crafted
+    let crafted: Uint8Array
+    if (mutation) crafted = applyMutation(fromHex(honest), mutation)
+    else {
+      const signer = await crypto.ed25519.importSeed(fromHex(signerSecretKey!))
+      crafted = encodeAuth(await crypto.ed25519.sign(signer, fromHex(signedBytes!)))
+    }
+    expect(toHex(crafted)).not.toBe(honest)
+    expect(toHex(crafted)).toBe(c[message])
+  }
+  const outcomes = [await runSide(c, 'initiator', crypto), await runSide(c, 'responder', crypto)]
+  const want = ROLES.map((role) => ({
+    role,
+    verdict: c.refusedBy?.includes(role) ? `${c.refusedAt} ${c.error}` : 'accepted',
+  }))
+  expect(outcomes).toEqual(want)
+}
+
+// ── the files themselves ─────────────────────────────────────────────────────────────────
+
+const HEX_FIELD = /^(?:[0-9a-f]{2})*$/
+const BYTE_FIELDS = new Set([
+  'publicKey',
+  'secretKey',
+  'signerPublicKey',
+  'payload',
+  'recipient',
+  'signedBytes',
+  'signatureInput',
+  'signature',
+  'unit',
+  'receiver',
+  'linkPeer',
+  'sessionId',
+  'from',
+  'epoch',
+  'body',
+  'key',
+  'sealKey',
+  'plaintext',
+  'nonce',
+  'aad',
+  'frame',
+  'data',
+  'ephemeralSecret',
+  'ephemeralPublic',
+  'expectedPeer',
+  'helloInitiator',
+  'helloResponder',
+  'transcript',
+  'authInitiatorSignedBytes',
+  'authResponderSignedBytes',
+  'authInitiator',
+  'authResponder',
+  'sharedSecret',
+  'keyInitiatorToResponder',
+  'keyResponderToInitiator',
+  'honest',
+  'signerSecretKey',
+  'mask',
+  'bytes',
+])
+
+/** Every byte field (at any depth) is lowercase hex, and every integer is a safe JS number. */
+function checkEncoding(value: unknown, path: string): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      checkEncoding(v, `${path}[${i}]`)
+    })
+    return
+  }
+  if (typeof value === 'number') expect(Number.isSafeInteger(value), path).toBe(true)
+  if (typeof value !== 'object' || value === null) return
+  for (const [k, v] of Object.entries(value)) {
+    if (BYTE_FIELDS.has(k) && typeof v === 'string') expect(v, `${path}.${k}`).toMatch(HEX_FIELD)
+    if ((k === 'participants' || k === 'seenBefore' || k === 'delivered') && Array.isArray(v)) {
+      for (const h of v) expect(h, `${path}.${k}`).toMatch(HEX_FIELD)
+    }
+    checkEncoding(v, `${path}.${k}`)
+  }
+}
+
+describe.each([
+  ['envelope.json', envelopeFile],
+  ['frame.json', frameFile],
+  ['handshake.json', handshakeFile],
+] as const)('%s', (_name, file: VectorFile<BaseCase>) => {
+  it('is version 1, with unique names, a code exactly on the failing cases, lowercase hex bytes', () => {
+    expect(file.version).toBe(1)
+    expect(file.source.length).toBeGreaterThan(0)
+    expect(file.cases.length).toBeGreaterThan(0)
+    expect(new Set(file.cases.map((c) => c.name)).size).toBe(file.cases.length)
+    for (const c of file.cases) {
+      expect(typeof c.valid, c.name).toBe('boolean')
+      if (c.valid) expect(c.error, c.name).toBeUndefined()
+      else expect(isErrorCode(c.error), `${c.name}: ${c.error}`).toBe(true)
+    }
+    expect(file.cases.some((c) => c.valid)).toBe(true)
+    checkEncoding(file.cases, 'cases')
+  })
+})
+
+it('the vectors cover every failure DESIGN and the brief name', () => {
+  const codes = (cases: BaseCase[]): Set<string | undefined> => new Set(cases.map((c) => c.error))
+  const envelope = codes(envelopeFile.cases)
+  for (const code of [
+    'ENVELOPE_BAD_SIGNATURE',
+    'ENVELOPE_WRONG_RECIPIENT',
+    'ENVELOPE_STALE',
+    'ENVELOPE_REPLAY',
+    'ENVELOPE_WRONG_SENDER',
+    'ENVELOPE_NOT_PARTICIPANT',
+    'DECODE_UNKNOWN_VERSION',
+    'DECODE_SHORT_INPUT',
+    'DECODE_TRAILING_BYTES',
+  ]) {
+    expect(envelope.has(code), code).toBe(true)
+  }
+  expect(
+    envelopeFile.cases
+      .filter((c) => c.signatureOrigin !== 'sign')
+      .map((c) => c.signatureOrigin)
+      .sort(),
+  ).toEqual(['forged-identity-key', 'sign-s-plus-l'])
+  expect(envelopeFile.cases.some((c) => c.signatureInput !== undefined)).toBe(true)
+  const frame = codes(frameFile.cases)
+  for (const code of [
+    'FRAME_DECRYPT_FAILED',
+    'FRAME_BAD_COUNTER',
+    'DECODE_UNKNOWN_TYPE',
+    'DECODE_SHORT_INPUT',
+    'CHUNK_INVALID',
+  ]) {
+    expect(frame.has(code), code).toBe(true)
+  }
+  const handshake = codes(handshakeFile.cases)
+  for (const code of [
+    'HANDSHAKE_BAD_SIGNATURE',
+    'HANDSHAKE_UNEXPECTED_PEER',
+    'HANDSHAKE_MODE_MISMATCH',
+    'FINGERPRINT_MISMATCH',
+    'HANDSHAKE_WEAK_KEY',
+    'DECODE_UNKNOWN_VERSION',
+    'HANDSHAKE_VERSION_MISMATCH',
+    'DECODE_SHORT_INPUT',
+  ]) {
+    expect(handshake.has(code), code).toBe(true)
+  }
+  // only the small-order case cannot be driven through a real handshake
+  expect(envelopeFile.cases.length - hostCases.length).toBe(1)
+})
+
+// ── every case on every backend ──────────────────────────────────────────────────────────
+
+describe.each(BACKENDS)('backend %s', (_name, makeBackend) => {
+  const crypto = makeBackend()
+
+  describe('envelope.json: bytes and the DESIGN pipeline', () => {
+    it.each(envelopeFile.cases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+      await checkEnvelopeCase(c, crypto)
+    })
+  })
+
+  describe('envelope.json: the real session host over a memory link', () => {
+    it.each(hostCases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+      await checkEnvelopeCaseOnHost(c, crypto)
+    })
+  })
+
+  describe('frame.json', () => {
+    it.each(frameFile.cases.map((c) => [c.name, c] as const))('%s', (_n, c) => {
+      checkFrameCase(c, crypto.aead)
+    })
+  })
+
+  describe('handshake.json', () => {
+    it.each(handshakeFile.cases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+      await checkHandshakeCase(c, crypto)
+    })
+  })
+})
+
+describe('the backends agree', () => {
+  const backends = BACKENDS.map(([name, make]) => [name, make()] as const)
+
+  it('on every envelope signature and verdict', async () => {
+    for (const c of envelopeFile.cases) {
+      const verdicts = new Set<string>()
+      const signatures = new Set<string>()
+      for (const [, crypto] of backends) {
+        verdicts.add((await designVerdicts(c, crypto)).verdict)
+        if (c.signatureOrigin === 'sign') {
+          const key = await crypto.ed25519.importSeed(fromHex(c.secretKey!))
+          signatures.add(toHex(await crypto.ed25519.sign(key, fromHex(c.signatureInput ?? c.signedBytes))))
+        }
+      }
+      expect([...verdicts], c.name).toEqual([expected(c)])
+      if (c.signatureOrigin === 'sign') expect([...signatures], c.name).toEqual([c.signature])
+    }
+  })
+
+  it('on every frame verdict, and each AEAD opens what the other sealed', () => {
+    for (const c of frameFile.cases) {
+      const verdicts = new Set<string>()
+      for (const [, crypto] of backends) {
+        try {
+          receiveFrame(fromHex(c.frame), fromHex(c.key), BigInt(c.expectedCounter), crypto.aead)
+          verdicts.add('accepted')
+        } catch (e) {
+          verdicts.add(codeOf(e))
+        }
+      }
+      expect([...verdicts], c.name).toEqual([expected(c)])
+    }
+  })
+
+  it('on every handshake auth message', async () => {
+    for (const c of handshakeFile.cases.filter((x) => x.transcript !== undefined)) {
+      for (const role of ROLES) {
+        const side = c[role]
+        const signed = role === 'initiator' ? c.authInitiatorSignedBytes! : c.authResponderSignedBytes!
+        const auths = new Set<string>()
+        for (const [, crypto] of backends) {
+          const key = await crypto.ed25519.importSeed(fromHex(side.secretKey))
+          auths.add(toHex(encodeAuth(await crypto.ed25519.sign(key, fromHex(signed)))))
+        }
+        expect(auths.size, `${c.name} ${role}`).toBe(1)
+      }
+    }
+  })
+})
+
+// ── the checks catch a wrong vector ──────────────────────────────────────────────────────
+
+describe('a wrong vector fails', () => {
+  const crypto = createNobleBackend()
+  const validEnvelope = envelopeFile.cases.find((c) => c.valid && !c.seenBefore)!
+  const validFrame = frameFile.cases.find((c) => c.valid && c.records?.[0]?.type === 'unit')!
+  const validHandshake = handshakeFile.cases.find((c) => c.valid)!
+
+  it('the unmodified cases pass', async () => {
+    await checkEnvelopeCase(validEnvelope, crypto)
+    await checkEnvelopeCaseOnHost(validEnvelope, crypto)
+    checkFrameCase(validFrame, nobleAead)
+    await checkHandshakeCase(validHandshake, crypto)
+  })
+
+  it('envelope: one byte of the unit flipped (the receivers refuse it, the bytes no longer match)', async () => {
+    const bad = clone(validEnvelope)
+    bad.unit = flipHex(bad.unit, 60)
+    await expect(checkEnvelopeCase(bad, crypto)).rejects.toThrow()
+    expect((await designVerdicts(bad, crypto)).verdict).not.toBe('accepted')
+    expect((await hostVerdicts(bad, crypto)).verdict).not.toBe('accepted')
+  })
+
+  it('envelope: one byte of the signature, the signed bytes or the clock changed', async () => {
+    for (const change of [
+      (c: EnvelopeCase) => {
+        c.signature = flipHex(c.signature, 10)
+      },
+      (c: EnvelopeCase) => {
+        c.signedBytes = flipHex(c.signedBytes, 20)
+      },
+      (c: EnvelopeCase) => {
+        c.now = (BigInt(c.now) + 60_000n).toString()
+      },
+      (c: EnvelopeCase) => {
+        c.error = 'ENVELOPE_STALE'
+        c.valid = false
+      },
+    ]) {
+      const bad = clone(validEnvelope)
+      change(bad)
+      await expect(checkEnvelopeCase(bad, crypto)).rejects.toThrow()
+    }
+  })
+
+  it('frame: one byte of the frame or of the key flipped', () => {
+    const bad = clone(validFrame)
+    bad.frame = flipHex(bad.frame, 12)
+    expect(() => checkFrameCase(bad, nobleAead)).toThrow()
+    const badKey = clone(validFrame)
+    badKey.key = flipHex(badKey.key)
+    expect(() => checkFrameCase(badKey, nobleAead)).toThrow()
+  })
+
+  it('handshake: one byte of a key, the transcript or a hello flipped', async () => {
+    for (const field of [
+      'keyInitiatorToResponder',
+      'transcript',
+      'helloResponder',
+      'authInitiator',
+    ] as const) {
+      const bad = clone(validHandshake)
+      bad[field] = flipHex(bad[field]!, 5)
+      await expect(checkHandshakeCase(bad, crypto), field).rejects.toThrow()
+    }
+  })
+})
