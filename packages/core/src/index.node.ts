@@ -14,3 +14,4 @@ export { nodeAead }
 export function createNodeCrypto(): CryptoBackend {
   return createWebCryptoBackend({ aead: nodeAead })
 }
+export { createNodeWorkerSessionHost, type NodeWorkerSessionHostOptions } from './worker/node.ts'

@@ -52,3 +52,18 @@ export * from './wire/envelope.ts'
 export * from './wire/frame.ts'
 export * from './wire/handshake.ts'
 export * from './wire/proposal.ts'
+export { createBrowserWorkerSessionHost } from './worker/browser.ts'
+export {
+  checkWorkerHostConfig,
+  toWorkerHostConfig,
+  type WorkerHostConfigInput,
+  workerCrypto,
+} from './worker/config.ts'
+export { registerErrorTransfer } from './worker/errors.ts'
+export { exposeSessionHost } from './worker/expose.ts'
+export {
+  createWorkerSessionHost,
+  type WorkerSessionHost,
+  type WorkerSessionHostOptions,
+} from './worker/proxy.ts'
+export type * from './worker/types.ts'

@@ -235,12 +235,22 @@ class PartyImpl implements Party {
     return s
   }
 
-  join(sessionId: SessionId, options: Pick<SessionOptions, 'roundTimeoutMs' | 'roundTimeouts'> = {}): Session {
+  join(
+    sessionId: SessionId,
+    options: Pick<SessionOptions, 'roundTimeoutMs' | 'roundTimeouts'> = {},
+  ): Session {
     if (this.sessions.has(sessionId)) {
-      throw new ConclaveError('SESSION_EXISTS', `session ${String(sessionId).slice(0, 16)}… was already opened by this party`)
+      throw new ConclaveError(
+        'SESSION_EXISTS',
+        `session ${String(sessionId).slice(0, 16)}… was already opened by this party`,
+      )
     }
     const p = this.host.proposals().find((x) => x.sessionId === sessionId)
-    if (!p) throw new ConclaveError('PROPOSAL_UNKNOWN', `no pending proposal for session ${String(sessionId).slice(0, 16)}…`)
+    if (!p)
+      throw new ConclaveError(
+        'PROPOSAL_UNKNOWN',
+        `no pending proposal for session ${String(sessionId).slice(0, 16)}…`,
+      )
     return this.session({ ...options, id: sessionId, participants: p.participants })
   }
 

@@ -194,12 +194,14 @@ describe('sessions', () => {
 describe('proposals', () => {
   it('the proposer opens a session whose id every participant recomputes; the others join it', async () => {
     const { ps, ids } = await group(3)
-    const joined = ps.slice(1).map(
-      (p) =>
-        new Promise<import('@conclave/core').Session>((resolve) =>
-          p.party.on('proposal', (ev) => resolve(p.party.join(ev.proposal.sessionId))),
-        ),
-    )
+    const joined = ps
+      .slice(1)
+      .map(
+        (p) =>
+          new Promise<import('@conclave/core').Session>((resolve) =>
+            p.party.on('proposal', (ev) => resolve(p.party.join(ev.proposal.sessionId))),
+          ),
+      )
     const s0 = await ps[0]!.party.propose({ protocol: 'echo', params: utf8('p=1'), participants: ids })
     const [s1, s2] = await Promise.all(joined)
     expect(s1!.id).toBe(s0.id)
@@ -211,6 +213,8 @@ describe('proposals', () => {
 
   it('joining without a proposal fails with PROPOSAL_UNKNOWN', async () => {
     const { crypto, ps } = await group(2)
-    expect(() => ps[0]!.party.join(randomSid(crypto))).toThrowError(expect.objectContaining({ code: 'PROPOSAL_UNKNOWN' }))
+    expect(() => ps[0]!.party.join(randomSid(crypto))).toThrowError(
+      expect.objectContaining({ code: 'PROPOSAL_UNKNOWN' }),
+    )
   })
 })

@@ -29,8 +29,8 @@ import {
   envelopeSignedBytes,
 } from '../wire/envelope.ts'
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
-import { type Limits, resolveLimits } from './limits.ts'
 import { decodeProposal, encodeProposal } from '../wire/proposal.ts'
+import { type Limits, resolveLimits } from './limits.ts'
 import { ABORT_KIND, CONTROL_ROUND, PROPOSAL_KIND, SessionState } from './session-state.ts'
 import { deriveSessionId } from './sid.ts'
 import type {
@@ -468,7 +468,10 @@ export class InThreadSessionHost implements SessionHost {
     const { unit, peer } = held
     if (this.runSessions.has(sid) || this.pendingProposals.has(sid)) return
     const bad = (why: string): void => this.refuse('PROPOSAL_INVALID', peer, sid, why)
-    if (!equalBytes(unit.recipient, BROADCAST_RECIPIENT)) return bad('a proposal is a broadcast')
+    if (!equalBytes(unit.recipient, BROADCAST_RECIPIENT)) {
+      bad('a proposal is a broadcast')
+      return
+    }
     const skew = Math.abs(Number(unit.timestamp) - (this.now() + held.clockOffsetMs))
     if (skew > this.limits.skewMs) {
       this.refuse('ENVELOPE_STALE', peer, sid, `proposal timestamp ${skew} ms away from the sender's clock`)
@@ -478,11 +481,21 @@ export class InThreadSessionHost implements SessionHost {
     try {
       p = decodeProposal(unit.body)
     } catch (e) {
-      return bad(`undecodable proposal: ${e instanceof Error ? e.message : String(e)}`)
+      bad(`undecodable proposal: ${e instanceof Error ? e.message : String(e)}`)
+      return
     }
-    if (deriveSessionId(p) !== sid) return bad('session id does not match the proposal')
-    if (p.proposer !== peer) return bad('the proposer is not the sender')
-    if (!p.participants.includes(this.self)) return bad('this party is not a participant')
+    if (deriveSessionId(p) !== sid) {
+      bad('session id does not match the proposal')
+      return
+    }
+    if (p.proposer !== peer) {
+      bad('the proposer is not the sender')
+      return
+    }
+    if (!p.participants.includes(this.self)) {
+      bad('this party is not a participant')
+      return
+    }
     if (this.pendingProposals.size >= this.limits.unknownSessionMaxSessions) {
       this.refuse('UNKNOWN_SESSION_OVER_CAP', peer, sid, 'too many pending proposals')
       return

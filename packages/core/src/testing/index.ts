@@ -3,4 +3,11 @@
  * (vitest is required to use them).
  * @packageDocumentation
  */
+
+export {
+  type MakeSessionHost,
+  runSessionHostTests,
+  type SessionHostSetup,
+  type SessionHostTestOptions,
+} from './session-host-compliance.ts'
 export { runTransportTests, type TransportPair } from './transport-compliance.ts'

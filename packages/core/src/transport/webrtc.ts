@@ -137,8 +137,27 @@ class WebRtcLink implements Link {
   }
 }
 
+/**
+ * What travels in `SignalData.payload`: simple-peer's signal, and the sender's transport
+ * instance (random per start), so the offerer can tell a restarted peer's `connect-request`
+ * from a stale one sent before the current link was up.
+ */
+interface SignalEnvelope {
+  instance: string
+  /** simple-peer signal (offer, answer, candidate, renegotiate). */
+  sp?: SimplePeerSignal
+  /** connect-request: the attempt the requester last accepted (0: none). */
+  seen?: number
+}
+
+const MAX_EARLY_FRAMES = 64
+
 interface PeerConn {
   peer: PartyId
+  /** The peer's transport instance on the current attempt (from its answer). */
+  peerInstance: string | undefined
+  /** Frames that arrived before simple-peer's `connect` (the far end may open first). */
+  early: Uint8Array[]
   /** We offer when our id is the smaller. */
   offerer: boolean
   attempt: number
@@ -165,6 +184,8 @@ class WebRtcTransport implements Transport {
   private readonly states = new Emitter<{ state: LinkStateEvent }>()
   private readonly offs: (() => void)[] = []
   private running = false
+  /** This transport's instance id (random per start). */
+  private instance = ''
 
   constructor(private readonly o: WebRtcTransportOptions) {
     if (!o || !o.signaling || !o.SimplePeer || typeof o.room !== 'string') {
@@ -187,6 +208,7 @@ class WebRtcTransport implements Transport {
     if (this.running) return
     this.local = local
     this.running = true
+    this.instance = Math.random().toString(36).slice(2) + Date.now().toString(36)
     const sig = this.o.signaling
     this.offs.push(
       sig.on('signal', (ev) => this.onSignal(ev)),
@@ -237,6 +259,8 @@ class WebRtcTransport implements Transport {
     if (!c) {
       c = {
         peer,
+        peerInstance: undefined,
+        early: [],
         offerer: this.local! < peer,
         attempt: 0,
         sp: undefined,
@@ -277,7 +301,11 @@ class WebRtcTransport implements Transport {
     if (t - c.lastRequest < 200) return
     c.lastRequest = t
     this.setState(c, 'signaling')
-    this.sendSignal(c, { kind: 'connect-request', attempt: c.attempt })
+    this.sendSignal(c, {
+      kind: 'connect-request',
+      attempt: c.attempt,
+      payload: { instance: this.instance, seen: c.attempt },
+    })
     // if no offer comes, ask again later
     this.armConnectTimer(c)
   }
@@ -316,14 +344,18 @@ class WebRtcTransport implements Transport {
       if (c.sp !== sp) return
       if (data.candidate && this.o.candidateFilter && !this.o.candidateFilter(data.candidate.candidate))
         return
-      this.sendSignal(c, { kind: signalKind(data), attempt, payload: data })
+      this.sendSignal(c, { kind: signalKind(data), attempt, payload: { instance: this.instance, sp: data } })
     })
     sp.on('connect', () => {
       if (c.sp !== sp) return
       this.opened(c, sp)
     })
     sp.on('data', (data) => {
-      if (c.sp === sp) c.link?.deliver(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+      if (c.sp !== sp) return
+      const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      if (c.link) c.link.deliver(frame)
+      else if (c.early.length < MAX_EARLY_FRAMES) c.early.push(frame)
+      else this.fail(c, 'PEER_UNREACHABLE', 'too many frames before the channel opened')
     })
     sp.on('error', (err) => {
       if (c.sp === sp) this.fail(c, c.link ? 'LINK_LOST' : 'PEER_UNREACHABLE', err.code ?? err.message)
@@ -356,6 +388,9 @@ class WebRtcTransport implements Transport {
     c.state = 'open'
     c.failures = 0
     this.links.emit('link', link)
+    const early = c.early
+    c.early = []
+    for (const f of early) link.deliver(f)
   }
 
   private onSignal(ev: SignalEvent): void {
@@ -365,12 +400,19 @@ class WebRtcTransport implements Transport {
     const d = ev.data
     const c = this.conn(peer)
     if (d.linkId !== linkIdOf(this.local!, peer)) return
+    const env = (d.payload && typeof d.payload === 'object' ? d.payload : {}) as Partial<SignalEnvelope>
     if (d.kind === 'connect-request') {
       if (!c.offerer) return
       c.wanted = true
-      // The peer asks only when it has no link: one we still think open is dead on its side
-      // (it restarted, or lost it first). An attempt younger than 2 s is left to finish.
-      if (!c.link && c.sp && !c.sp.destroyed && Date.now() - c.attempt < 2000) return
+      if (c.link && !c.link.closed) {
+        // The peer asks only when it has no link. A request from the instance we linked with
+        // that has not seen our current attempt crossed our offer: ignore it. Otherwise the
+        // link is dead on its side (it lost it, or restarted as a new instance).
+        const sameInstance = typeof env.instance === 'string' && env.instance === c.peerInstance
+        if (sameInstance && (env.seen ?? 0) < c.attempt) return
+      } else if (c.sp && !c.sp.destroyed && Date.now() - c.attempt < 2000) {
+        return // an attempt younger than 2 s is left to finish
+      }
       this.teardown(c, 'LINK_CLOSED', 'peer asked for a new link', false)
       c.failures = 0
       this.offer(c)
@@ -379,7 +421,8 @@ class WebRtcTransport implements Transport {
     if (c.offerer) {
       // answers and candidates of our current attempt only
       if (d.attempt !== c.attempt || !c.sp || c.sp.destroyed) return
-      this.feed(c, d)
+      if (typeof env.instance === 'string') c.peerInstance = env.instance
+      this.feed(c, env.sp)
       return
     }
     if (d.attempt < c.attempt) return // an older attempt
@@ -391,11 +434,10 @@ class WebRtcTransport implements Transport {
       this.spawn(c, false)
       this.armConnectTimer(c)
     }
-    if (c.sp && !c.sp.destroyed) this.feed(c, d)
+    if (c.sp && !c.sp.destroyed) this.feed(c, env.sp)
   }
 
-  private feed(c: PeerConn, d: SignalData): void {
-    const payload = d.payload as SimplePeerSignal | undefined
+  private feed(c: PeerConn, payload: SimplePeerSignal | undefined): void {
     if (!payload || typeof payload !== 'object') return
     if (
       payload.candidate &&
@@ -429,6 +471,7 @@ class WebRtcTransport implements Transport {
     c.sp = undefined
     const link = c.link
     c.link = undefined
+    c.early = []
     if (sp) destroy(sp)
     link?.markClosed(code, reason)
     if (!retry || !this.running) {

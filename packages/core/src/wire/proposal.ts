@@ -25,10 +25,16 @@ export const MAX_PARAMS_BYTES = 64 * 1024
 export function encodeProposal(p: SessionIdInput): Uint8Array {
   const ids = p.participants.map((x) => partyIdToBytes(x)).sort(compareBytes)
   if (ids.length < 2 || ids.length > MAX_PARTICIPANTS) {
-    throw new ConclaveError('INVALID_ARGUMENT', `"participants" expected 2 to ${MAX_PARTICIPANTS}, got ${ids.length}`)
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `"participants" expected 2 to ${MAX_PARTICIPANTS}, got ${ids.length}`,
+    )
   }
   if (p.params.length > MAX_PARAMS_BYTES) {
-    throw new ConclaveError('INVALID_ARGUMENT', `"params" expected at most ${MAX_PARAMS_BYTES} bytes, got ${p.params.length}`)
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `"params" expected at most ${MAX_PARAMS_BYTES} bytes, got ${p.params.length}`,
+    )
   }
   const w = new Writer(128 + 32 * ids.length + p.params.length)
     .u8(PROPOSAL_VERSION)
@@ -46,11 +52,13 @@ export function encodeProposal(p: SessionIdInput): Uint8Array {
 export function decodeProposal(bytes: Uint8Array): SessionIdInput {
   const r = new Reader(bytes)
   const v = r.u8('proposal version')
-  if (v !== PROPOSAL_VERSION) throw new ConclaveError('DECODE_UNKNOWN_VERSION', `unknown proposal version ${v}`)
+  if (v !== PROPOSAL_VERSION)
+    throw new ConclaveError('DECODE_UNKNOWN_VERSION', `unknown proposal version ${v}`)
   const protocol = r.str16('protocol')
   const params = r.bytes32len('params', MAX_PARAMS_BYTES).slice()
   const n = r.u16('participant count')
-  if (n < 2 || n > MAX_PARTICIPANTS) throw new ConclaveError('DECODE_BAD_LENGTH', `expected 2 to ${MAX_PARTICIPANTS} participants, got ${n}`)
+  if (n < 2 || n > MAX_PARTICIPANTS)
+    throw new ConclaveError('DECODE_BAD_LENGTH', `expected 2 to ${MAX_PARTICIPANTS} participants, got ${n}`)
   const participants: PartyId[] = []
   for (let i = 0; i < n; i++) participants.push(partyIdFromBytes(r.bytes(32, 'participant')))
   const proposer = partyIdFromBytes(r.bytes(32, 'proposer'))

@@ -1,0 +1,20 @@
+/**
+ * The entry of a browser session host Worker: the host behind comlink on the Worker's global
+ * scope, with WebCrypto Ed25519/X25519 (or noble) and @noble/ciphers' ChaCha20-Poly1305. Importing
+ * this module starts it, so import it only from a Worker:
+ *
+ * ```ts
+ * // conclave.worker.ts
+ * import '@conclave/core/worker'
+ * // page
+ * const worker = new Worker(new URL('./conclave.worker.ts', import.meta.url), { type: 'module' })
+ * const host = await createBrowserWorkerSessionHost(worker, toWorkerHostConfig({ crypto, identity }))
+ * ```
+ * @module
+ */
+import type { Endpoint } from 'comlink'
+import { nobleAead } from '../crypto/aead.ts'
+import { workerCrypto } from './config.ts'
+import { exposeSessionHost } from './expose.ts'
+
+exposeSessionHost(globalThis as unknown as Endpoint, workerCrypto({ noble: nobleAead }))

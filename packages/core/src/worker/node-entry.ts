@@ -1,0 +1,17 @@
+/**
+ * The entry of a Node session host Worker (worker_threads): the host behind comlink on
+ * `parentPort`, with WebCrypto Ed25519/X25519 or noble, and node:crypto's ChaCha20-Poly1305.
+ * Started by `createNodeWorkerSessionHost`.
+ * @module
+ */
+/// <reference path="./comlink-node-adapter.d.ts" />
+import { parentPort } from 'node:worker_threads'
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
+import { nodeAead } from '../crypto/aead.node.ts'
+import { nobleAead } from '../crypto/aead.ts'
+import { ConclaveError } from '../errors.ts'
+import { workerCrypto } from './config.ts'
+import { exposeSessionHost } from './expose.ts'
+
+if (!parentPort) throw new ConclaveError('NOT_STARTED', 'node-entry.ts runs inside a worker_threads Worker')
+exposeSessionHost(nodeEndpoint(parentPort), workerCrypto({ node: nodeAead, noble: nobleAead }))

@@ -1,0 +1,21 @@
+/**
+ * The session host compliance suite against a Web Worker host (WebCrypto with @noble/ciphers in
+ * the Worker), in a real browser.
+ */
+import {
+  createBrowserWorkerSessionHost,
+  createWebCryptoBackend,
+  toWorkerHostConfig,
+  type WorkerSessionHost,
+} from '@conclave/core'
+import { runSessionHostTests } from '@conclave/core/testing'
+
+runSessionHostTests(
+  'Web Worker',
+  (setup) =>
+    createBrowserWorkerSessionHost(
+      new Worker(new URL('./fixtures/session-host.worker.ts', import.meta.url), { type: 'module' }),
+      toWorkerHostConfig(setup),
+    ),
+  { crypto: () => createWebCryptoBackend(), released: (host) => (host as WorkerSessionHost).closed },
+)

@@ -1,0 +1,602 @@
+/**
+ * Benchmark child: one Conclave party in its own process, as real parties run: WebCrypto
+ * Ed25519/X25519 and node:crypto's ChaCha20-Poly1305 (`createNodeCrypto`), the webrtc transport
+ * (simple-peer on @roamhq/wrtc, no STUN host, loopback candidates only) and the signaling client.
+ * The orchestrator (`run.ts`) drives it over stdin/stdout.
+ *
+ * Protocol: JSON lines. Commands on stdin `{ "cmd": … }`, reports on stdout `{ "ev": … }`.
+ *
+ * - `prepare` → a fresh identity → `prepared { id }`
+ * - `up { url, room, peers, timeoutMs }` → start the signaling client and the party, wait until
+ *   every one of `peers` is ready (connected and handshaken) → `up { t0, tRegistered, tFirstReady, tReady }`
+ * - `down` → stop the party and the signaling client, close every RTCPeerConnection → `down`
+ * - `session { sid, participants }` → open a session → `session`; `session-close { sid }` → `session-closed`
+ * - `recv { sid, from, n, maxMs }` → `armed`, then `received { tLast, count, bytes, outOfOrder }`
+ * - `send { sid, to, n, size, batch, highWater, watch, maxMs }` → `sent { tFirst, tEnd, … }`
+ * - `echo { sid, from, n, maxMs }` → `echoing`, then `echoed { count }`
+ * - `ping { sid, to, n, warmup, size, maxMs }` → `rtt { samples }`
+ * - `sum { sid, participants, input }` → `sum { t0, t1, total }` (runSecureSum)
+ * - `phases` → `phases { … }`: the cost of each step of the message path, measured in-process
+ * - `exit` → `down`, then exit
+ *
+ * Every loop is bounded in count and in time (`maxMs`); a stalled run reports what it got.
+ * @module
+ */
+import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { createInterface } from 'node:readline'
+import {
+  createNodeCrypto,
+  createParty,
+  createSignalingClient,
+  createWebRtcTransport,
+  decodeFrame,
+  decodeRecords,
+  decodeUnit,
+  encodeFrameHeader,
+  encodePayload,
+  encodeUnit,
+  envelopeSignedBytes,
+  FRAME_HEADER_BYTES,
+  FrameType,
+  frameNonce,
+  generateIdentity,
+  type Identity,
+  loopbackOnly,
+  Packer,
+  type Party,
+  parsePartyId,
+  parseSessionId,
+  RecordType,
+  type Session,
+  type SignalingClient,
+  type SimplePeerConstructor,
+  type SimplePeerInstance,
+} from '@conclave/core/node'
+import { runSecureSum } from '@conclave/protocols'
+import { median } from './stats.ts'
+
+const require = createRequire(import.meta.url)
+const wrtc = require('@roamhq/wrtc') as unknown
+const SimplePeer = require('simple-peer') as SimplePeerConstructor
+
+type Command = { cmd: string } & Record<string, unknown>
+
+const now = (): number => performance.timeOrigin + performance.now()
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+function emit(ev: string, data: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ ev, ...data })}\n`)
+}
+
+function num(c: Command, key: string, fallback?: number): number {
+  const v = c[key] ?? fallback
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`"${key}" expected a number`)
+  return v
+}
+
+function str(c: Command, key: string): string {
+  const v = c[key]
+  if (typeof v !== 'string') throw new Error(`"${key}" expected a string`)
+  return v
+}
+
+/**
+ * Every simple-peer the transport creates, so that the bench can read the data channel's
+ * `bufferedAmount` (Conclave exposes no backpressure to the application) and close every
+ * RTCPeerConnection at the end whatever state it is in.
+ */
+const peers = new Set<SimplePeerInstance>()
+/** When the last frame was handed to wrtc's `send()`, and when the last one arrived from it. */
+const trace = { lastSendAt: 0, lastDataAt: 0 }
+const TrackedSimplePeer = function TrackedSimplePeer(opts: ConstructorParameters<SimplePeerConstructor>[0]) {
+  const sp = new SimplePeer(opts)
+  peers.add(sp)
+  // timestamps only: registered before the transport's own listener, so they see a frame first
+  sp.on('data', () => {
+    trace.lastDataAt = now()
+  })
+  const send = sp.send.bind(sp)
+  sp.send = (data: Uint8Array) => {
+    trace.lastSendAt = now()
+    send(data)
+  }
+  return sp
+} as unknown as SimplePeerConstructor
+
+/** CPU time of this whole process (every thread: wrtc's, libuv's pool) in µs since `since`. */
+function cpuSince(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since)
+  return d.user + d.system
+}
+
+/** Frames sent and received so far on webrtc links. */
+function frames(): { sent: number; received: number } {
+  const t = party?.counters().byTransport.webrtc
+  return { sent: t?.framesSent ?? 0, received: t?.framesReceived ?? 0 }
+}
+
+/** Bytes queued in wrtc on every open data channel of this party. */
+function bufferedAmount(): number {
+  let total = 0
+  for (const sp of peers) {
+    if (sp.destroyed) {
+      peers.delete(sp)
+      continue
+    }
+    total += sp._channel?.bufferedAmount ?? 0
+  }
+  return total
+}
+
+function closeAllPeers(): void {
+  for (const sp of peers) {
+    const pc = sp._pc
+    try {
+      sp.destroy()
+    } catch {
+      // already destroyed
+    }
+    try {
+      pc?.close()
+    } catch {
+      // already closed
+    }
+  }
+  peers.clear()
+}
+
+const crypto = createNodeCrypto()
+/** `BENCH_TRACE=1`: party events on stderr (the orchestrator shows them with `BENCH_VERBOSE=1`). */
+const TRACE = process.env.BENCH_TRACE === '1'
+let identity: Identity | undefined
+let party: Party | undefined
+let signaling: SignalingClient | undefined
+const sessions = new Map<string, Session>()
+const drops = new Map<string, number>()
+
+function dropCounts(): Record<string, number> {
+  return Object.fromEntries(drops)
+}
+
+async function prepare(): Promise<void> {
+  identity = await generateIdentity(crypto)
+  emit('prepared', { id: identity.id })
+}
+
+async function up(c: Command): Promise<void> {
+  if (!identity) throw new Error('prepare first')
+  if (party) throw new Error('already up')
+  const id = identity
+  const url = str(c, 'url')
+  const room = str(c, 'room')
+  const want = (c.peers as string[]).map((p) => parsePartyId(p))
+  const timeoutMs = num(c, 'timeoutMs', 15_000)
+  drops.clear()
+  const t0 = now()
+  let tRegistered = Number.NaN
+  let tFirstReady = Number.NaN
+  signaling = createSignalingClient({
+    url,
+    publicKey: id.key.publicKey,
+    sign: (b) => crypto.ed25519.sign(id.key, b),
+  })
+  signaling.on('registered', () => {
+    if (Number.isNaN(tRegistered)) tRegistered = now()
+  })
+  void signaling.start().catch(() => undefined)
+  const transport = createWebRtcTransport({
+    signaling,
+    room,
+    SimplePeer: TrackedSimplePeer,
+    wrtc,
+    iceServers: [],
+    candidateFilter: loopbackOnly,
+  })
+  party = createParty({ identity: id.key, crypto, transport })
+  party.on('drop', (ev) => drops.set(ev.code, (drops.get(ev.code) ?? 0) + 1))
+  party.on('peer', (ev) => {
+    if (ev.state === 'ready' && Number.isNaN(tFirstReady)) tFirstReady = now()
+  })
+  if (TRACE) {
+    const label = id.id.slice(0, 6)
+    party.on('event', (ev) => {
+      if (ev.type === 'message') return
+      const { type, ...rest } = ev
+      const fields = Object.entries(rest).map(
+        ([k, v]) => `${k}=${typeof v === 'string' && v.length === 64 ? v.slice(0, 6) : JSON.stringify(v)}`,
+      )
+      process.stderr.write(`${(now() - t0).toFixed(1)} ms ${label} ${type} ${fields.join(' ')}\n`)
+    })
+  }
+  try {
+    await party.start({ signal: AbortSignal.timeout(timeoutMs) })
+    await party.waitForPeers(want, { timeoutMs: Math.max(1, timeoutMs - (now() - t0)) })
+  } catch (e) {
+    emit('up', {
+      ok: false,
+      error: e instanceof Error ? e.message : String(e),
+      t0,
+      tRegistered,
+      ready: party.peers().length,
+    })
+    return
+  }
+  const tReady = now()
+  emit('up', { ok: true, t0, tRegistered, tFirstReady, tReady, peers: party.peers().length })
+}
+
+async function down(): Promise<void> {
+  for (const s of sessions.values()) s.close()
+  sessions.clear()
+  const p = party
+  party = undefined
+  try {
+    await p?.stop()
+  } catch {
+    // stopping anyway
+  }
+  signaling?.stop()
+  signaling = undefined
+  closeAllPeers()
+  emit('down')
+}
+
+function openSession(c: Command): void {
+  if (!party) throw new Error('not up')
+  const sid = parseSessionId(str(c, 'sid'))
+  const participants = (c.participants as string[]).map((p) => parsePartyId(p))
+  sessions.set(sid, party.session({ id: sid, participants, roundTimeoutMs: 600_000 }))
+  emit('session', { sid })
+}
+
+function session(c: Command): Session {
+  const s = sessions.get(str(c, 'sid'))
+  if (!s) throw new Error('no such session')
+  return s
+}
+
+async function recv(c: Command): Promise<void> {
+  const s = session(c)
+  const from = parsePartyId(str(c, 'from'))
+  const n = num(c, 'n')
+  const maxMs = num(c, 'maxMs', 30_000)
+  const signal = AbortSignal.timeout(maxMs)
+  let count = 0
+  let bytes = 0
+  let outOfOrder = 0
+  let tLast = Number.NaN
+  let error: string | undefined
+  const cpu0 = process.cpuUsage()
+  const frames0 = frames().received
+  emit('armed')
+  try {
+    for (; count < n; ) {
+      const body = await s.receive(from, 1, { signal })
+      if (body.length >= 4 && new DataView(body.buffer, body.byteOffset, 4).getUint32(0) !== count)
+        outOfOrder++
+      count++
+      bytes += body.length
+    }
+    tLast = now()
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e)
+  }
+  emit('received', {
+    tLast,
+    count,
+    bytes,
+    outOfOrder,
+    cpuUs: cpuSince(cpu0),
+    frames: frames().received - frames0,
+    drops: dropCounts(),
+    ...(error ? { error } : {}),
+  })
+  s.close()
+  sessions.delete(s.id)
+}
+
+/**
+ * Send `n` bodies of `size` bytes with `session.send`, `batch` at a time without awaiting each
+ * one; between batches, when `watch` is set, wait while wrtc holds more than `highWater` bytes.
+ */
+async function send(c: Command): Promise<void> {
+  const s = session(c)
+  const to = parsePartyId(str(c, 'to'))
+  const n = num(c, 'n')
+  const size = num(c, 'size')
+  const batch = Math.max(1, num(c, 'batch', 1000))
+  const highWater = num(c, 'highWater', 1024 * 1024)
+  const watch = c.watch !== false
+  const maxMs = num(c, 'maxMs', 30_000)
+  const pollMs = num(c, 'pollMs', 1)
+  const body = new Uint8Array(size)
+  globalThis.crypto.getRandomValues(body.subarray(0, Math.min(size, 65536)))
+  const view = new DataView(body.buffer)
+  let sent = 0
+  let maxBuffered = 0
+  let waitedMs = 0
+  let error: string | undefined
+  const cpu0 = process.cpuUsage()
+  const frames0 = frames().sent
+  const rssBefore = process.memoryUsage.rss()
+  let rssMax = rssBefore
+  const tFirst = now()
+  const deadline = tFirst + maxMs
+  try {
+    while (sent < n) {
+      const pending: Promise<void>[] = []
+      const end = Math.min(n, sent + batch)
+      // session.send encodes the body synchronously, so one buffer can be reused
+      for (; sent < end; sent++) {
+        if (size >= 4) view.setUint32(0, sent)
+        pending.push(s.send(to, 1, body))
+      }
+      await Promise.all(pending)
+      const buffered = bufferedAmount()
+      maxBuffered = Math.max(maxBuffered, buffered)
+      rssMax = Math.max(rssMax, process.memoryUsage.rss())
+      if (watch) {
+        const w0 = now()
+        while (bufferedAmount() > highWater && now() < deadline) await sleep(pollMs)
+        waitedMs += now() - w0
+      }
+      if (now() > deadline) {
+        error = `time limit of ${maxMs} ms reached after ${sent} sends`
+        break
+      }
+    }
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e)
+  }
+  const tEnd = now()
+  // the last frames leave at the next flush: let it happen before reading the counters
+  await new Promise<void>((r) => setImmediate(r))
+  emit('sent', {
+    tFirst,
+    tEnd,
+    cpuUs: cpuSince(cpu0),
+    frames: frames().sent - frames0,
+    sent,
+    maxBuffered,
+    waitedMs,
+    rssGrowth: rssMax - rssBefore,
+    drops: dropCounts(),
+    ...(error ? { error } : {}),
+  })
+}
+
+async function echo(c: Command): Promise<void> {
+  const s = session(c)
+  const from = parsePartyId(str(c, 'from'))
+  const n = num(c, 'n')
+  const signal = AbortSignal.timeout(num(c, 'maxMs', 30_000))
+  let count = 0
+  const receivePath: number[] = []
+  const sendPath: number[] = []
+  emit('echoing')
+  try {
+    for (; count < n; count++) {
+      const body = await s.receive(from, 1, { signal })
+      const t0 = now()
+      receivePath.push(t0 - trace.lastDataAt)
+      await s.send(from, 1, body)
+      // the frame leaves at the flush already scheduled; this tick comes after it
+      await new Promise<void>((r) => setImmediate(r))
+      sendPath.push(trace.lastSendAt - t0)
+    }
+  } catch {
+    // reported by the count
+  }
+  emit('echoed', { count, receivePath: median(receivePath), sendPath: median(sendPath) })
+}
+
+async function ping(c: Command): Promise<void> {
+  const s = session(c)
+  const to = parsePartyId(str(c, 'to'))
+  const n = num(c, 'n')
+  const warmup = num(c, 'warmup', 50)
+  const size = num(c, 'size', 32)
+  const signal = AbortSignal.timeout(num(c, 'maxMs', 30_000))
+  const body = new Uint8Array(size)
+  const samples: number[] = []
+  const sendPath: number[] = []
+  const wire: number[] = []
+  const receivePath: number[] = []
+  let error: string | undefined
+  try {
+    for (let i = 0; i < warmup + n; i++) {
+      const t0 = now()
+      await s.send(to, 1, body)
+      await s.receive(to, 1, { signal })
+      const t1 = now()
+      if (i < warmup) continue
+      samples.push(t1 - t0)
+      sendPath.push(trace.lastSendAt - t0)
+      wire.push(trace.lastDataAt - trace.lastSendAt)
+      receivePath.push(t1 - trace.lastDataAt)
+    }
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e)
+  }
+  emit('rtt', {
+    samples,
+    sendPath: median(sendPath),
+    wireAndPeer: median(wire),
+    receivePath: median(receivePath),
+    ...(error ? { error } : {}),
+  })
+}
+
+async function sum(c: Command): Promise<void> {
+  if (!party) throw new Error('not up')
+  const sid = parseSessionId(str(c, 'sid'))
+  const participants = (c.participants as string[]).map((p) => parsePartyId(p))
+  const input = BigInt(str(c, 'input'))
+  const t0 = now()
+  const s = party.session({ id: sid, participants, roundTimeoutMs: 20_000 })
+  try {
+    const total = await runSecureSum(s, input)
+    emit('sum', { ok: true, t0, t1: now(), total: total.toString() })
+  } catch (e) {
+    emit('sum', { ok: false, t0, t1: now(), error: e instanceof Error ? e.message : String(e) })
+  } finally {
+    s.close()
+  }
+}
+
+/** Time `fn` over `n` runs (or until `maxMs`); returns µs per run. */
+async function perOp(n: number, fn: (i: number) => unknown, maxMs = 2000): Promise<number> {
+  for (let i = 0; i < Math.min(50, n); i++) await fn(i)
+  const t0 = performance.now()
+  let i = 0
+  for (; i < n && performance.now() - t0 < maxMs; i++) await fn(i)
+  return ((performance.now() - t0) * 1000) / i
+}
+
+/** µs per operation with `inFlight` operations in flight at once. */
+async function perOpParallel(
+  n: number,
+  inFlight: number,
+  fn: (i: number) => Promise<unknown>,
+): Promise<number> {
+  await Promise.all(Array.from({ length: inFlight }, (_, i) => fn(i)))
+  const t0 = performance.now()
+  for (let i = 0; i < n; i += inFlight) {
+    await Promise.all(Array.from({ length: Math.min(inFlight, n - i) }, (_, j) => fn(i + j)))
+  }
+  return ((performance.now() - t0) * 1000) / n
+}
+
+/** The cost of each step of Conclave's message path, measured in this process (no network). */
+async function phases(): Promise<void> {
+  const id = identity ?? (await generateIdentity(crypto))
+  const key = await crypto.ed25519.generate()
+  const aeadKey = crypto.randomBytes(32)
+  const sessionId = crypto.randomBytes(32)
+  const epoch = crypto.randomBytes(16)
+  const recipient = crypto.randomBytes(32)
+  const ts = BigInt(Date.now())
+  const out: Record<string, number> = {}
+  for (const size of [256, 65536]) {
+    const body = crypto.randomBytes(size)
+    const fields = { sessionId, round: 1, kind: 'msg', from: id.key.publicKey, epoch, seq: 1n, body }
+    const payload = encodePayload(fields)
+    const signed = envelopeSignedBytes(payload, recipient, ts)
+    const signature = await crypto.ed25519.sign(key, signed)
+    const unit = encodeUnit(payload, recipient, ts, signature)
+    const reps = size > 1024 ? 500 : 3000
+    out[`encode_${size}_us`] = await perOp(reps, () =>
+      encodeUnit(encodePayload(fields), recipient, ts, signature),
+    )
+    out[`decode_${size}_us`] = await perOp(reps, () => decodeUnit(unit))
+    out[`sign_${size}_us`] = await perOp(reps, () => crypto.ed25519.sign(key, signed))
+    out[`sign_${size}_64inflight_us`] = await perOpParallel(reps, 64, () => crypto.ed25519.sign(key, signed))
+    out[`verify_${size}_us`] = await perOp(reps, () =>
+      crypto.ed25519.verify(key.publicKey, signed, signature),
+    )
+    out[`verify_${size}_64inflight_us`] = await perOpParallel(reps, 64, () =>
+      crypto.ed25519.verify(key.publicKey, signed, signature),
+    )
+    // one frame's worth: the packer coalesces (256 B) or chunks (64 KiB), then AEAD per frame
+    const units = size > 1024 ? 1 : Math.floor(60_000 / (unit.length + 5))
+    const packer = new Packer(65536)
+    let frames: Uint8Array[] = []
+    out[`pack_${size}_per_unit_us`] =
+      (await perOp(reps / 10, () => {
+        for (let i = 0; i < units; i++) packer.push({ type: RecordType.unit, unit })
+        frames = packer.drain()
+      })) / units
+    const plain = frames[0]!
+    const header = encodeFrameHeader(FrameType.data, 7n)
+    const sealed = crypto.aead.seal(aeadKey, frameNonce(7n), header, plain)
+    out[`seal_frame_${plain.length}B_us`] = await perOp(reps / 10, () =>
+      crypto.aead.seal(aeadKey, frameNonce(7n), header, plain),
+    )
+    const frame = new Uint8Array(FRAME_HEADER_BYTES + sealed.length)
+    frame.set(header, 0)
+    frame.set(sealed, FRAME_HEADER_BYTES)
+    out[`open_frame_${plain.length}B_us`] = await perOp(reps / 10, () => {
+      const raw = decodeFrame(frame)
+      decodeRecords(crypto.aead.open(aeadKey, frameNonce(raw.counter), raw.header, raw.body))
+    })
+    out[`units_per_frame_${size}`] = units
+  }
+  // for comparison: node:crypto's one-shot synchronous Ed25519 (no WebCrypto promise, no pool hop)
+  const pair = generateKeyPairSync('ed25519')
+  for (const size of [256, 65536]) {
+    const msg = crypto.randomBytes(size + 150)
+    const sig = nodeSign(null, msg, pair.privateKey)
+    const reps = size > 1024 ? 500 : 3000
+    out[`node_sync_sign_${size}_us`] = await perOp(reps, () => nodeSign(null, msg, pair.privateKey))
+    out[`node_sync_verify_${size}_us`] = await perOp(reps, () => nodeVerify(null, msg, pair.publicKey, sig))
+  }
+  out.microtask_hop_us = await perOp(20_000, () => Promise.resolve())
+  out.set_immediate_hop_us = await perOp(5000, () => new Promise<void>((r) => setImmediate(r)))
+  out.ab_timeout_signal_us = await perOp(5000, () => AbortSignal.timeout(30_000))
+  emit('phases', { us: out })
+}
+
+let exiting = false
+async function exit(code = 0): Promise<void> {
+  if (exiting) return
+  exiting = true
+  try {
+    await Promise.race([down(), sleep(3000)])
+  } finally {
+    closeAllPeers()
+    setTimeout(() => process.exit(code), 50)
+  }
+}
+
+async function handle(c: Command): Promise<void> {
+  switch (c.cmd) {
+    case 'prepare':
+      return prepare()
+    case 'up':
+      return up(c)
+    case 'down':
+      return down()
+    case 'session':
+      return openSession(c)
+    case 'session-close': {
+      const sid = str(c, 'sid')
+      sessions.get(sid)?.close()
+      sessions.delete(sid)
+      emit('session-closed', { sid })
+      return
+    }
+    case 'recv':
+      return recv(c)
+    case 'send':
+      return send(c)
+    case 'echo':
+      return echo(c)
+    case 'ping':
+      return ping(c)
+    case 'sum':
+      return sum(c)
+    case 'phases':
+      return phases()
+    case 'exit':
+      return exit(0)
+    default:
+      throw new Error(`unknown command ${String(c.cmd)}`)
+  }
+}
+
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    let c: Command
+    try {
+      c = JSON.parse(line) as Command
+    } catch {
+      return
+    }
+    handle(c).catch((e: unknown) =>
+      emit('error', { cmd: c.cmd, message: e instanceof Error ? e.message : String(e) }),
+    )
+  })
+  .on('close', () => void exit(0))
+
+emit('loaded', { pid: process.pid })

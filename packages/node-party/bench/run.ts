@@ -1,0 +1,1192 @@
+/**
+ * `pnpm bench`: Conclave against the raw @roamhq/wrtc data channel, on loopback, with every
+ * party in its own process. Never part of the tests.
+ *
+ * The orchestrator starts a signaling server (a child process), spawns the benchmark children
+ * (`raw-peer.ts`, `conclave-peer.ts`, `signaling-load.ts`), drives them over stdin/stdout JSON
+ * lines, computes min / median / max over the repetitions, and writes `docs/benchmarks.json`
+ * and `docs/benchmarks.md`. See `README.md` next to this file for what each figure means.
+ *
+ * Environment (all optional):
+ * - `BENCH_REPS` repetitions of every figure (default 3, at least 3 for the report)
+ * - `BENCH_ONLY` comma-separated sections to run: `pair,phases,probes,mesh,sum,signaling`
+ *   (a partial run writes nothing to docs/ unless `BENCH_OUT` is set)
+ * - `BENCH_OUT` directory to write benchmarks.json / benchmarks.md to (default `docs/`)
+ * - `BENCH_CPU_PROF` directory: run the Conclave children under `node --cpu-prof` there
+ * - `BENCH_VERBOSE=1` forward the children's stderr
+ *
+ * Every child is killed by its PID when done, on error and on timeout; the whole run has a
+ * time limit too.
+ * @module
+ */
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import { dirname, join, relative, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { fmt, percentile, round, type Summary, summarize } from './stats.ts'
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
+const ROOT = resolve(BENCH_DIR, '../../..')
+const require = createRequire(import.meta.url)
+
+// ── configuration ────────────────────────────────────────────────────────────────────────
+
+const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3) || 3)
+const ONLY = process.env.BENCH_ONLY
+  ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()))
+  : undefined
+const OUT_DIR = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : ONLY ? undefined : join(ROOT, 'docs')
+const PROFILE_DIR = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined
+const VERBOSE = process.env.BENCH_VERBOSE === '1'
+/** The whole run stops (children killed) past this. */
+const RUN_LIMIT_MS = 12 * 60_000
+
+const CONFIG = {
+  reps: REPS,
+  small: { n: 20_000, size: 256 },
+  large: { n: 1_500, size: 64 * 1024 },
+  rtt: { n: 2_000, warmup: 100, size: 32 },
+  /** The raw sender and the bench's Conclave sender keep wrtc's bufferedAmount under this. */
+  highWater: Number(process.env.BENCH_HIGH_WATER ?? 4 * 1024 * 1024),
+  /** session.send calls in flight before the Conclave sender awaits them (per size). */
+  batch: { small: 1_000, large: 16 },
+  meshSizes: [2, 4, 8],
+  sumParties: 5,
+  signaling: { parties: 1_000, pairs: 100, perSender: 150, pauseMs: 2_200 },
+  /** Time limit of one transfer (each loop also stops by its count). */
+  transferMaxMs: 30_000,
+}
+
+const t0Run = Date.now()
+const elapsed = (): string => `${((Date.now() - t0Run) / 1000).toFixed(1)}s`
+function progress(message: string): void {
+  console.log(`[${elapsed().padStart(6)}] ${message}`)
+}
+const now = (): number => performance.timeOrigin + performance.now()
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+const want = (section: string): boolean => !ONLY || ONLY.has(section)
+
+// ── children ─────────────────────────────────────────────────────────────────────────────
+
+type Message = { ev: string } & Record<string, unknown>
+
+interface Waiter {
+  ev: string
+  resolve: (m: Message) => void
+  reject: (e: Error) => void
+  timer: ReturnType<typeof setTimeout>
+}
+
+const children = new Set<Child>()
+
+/** A child process speaking JSON lines; killed by its PID when done. */
+class Child {
+  readonly proc: ChildProcessWithoutNullStreams
+  readonly pid: number
+  private readonly queues = new Map<string, Message[]>()
+  private readonly waiters: Waiter[] = []
+  private readonly handlers = new Map<string, (m: Message) => void>()
+  private readonly stderrTail: string[] = []
+  exited = false
+
+  constructor(
+    readonly name: string,
+    script: string,
+    args: string[] = [],
+    options: { profile?: boolean } = {},
+  ) {
+    const nodeArgs = ['--import', 'tsx']
+    if (options.profile && PROFILE_DIR) {
+      nodeArgs.unshift(
+        '--cpu-prof',
+        `--cpu-prof-dir=${PROFILE_DIR}`,
+        `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
+      )
+    }
+    this.proc = spawn(process.execPath, [...nodeArgs, script, ...args], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    })
+    if (this.proc.pid === undefined) throw new Error(`${name}: spawn failed`)
+    this.pid = this.proc.pid
+    children.add(this)
+    createInterface({ input: this.proc.stdout }).on('line', (line) => this.onLine(line))
+    createInterface({ input: this.proc.stderr }).on('line', (line) => {
+      this.stderrTail.push(line)
+      if (this.stderrTail.length > 20) this.stderrTail.shift()
+      if (VERBOSE) process.stderr.write(`  [${name}] ${line}\n`)
+    })
+    this.proc.on('exit', (code, signal) => {
+      this.exited = true
+      children.delete(this)
+      const e = new Error(`${name} exited (${signal ?? code}) ${this.stderrTail.slice(-5).join(' | ')}`)
+      for (const w of this.waiters.splice(0)) {
+        clearTimeout(w.timer)
+        w.reject(e)
+      }
+    })
+    this.proc.stdin.on('error', () => undefined)
+  }
+
+  private onLine(line: string): void {
+    let m: Message
+    try {
+      const parsed = JSON.parse(line) as Record<string, unknown>
+      const ev = parsed.ev ?? parsed.event
+      if (typeof ev !== 'string') return
+      m = { ...parsed, ev }
+    } catch {
+      if (VERBOSE) process.stderr.write(`  [${this.name} stdout] ${line}\n`)
+      return
+    }
+    const h = this.handlers.get(m.ev)
+    if (h) {
+      h(m)
+      return
+    }
+    if (m.ev === 'error') {
+      const e = new Error(`${this.name}: ${String(m.message)}${m.cmd ? ` (${String(m.cmd)})` : ''}`)
+      const ws = this.waiters.splice(0)
+      if (ws.length === 0) progress(`  ! ${e.message}`)
+      for (const w of ws) {
+        clearTimeout(w.timer)
+        w.reject(e)
+      }
+      return
+    }
+    const i = this.waiters.findIndex((w) => w.ev === m.ev)
+    if (i >= 0) {
+      const w = this.waiters.splice(i, 1)[0]!
+      clearTimeout(w.timer)
+      w.resolve(m)
+      return
+    }
+    let q = this.queues.get(m.ev)
+    if (!q) {
+      q = []
+      this.queues.set(m.ev, q)
+    }
+    q.push(m)
+  }
+
+  /** Handle every message `ev` as it comes (instead of queueing it). */
+  on(ev: string, handler: (m: Message) => void): void {
+    this.handlers.set(ev, handler)
+  }
+
+  send(cmd: string, data: Record<string, unknown> = {}): void {
+    if (this.exited) throw new Error(`${this.name} has exited`)
+    this.proc.stdin.write(`${JSON.stringify({ cmd, ...data })}\n`)
+  }
+
+  /** The next message `ev` (queued or to come), or a timeout error. */
+  next(ev: string, timeoutMs = 30_000): Promise<Message> {
+    const q = this.queues.get(ev)
+    if (q && q.length > 0) return Promise.resolve(q.shift()!)
+    if (this.exited) return Promise.reject(new Error(`${this.name} has exited`))
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        ev,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const i = this.waiters.indexOf(w)
+          if (i >= 0) this.waiters.splice(i, 1)
+          reject(new Error(`${this.name}: no "${ev}" within ${timeoutMs} ms`))
+        }, timeoutMs),
+      }
+      this.waiters.push(w)
+    })
+  }
+
+  /** Send a command and wait for its answer. */
+  async ask(cmd: string, data: Record<string, unknown>, ev: string, timeoutMs = 30_000): Promise<Message> {
+    // the answer can only come on a later turn of the event loop: send first, then wait
+    this.send(cmd, data)
+    return this.next(ev, timeoutMs)
+  }
+
+  /** Ask the child to exit; kill it by PID if it has not within `graceMs`. */
+  async stop(graceMs = 4000): Promise<void> {
+    if (this.exited) return
+    const gone = new Promise<void>((r) => this.proc.once('exit', () => r()))
+    try {
+      this.send('exit')
+      this.proc.stdin.end()
+    } catch {
+      // killed below
+    }
+    await Promise.race([gone, sleep(graceMs)])
+    if (!this.exited) this.kill()
+    await Promise.race([gone, sleep(2000)])
+  }
+
+  /** SIGTERM by PID, then SIGKILL if it is still there a second later. */
+  kill(): void {
+    if (this.exited) return
+    try {
+      process.kill(this.pid, 'SIGTERM')
+    } catch {
+      return
+    }
+    setTimeout(() => {
+      if (!this.exited) {
+        try {
+          process.kill(this.pid, 'SIGKILL')
+        } catch {
+          // gone
+        }
+      }
+    }, 1000).unref()
+  }
+}
+
+function killAll(): void {
+  for (const c of [...children]) {
+    try {
+      process.kill(c.pid, 'SIGKILL')
+    } catch {
+      // gone already
+    }
+  }
+}
+
+process.on('exit', killAll)
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    progress(`${sig}: killing ${children.size} children`)
+    killAll()
+    process.exit(130)
+  })
+}
+const watchdog = setTimeout(() => {
+  progress(`run exceeded ${RUN_LIMIT_MS / 1000} s: killing ${children.size} children`)
+  killAll()
+  process.exit(1)
+}, RUN_LIMIT_MS)
+watchdog.unref()
+
+const script = (name: string): string => relative(ROOT, join(BENCH_DIR, name))
+const hexId = (): string => randomBytes(32).toString('hex')
+
+// ── results ──────────────────────────────────────────────────────────────────────────────
+
+/** Per-repetition values of every figure. */
+const values = new Map<string, number[]>()
+function record(name: string, value: number): void {
+  let list = values.get(name)
+  if (!list) {
+    list = []
+    values.set(name, list)
+  }
+  list.push(value)
+}
+/** CPU µs per message of the sender, the receiver and both. */
+function recordCpu(name: string, cpuMs: number[], n: number): void {
+  const [a, b] = cpuMs as [number, number]
+  record(`${name}_sender_cpu_us_per_msg`, (a * 1000) / n)
+  record(`${name}_receiver_cpu_us_per_msg`, (b * 1000) / n)
+  record(`${name}_cpu_us_per_msg`, ((a + b) * 1000) / n)
+}
+function cpuNote(cpuMs: number[], n: number): string {
+  const [a, b] = cpuMs as [number, number]
+  return ` (CPU per message: sender ${fmt((a * 1000) / n)} µs, receiver ${fmt((b * 1000) / n)} µs)`
+}
+const failures: string[] = []
+const notes: string[] = []
+const probes: Record<string, unknown> = {}
+const details: Record<string, unknown> = {}
+let phasesUs: Record<string, number> | undefined
+
+function fail(what: string, e: unknown): void {
+  const message = `${what}: ${e instanceof Error ? e.message : String(e)}`
+  failures.push(message)
+  progress(`  ✗ ${message}`)
+}
+
+// ── signaling server ─────────────────────────────────────────────────────────────────────
+
+interface Server {
+  child: Child
+  url: string
+}
+
+async function startServer(): Promise<Server> {
+  const child = new Child('signal-server', 'packages/signaling-server/src/cli.ts', [
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--log-level',
+    'error',
+  ])
+  const m = await child.next('listening', 30_000)
+  return { child, url: String(m.url) }
+}
+
+async function getJson(url: string): Promise<Record<string, unknown>> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) })
+  return (await res.json()) as Record<string, unknown>
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
+  const text = await res.text()
+  const m = new RegExp(`^conclave_signal_${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)
+  return m ? Number(m[1]) : Number.NaN
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** CPU time (user + system, every thread) a process has used so far, in ms (Linux /proc), NaN elsewhere. */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** CPU ms used by each process while `fn` runs. */
+async function withCpu<T>(pids: number[], fn: () => Promise<T>): Promise<{ result: T; cpuMs: number[] }> {
+  const before = pids.map(cpuMsOf)
+  const result = await fn()
+  return { result, cpuMs: pids.map((p, i) => cpuMsOf(p) - before[i]!) }
+}
+
+/** Resident memory of a process in bytes (Linux /proc), NaN elsewhere. */
+function rssOf(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(status)
+    return m ? Number(m[1]) * 1024 : Number.NaN
+  } catch {
+    return Number.NaN
+  }
+}
+
+// ── pair section: raw vs Conclave, interleaved repetitions ───────────────────────────────
+
+async function rawPair(): Promise<{ a: Child; b: Child }> {
+  const a = new Child('raw-sender', script('raw-peer.ts'), ['--offerer'])
+  const b = new Child('raw-receiver', script('raw-peer.ts'))
+  a.on('signal', (m) => b.send('signal', { data: m.data }))
+  b.on('signal', (m) => a.send('signal', { data: m.data }))
+  await Promise.all([a.next('loaded'), b.next('loaded')])
+  const t = now()
+  a.send('start')
+  const [oa, ob] = await Promise.all([a.next('open', 15_000), b.next('open', 15_000)])
+  const ms = Math.max(Number(oa.t), Number(ob.t)) - t
+  details.raw_connect_ms = round(ms)
+  progress(`raw data channel open in ${fmt(ms)} ms (signaling through the orchestrator's pipes)`)
+  return { a, b }
+}
+
+interface ConclaveChild {
+  child: Child
+  id: string
+}
+
+async function prepare(list: Child[]): Promise<ConclaveChild[]> {
+  const ids = await Promise.all(list.map((c) => c.ask('prepare', {}, 'prepared')))
+  return list.map((child, i) => ({ child, id: String(ids[i]!.id) }))
+}
+
+/** Bring parties up in one fresh room; returns the time until all are connected and handshaken. */
+async function bringUp(
+  server: Server,
+  parties: ConclaveChild[],
+  timeoutMs = 20_000,
+): Promise<{ ms: number; registeredMs: number; firstReadyMs: number; ok: boolean; error?: string }> {
+  const room = `bench-${randomBytes(6).toString('hex')}`
+  const ids = parties.map((p) => p.id)
+  const answers = await Promise.all(
+    parties.map((p) =>
+      p.child.ask(
+        'up',
+        { url: server.url, room, peers: ids.filter((x) => x !== p.id), timeoutMs },
+        'up',
+        timeoutMs + 5000,
+      ),
+    ),
+  )
+  const bad = answers.find((a) => a.ok !== true)
+  const start = Math.min(...answers.map((a) => Number(a.t0)))
+  const result = {
+    ms: Math.max(...answers.map((a) => Number(a.tReady))) - start,
+    registeredMs: Math.max(...answers.map((a) => Number(a.tRegistered))) - start,
+    firstReadyMs: Math.min(...answers.map((a) => Number(a.tFirstReady))) - start,
+    ok: !bad,
+  }
+  return bad ? { ...result, ms: Number.NaN, error: String(bad.error) } : result
+}
+
+async function bringDown(parties: ConclaveChild[]): Promise<void> {
+  await Promise.all(parties.map((p) => p.child.ask('down', {}, 'down', 15_000)))
+}
+
+async function openSession(parties: ConclaveChild[]): Promise<string> {
+  const sid = hexId()
+  const participants = parties.map((p) => p.id)
+  await Promise.all(parties.map((p) => p.child.ask('session', { sid, participants }, 'session')))
+  return sid
+}
+
+async function rawTransfer(
+  pair: { a: Child; b: Child },
+  n: number,
+  size: number,
+): Promise<{ ms: number; cpuMs: number[] }> {
+  const { result, cpuMs } = await withCpu([pair.a.pid, pair.b.pid], () => rawTransferOnce(pair, n, size))
+  return { ms: result, cpuMs }
+}
+
+async function rawTransferOnce(pair: { a: Child; b: Child }, n: number, size: number): Promise<number> {
+  await pair.b.ask('count', { n }, 'armed')
+  const received = pair.b.next('counted', CONFIG.transferMaxMs + 10_000)
+  const sent = await pair.a.ask(
+    'throughput',
+    { n, size, highWater: CONFIG.highWater, maxMs: CONFIG.transferMaxMs },
+    'sent',
+    CONFIG.transferMaxMs + 10_000,
+  )
+  if (sent.timedOut) throw new Error(`raw sender stopped at ${String(sent.sent)} of ${n}`)
+  const got = await received
+  if (Number(got.outOfOrder) > 0) notes.push(`raw ${size} B: ${String(got.outOfOrder)} messages out of order`)
+  return Number(got.tLast) - Number(sent.tFirst)
+}
+
+interface TransferOptions {
+  n: number
+  size: number
+  batch: number
+  watch: boolean
+  maxMs?: number
+}
+
+async function conclaveTransfer(
+  sender: ConclaveChild,
+  receiver: ConclaveChild,
+  o: TransferOptions,
+): Promise<{ ms: number; sent: Message; received: Message; cpuMs: number[] }> {
+  const { result, cpuMs } = await withCpu([sender.child.pid, receiver.child.pid], () =>
+    conclaveTransferOnce(sender, receiver, o),
+  )
+  return { ...result, cpuMs }
+}
+
+async function conclaveTransferOnce(
+  sender: ConclaveChild,
+  receiver: ConclaveChild,
+  o: TransferOptions,
+): Promise<{ ms: number; sent: Message; received: Message }> {
+  const maxMs = o.maxMs ?? CONFIG.transferMaxMs
+  const sid = await openSession([sender, receiver])
+  await receiver.child.ask('recv', { sid, from: sender.id, n: o.n, maxMs: maxMs + 5000 }, 'armed')
+  const receivedP = receiver.child.next('received', maxMs + 15_000)
+  const sent = await sender.child.ask(
+    'send',
+    {
+      sid,
+      to: receiver.id,
+      n: o.n,
+      size: o.size,
+      batch: o.batch,
+      watch: o.watch,
+      highWater: CONFIG.highWater,
+      maxMs,
+    },
+    'sent',
+    maxMs + 15_000,
+  )
+  const received = await receivedP
+  await sender.child.ask('session-close', { sid }, 'session-closed', 5000).catch(() => undefined)
+  return { ms: Number(received.tLast) - Number(sent.tFirst), sent, received }
+}
+
+function describeFailure(sent: Message, received: Message): string {
+  const parts: string[] = []
+  if (sent.error) parts.push(`sender: ${String(sent.error)}`)
+  if (received.error) parts.push(`receiver: ${String(received.error)} after ${String(received.count)}`)
+  const drops = { ...(sent.drops as object), ...(received.drops as object) }
+  if (Object.keys(drops).length > 0) parts.push(`drops ${JSON.stringify(drops)}`)
+  return parts.join('; ') || 'incomplete'
+}
+
+async function pairSection(server: Server): Promise<void> {
+  progress('── pairs: raw RTCDataChannel vs Conclave (separate processes) ──')
+  const raw = await rawPair()
+  const [ca, cb] = await prepare([
+    new Child('conclave-sender', script('conclave-peer.ts'), [], { profile: true }),
+    new Child('conclave-receiver', script('conclave-peer.ts'), [], { profile: true }),
+  ])
+  const pair = [ca!, cb!]
+  await Promise.all(pair.map((p) => p.child.next('loaded')))
+  const up = await bringUp(server, pair)
+  if (!up.ok) throw new Error(`Conclave pair did not connect: ${up.error}`)
+  progress(`Conclave pair connected and handshaken in ${fmt(up.ms)} ms (cold processes)`)
+  details.pair_connect_cold_ms = round(up.ms)
+  const [sender, receiver] = pair as [ConclaveChild, ConclaveChild]
+  const { small, large, rtt } = CONFIG
+
+  for (let rep = 1; rep <= (want('pair') ? REPS : 0); rep++) {
+    const tag = `rep ${rep}/${REPS}`
+    // 256 B, one message per send on the raw channel
+    try {
+      const { ms, cpuMs } = await rawTransfer(raw, small.n, small.size)
+      record('raw_256B_msgs_per_s', (small.n / ms) * 1000)
+      recordCpu('raw_256B', cpuMs, small.n)
+      progress(`raw      256 B  ${tag}: ${fmt((small.n / ms) * 1000)} msg/s${cpuNote(cpuMs, small.n)}`)
+    } catch (e) {
+      fail(`raw 256 B ${tag}`, e)
+    }
+    try {
+      const r = await conclaveTransfer(sender, receiver, {
+        n: small.n,
+        size: small.size,
+        batch: CONFIG.batch.small,
+        watch: true,
+      })
+      if (Number(r.received.count) !== small.n) throw new Error(describeFailure(r.sent, r.received))
+      record('conclave_256B_msgs_per_s', (small.n / r.ms) * 1000)
+      recordCpu('conclave_256B', r.cpuMs, small.n)
+      record('conclave_256B_units_per_frame', small.n / Number(r.sent.frames))
+      progress(
+        `conclave 256 B  ${tag}: ${fmt((small.n / r.ms) * 1000)} msg/s${cpuNote(r.cpuMs, small.n)}, ${fmt(small.n / Number(r.sent.frames))} units per frame`,
+      )
+    } catch (e) {
+      fail(`conclave 256 B ${tag}`, e)
+    }
+    // 64 KiB
+    const bytes = large.n * large.size
+    try {
+      const { ms, cpuMs } = await rawTransfer(raw, large.n, large.size)
+      record('raw_64KiB_MBps', bytes / 1000 / ms)
+      recordCpu('raw_64KiB', cpuMs, large.n)
+      progress(`raw      64 KiB ${tag}: ${fmt(bytes / 1000 / ms)} MB/s${cpuNote(cpuMs, large.n)}`)
+    } catch (e) {
+      fail(`raw 64 KiB ${tag}`, e)
+    }
+    try {
+      const r = await conclaveTransfer(sender, receiver, {
+        n: large.n,
+        size: large.size,
+        batch: CONFIG.batch.large,
+        watch: true,
+      })
+      if (Number(r.received.count) !== large.n) throw new Error(describeFailure(r.sent, r.received))
+      record('conclave_64KiB_MBps', bytes / 1000 / r.ms)
+      recordCpu('conclave_64KiB', r.cpuMs, large.n)
+      progress(`conclave 64 KiB ${tag}: ${fmt(bytes / 1000 / r.ms)} MB/s${cpuNote(r.cpuMs, large.n)}`)
+    } catch (e) {
+      fail(`conclave 64 KiB ${tag}`, e)
+    }
+    // round trips
+    try {
+      await raw.b.ask('echo', {}, 'echoing')
+      const r = await raw.a.ask(
+        'rtt',
+        { ...rtt, maxMs: CONFIG.transferMaxMs },
+        'rtt',
+        CONFIG.transferMaxMs + 5000,
+      )
+      await raw.b.ask('idle', {}, 'idle')
+      const samples = r.samples as number[]
+      if (samples.length < rtt.n) throw new Error(`only ${samples.length} of ${rtt.n} round trips`)
+      record('raw_rtt_p50_ms', percentile(samples, 50))
+      record('raw_rtt_p99_ms', percentile(samples, 99))
+      progress(
+        `raw      RTT    ${tag}: p50 ${fmt(percentile(samples, 50))} ms, p99 ${fmt(percentile(samples, 99))} ms`,
+      )
+    } catch (e) {
+      fail(`raw RTT ${tag}`, e)
+    }
+    try {
+      const sid = await openSession(pair)
+      const total = rtt.n + rtt.warmup
+      await receiver.child.ask(
+        'echo',
+        { sid, from: sender.id, n: total, maxMs: CONFIG.transferMaxMs },
+        'echoing',
+      )
+      const r = await sender.child.ask(
+        'ping',
+        { sid, to: receiver.id, ...rtt, maxMs: CONFIG.transferMaxMs },
+        'rtt',
+        CONFIG.transferMaxMs + 5000,
+      )
+      const echoed = await receiver.child.next('echoed', 10_000)
+      record('conclave_rtt_sender_send_path_ms', Number(r.sendPath))
+      record('conclave_rtt_sender_receive_path_ms', Number(r.receivePath))
+      record('conclave_rtt_echo_receive_path_ms', Number(echoed.receivePath))
+      record('conclave_rtt_echo_send_path_ms', Number(echoed.sendPath))
+      record(
+        'conclave_rtt_wire_ms',
+        Number(r.wireAndPeer) - Number(echoed.receivePath) - Number(echoed.sendPath),
+      )
+      await Promise.all(pair.map((p) => p.child.ask('session-close', { sid }, 'session-closed', 5000)))
+      const samples = r.samples as number[]
+      if (samples.length < rtt.n)
+        throw new Error(`only ${samples.length} of ${rtt.n} round trips: ${String(r.error)}`)
+      record('conclave_rtt_p50_ms', percentile(samples, 50))
+      record('conclave_rtt_p99_ms', percentile(samples, 99))
+      progress(
+        `conclave RTT    ${tag}: p50 ${fmt(percentile(samples, 50))} ms, p99 ${fmt(percentile(samples, 99))} ms`,
+      )
+    } catch (e) {
+      fail(`conclave RTT ${tag}`, e)
+    }
+  }
+
+  if (want('phases')) {
+    try {
+      progress('phase costs of the message path (in-process, one Conclave child)')
+      const m = await sender.child.ask('phases', {}, 'phases', 120_000)
+      phasesUs = m.us as Record<string, number>
+    } catch (e) {
+      fail('phases', e)
+    }
+  }
+
+  if (want('probes')) {
+    // Bursts without the bench's flow control: what Conclave does when an application just sends.
+    try {
+      progress(`probe: ${small.n} × 256 B sent at once (no batching, no flow control)`)
+      const r = await conclaveTransfer(sender, receiver, {
+        n: small.n,
+        size: small.size,
+        batch: small.n,
+        watch: false,
+        maxMs: 20_000,
+      })
+      const ok = Number(r.received.count) === small.n
+      probes.conclave_256B_burst = {
+        ok,
+        msgs_per_s: ok ? round((small.n / r.ms) * 1000) : null,
+        received: r.received.count,
+        max_buffered_bytes: r.sent.maxBuffered,
+        sender_rss_growth_bytes: r.sent.rssGrowth,
+        ...(ok ? {} : { failure: describeFailure(r.sent, r.received) }),
+      }
+      progress(`  → ${ok ? `${fmt((small.n / r.ms) * 1000)} msg/s` : describeFailure(r.sent, r.received)}`)
+    } catch (e) {
+      probes.conclave_256B_burst = { ok: false, failure: e instanceof Error ? e.message : String(e) }
+      fail('probe 256 B burst', e)
+    }
+    try {
+      const n = 1000
+      progress(`probe: ${n} × 64 KiB in batches of 64 without waiting for wrtc's buffer`)
+      const r = await conclaveTransfer(sender, receiver, {
+        n,
+        size: large.size,
+        batch: 64,
+        watch: false,
+        maxMs: 20_000,
+      })
+      const ok = Number(r.received.count) === n
+      probes.conclave_64KiB_unthrottled = {
+        ok,
+        MBps: ok ? round((n * large.size) / 1000 / r.ms) : null,
+        received: r.received.count,
+        max_buffered_bytes: r.sent.maxBuffered,
+        sender_rss_growth_bytes: r.sent.rssGrowth,
+        ...(ok ? {} : { failure: describeFailure(r.sent, r.received) }),
+      }
+      progress(
+        `  → ${ok ? `${fmt((n * large.size) / 1000 / r.ms)} MB/s` : describeFailure(r.sent, r.received)}, wrtc buffer peaked at ${fmt(Number(r.sent.maxBuffered) / 1048576)} MiB`,
+      )
+    } catch (e) {
+      probes.conclave_64KiB_unthrottled = { ok: false, failure: e instanceof Error ? e.message : String(e) }
+      fail('probe 64 KiB unthrottled', e)
+    }
+  }
+
+  await Promise.all([raw.a.stop(), raw.b.stop(), sender.child.stop(), receiver.child.stop()])
+}
+
+// ── mesh section: connection times, secure-sum ───────────────────────────────────────────
+
+async function meshSection(server: Server): Promise<void> {
+  const biggest = Math.max(...(want('mesh') ? CONFIG.meshSizes : [0]), want('sum') ? CONFIG.sumParties : 0)
+  progress(`── mesh: ${biggest} Conclave parties, one process each ──`)
+  const procs = Array.from(
+    { length: biggest },
+    (_, i) => new Child(`party-${i + 1}`, script('conclave-peer.ts'), [], { profile: i === 0 }),
+  )
+  await Promise.all(procs.map((c) => c.next('loaded', 60_000)))
+
+  if (want('mesh')) {
+    // one untimed round so every process has loaded wrtc, socket.io and WebCrypto once
+    const warm = await prepare(procs)
+    const cold = await bringUp(server, warm)
+    await bringDown(warm)
+    details[`mesh${biggest}_cold_ms`] = round(cold.ms)
+    progress(
+      `mesh of ${biggest} (cold processes, not counted): ${cold.ok ? `${fmt(cold.ms)} ms` : cold.error}`,
+    )
+    for (let rep = 1; rep <= REPS; rep++) {
+      for (const n of CONFIG.meshSizes) {
+        const name = n === 2 ? 'pair_connect_ms' : `mesh${n}_ms`
+        try {
+          const parties = await prepare(procs.slice(0, n))
+          const r = await bringUp(server, parties)
+          await bringDown(parties)
+          if (!r.ok) throw new Error(r.error)
+          record(name, r.ms)
+          record(`${name.replace('_ms', '')}_registered_ms`, r.registeredMs)
+          progress(
+            `${String(n).padStart(2)} parties rep ${rep}/${REPS}: all connected and handshaken in ${fmt(r.ms)} ms (all registered at ${fmt(r.registeredMs)} ms, first link ready at ${fmt(r.firstReadyMs)} ms)`,
+          )
+        } catch (e) {
+          fail(`mesh of ${n} rep ${rep}`, e)
+        }
+        await sleep(200)
+      }
+    }
+  }
+
+  if (want('sum')) {
+    const n = CONFIG.sumParties
+    try {
+      const parties = await prepare(procs.slice(0, n))
+      const up = await bringUp(server, parties)
+      if (!up.ok) throw new Error(up.error)
+      const participants = parties.map((p) => p.id)
+      for (let rep = 1; rep <= REPS; rep++) {
+        const sid = hexId()
+        const inputs = parties.map(() => BigInt(Math.floor(Math.random() * 2e12) - 1e12))
+        const expected = inputs.reduce((a, b) => a + b, 0n)
+        const answers = await Promise.all(
+          parties.map((p, i) =>
+            p.child.ask('sum', { sid, participants, input: inputs[i]!.toString() }, 'sum', 30_000),
+          ),
+        )
+        const bad = answers.find((a) => a.ok !== true || a.total !== expected.toString())
+        if (bad) {
+          fail(`secure-sum rep ${rep}`, bad.error ?? `total ${String(bad.total)} ≠ ${expected}`)
+          continue
+        }
+        const ms =
+          Math.max(...answers.map((a) => Number(a.t1))) - Math.min(...answers.map((a) => Number(a.t0)))
+        record('secure_sum5_ms', ms)
+        progress(`secure-sum among ${n} rep ${rep}/${REPS}: ${fmt(ms)} ms (total checked)`)
+      }
+      await bringDown(parties)
+    } catch (e) {
+      fail('secure-sum', e)
+    }
+  }
+
+  await Promise.all(procs.map((c) => c.stop()))
+}
+
+// ── signaling section ────────────────────────────────────────────────────────────────────
+
+async function signalingSection(server: Server): Promise<void> {
+  const s = CONFIG.signaling
+  progress(`── signaling server: ${s.parties} registered parties, signal bursts from a second process ──`)
+  const load = new Child('signaling-load', script('signaling-load.ts'))
+  await load.next('loaded')
+  try {
+    const rssBefore = rssOf(server.child.pid)
+    const reg = await load.ask(
+      'register',
+      { url: server.url, n: s.parties, maxMs: 60_000 },
+      'registered',
+      90_000,
+    )
+    const stats = await getJson(`${server.url}/registry/stats`)
+    const rssAfter = rssOf(server.child.pid)
+    record('signaling_parties_held', Number(stats.parties))
+    record('signaling_register_per_s', (Number(reg.ok) / Number(reg.ms)) * 1000)
+    details.signaling_registration = {
+      requested: s.parties,
+      registered: reg.ok,
+      failed: reg.failed,
+      errors: reg.errors,
+      ms: round(Number(reg.ms)),
+      server_rss_before_bytes: rssBefore,
+      server_rss_after_bytes: rssAfter,
+      server_rss_per_party_bytes: round((rssAfter - rssBefore) / Math.max(1, Number(stats.parties))),
+      registry_stats: stats,
+    }
+    progress(
+      `registered ${String(reg.ok)}/${s.parties} parties in ${fmt(Number(reg.ms))} ms; server holds ${String(stats.parties)}, RSS ${fmt(rssBefore / 1048576)} → ${fmt(rssAfter / 1048576)} MiB`,
+    )
+    const paired = await load.ask('pair', { pairs: s.pairs }, 'paired', 60_000)
+    if (Number(paired.ok) !== 2 * s.pairs)
+      throw new Error(`only ${String(paired.ok)} joins of ${2 * s.pairs}`)
+    for (let rep = 1; rep <= REPS; rep++) {
+      await sleep(s.pauseMs) // let every socket's token bucket refill: nothing is refused for rate
+      const before = await metric(server.url, 'signals_relayed_total')
+      const r = await load.ask('burst', { perSender: s.perSender, maxMs: 20_000 }, 'burst', 40_000)
+      const after = await metric(server.url, 'signals_relayed_total')
+      if (r.timedOut) {
+        fail(
+          `signal burst rep ${rep}`,
+          `${String(r.received)} of ${String(r.sent)} in time; ${JSON.stringify(r.errors)}`,
+        )
+        continue
+      }
+      const rate = (Number(r.received) / Number(r.ms)) * 1000
+      record('signaling_signals_per_s', rate)
+      progress(
+        `signal burst rep ${rep}/${REPS}: ${String(r.received)} signals relayed in ${fmt(Number(r.ms))} ms = ${fmt(rate)}/s (server counted ${after - before}, acked ${String(r.acked)})`,
+      )
+    }
+    await load.ask('stop', {}, 'stopped')
+  } catch (e) {
+    fail('signaling', e)
+  }
+  await load.stop()
+}
+
+// ── report ───────────────────────────────────────────────────────────────────────────────
+
+function gitCommit(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
+    const status = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }).trim()
+    return { commit, dirty: status.length > 0 }
+  } catch {
+    return { commit: 'unknown', dirty: false }
+  }
+}
+
+function osName(): string {
+  try {
+    const release = readFileSync('/etc/os-release', 'utf8')
+    const m = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(release)
+    if (m) return `${m[1]} (${os.type()} ${os.release()}, ${os.arch()})`
+  } catch {
+    // not Linux
+  }
+  return `${os.type()} ${os.release()} (${os.platform()}, ${os.arch()})`
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+}
+
+interface Target {
+  name: string
+  goal: string
+  measured: string
+  met: boolean | null
+}
+
+function report(durationMs: number): void {
+  const figures: Record<string, Summary> = {}
+  for (const [k, v] of values) {
+    const s = summarize(v)
+    figures[k] = {
+      ...s,
+      min: round(s.min),
+      median: round(s.median),
+      max: round(s.max),
+      values: s.values.map((x) => round(x)),
+    }
+  }
+  const med = (k: string): number => figures[k]?.median ?? Number.NaN
+  const medians: Record<string, number | null> = {}
+  for (const k of Object.keys(figures)) medians[k] = med(k)
+  const ratio256 = med('conclave_256B_msgs_per_s') / med('raw_256B_msgs_per_s')
+  const ratio64 = med('conclave_64KiB_MBps') / med('raw_64KiB_MBps')
+  const rttOverhead = med('conclave_rtt_p50_ms') - med('raw_rtt_p50_ms')
+  medians.ratio_256B = round(ratio256)
+  medians.ratio_64KiB = round(ratio64)
+  medians.rtt_overhead_ms = round(rttOverhead)
+  for (const k of [
+    'raw_256B_msgs_per_s',
+    'conclave_256B_msgs_per_s',
+    'raw_64KiB_MBps',
+    'conclave_64KiB_MBps',
+    'raw_rtt_p50_ms',
+    'conclave_rtt_p50_ms',
+    'pair_connect_ms',
+    'mesh8_ms',
+  ]) {
+    if (!(k in medians)) medians[k] = null
+  }
+  for (const [k, v] of Object.entries(medians))
+    if (typeof v === 'number' && !Number.isFinite(v)) medians[k] = null
+
+  const check = (v: number, ok: (x: number) => boolean): boolean | null => (Number.isFinite(v) ? ok(v) : null)
+  const targets: Target[] = [
+    {
+      name: '256 B signed + encrypted messages/s vs raw unbatched 256 B messages/s',
+      goal: '≥ 8×',
+      measured: `${fmt(ratio256)}× (${fmt(med('conclave_256B_msgs_per_s'))} vs ${fmt(med('raw_256B_msgs_per_s'))} msg/s)`,
+      met: check(ratio256, (x) => x >= 8),
+    },
+    {
+      name: '64 KiB messages, MB/s vs raw',
+      goal: '≥ 0.9×',
+      measured: `${fmt(ratio64)}× (${fmt(med('conclave_64KiB_MBps'))} vs ${fmt(med('raw_64KiB_MBps'))} MB/s)`,
+      met: check(ratio64, (x) => x >= 0.9),
+    },
+    {
+      name: 'round trip p50 of a small message',
+      goal: '≤ raw + 0.3 ms',
+      measured: `raw + ${fmt(rttOverhead)} ms (${fmt(med('conclave_rtt_p50_ms'))} vs ${fmt(med('raw_rtt_p50_ms'))} ms)`,
+      met: check(rttOverhead, (x) => x <= 0.3),
+    },
+    {
+      name: 'one pair connected and handshaken, signaling included',
+      goal: '< 150 ms',
+      measured: `${fmt(med('pair_connect_ms'))} ms`,
+      met: check(med('pair_connect_ms'), (x) => x < 150),
+    },
+    {
+      name: '8 parties fully connected and handshaken',
+      goal: '< 2 s',
+      measured: `${fmt(med('mesh8_ms'))} ms`,
+      met: check(med('mesh8_ms'), (x) => x < 2000),
+    },
+  ]
+
+  const cpus = os.cpus()
+  const git = gitCommit()
+  const machine = {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memory_bytes: os.totalmem(),
+    os: osName(),
+  }
+  const versions = {
+    node: process.version,
+    '@roamhq/wrtc': packageVersion('@roamhq/wrtc'),
+    'simple-peer': packageVersion('simple-peer'),
+    conclave_commit: git.commit,
+    conclave_worktree_dirty: git.dirty,
+  }
+  const json = {
+    version: 1,
+    date: new Date().toISOString(),
+    duration_s: round(durationMs / 1000),
+    machine,
+    versions,
+    config: CONFIG,
+    figures,
+    medians,
+    targets,
+    details,
+    probes,
+    phases_us: phasesUs ?? null,
+    failures,
+    notes,
+  }
+
+  const md: string[] = []
+  const row = (cells: string[]): string => `| ${cells.join(' | ')} |`
+  const span = (k: string, unit = ''): string => {
+    const f = figures[k]
+    if (!f || f.n === 0) return '—'
+    return `**${fmt(f.median)}**${unit} (${fmt(f.min)}–${fmt(f.max)})`
+  }
+  md.push('# Benchmarks: Conclave against the raw data channel', '')
+  md.push(
+    `Generated by \`pnpm bench\` on ${json.date.slice(0, 10)} (${fmt(durationMs / 1000)} s). Every party runs in its own`,
+    'Node process on loopback (127.0.0.1, no STUN host). Figures are **median** (min–max) of',
+    `${REPS} repetitions in one run. How each figure is measured: \`packages/node-party/bench/README.md\`.`,
+    'Raw figures: `docs/benchmarks.json`.',
+    '',
+  )
+  md.push('## Machine and versions', '', row(['', '']), row(['---', '---']))
+  md.push(row(['CPU', `${machine.cpu}, ${machine.cores} cores`]))
+  md.push(row(['memory', `${fmt(machine.memory_bytes / 2 ** 30)} GiB`]))
+  md.push(row(['OS', machine.os]))
+  md.push(row(['node', versions.node]))
+  md.push(row(['@roamhq/wrtc', versions['@roamhq/wrtc']]))
+  md.push(row(['simple-peer', versions['simple-peer']]))
+  md.push(
+    row([
+      'conclave commit',
+      `\`${git.commit.slice(0, 12)}\`${git.dirty ? ' (with uncommitted changes)' : ''}`,
+    ]),
+  )
+  md.push('')
+  md.push(
+    '## Targets',
+    '',
+    row(['target', 'goal', 'measured (medians)', 'met']),
+    row(['---', '---', '---', '---']),
+  )
+  for (const t of targets)
+    md.push(row([t.name, t.goal, t.measured, t.met === null ? 'not measured' : t.met ? '✅ yes' : '❌ no']))
+  md.push('')
+  md.push(
+    '## Data channel: raw vs Conclave',
+    '',
+    row(['figure', 'raw RTCDataChannel', 'Conclave (signed + encrypted)', 'Conclave / raw']),
+    row(['---', '---', '---', '---']),
+    row([
+      `${fmt(CONFIG.small.n)} × 256 B, one way, msg/s`,
+      span('raw_256B_msgs_per_s'),
+      span('conclave_256B_msgs_per_s'),
+      `${fmt(ratio256)}×`,
+    ]),
+    row([
+      `${fmt(CONFIG.large.n)} × 64 KiB, one way, MB/s`,
+      span('raw_64KiB_MBps'),
+      span('conclave_64KiB_MBps'),
+      `${fmt(ratio64)}×`,
+    ]),
+    row([
+      `round trip of ${CONFIG.rtt.size} B, p50, ms`,
+      span('raw_rtt_p50_ms'),
+      span('conclave_rtt_p50_ms'),
+      `+${fmt(rttOverhead)} ms`,
+    ]),
+    row([
+      `round trip of ${CONFIG.rtt.size} B, p99, ms`,
+      span('raw_rtt_p99_ms'),
+      span('conclave_rtt_p99_ms'),
+      `+${fmt(med('conclave_rtt_p99_ms') - med('raw_rtt_p99_ms'))} ms`,
+    ]),
+    '',
+    'MB = 10⁶ bytes of message body. The raw sender sends one message per `send()` (unbatched) and',
+    `keeps wrtc's \`bufferedAmount\` under ${fmt(CONFIG.highWater / 1048576)} MiB; the Conclave sender calls`,
+    '`session.send` without awaiting each call, awaits them in batches, and between batches applies the',
+    'same limit to the data channel (Conclave gives the application no backpressure of its own; see probes).',
+    '',
+  )
+  md.push(
+    '## Connections and protocols (Conclave)',
+    '',
+    row(['figure', 'median (min–max)']),
+    row(['---', '---']),
+    row(['2 parties (one pair) connected and handshaken, signaling included, ms', span('pair_connect_ms')]),
+    row(['4 parties fully connected and handshaken, ms', span('mesh4_ms')]),
+    row(['8 parties fully connected and handshaken, ms', span('mesh8_ms')]),
+    row([`secure-sum among ${CONFIG.sumParties} connected parties, ms`, span('secure_sum5_ms')]),
+    '',
+    'Connection times run from the moment the first party starts (signaling connect, registration,',
+    'room join, WebRTC offer/answer/ICE, Conclave handshake) until every party has every link ready,',
+    `with warm processes; the first, cold round in fresh processes (not counted) took ${fmt(Number(details[`mesh${Math.max(...CONFIG.meshSizes)}_cold_ms`]))} ms for ${Math.max(...CONFIG.meshSizes)} parties`,
+    `and ${fmt(Number(details.pair_connect_cold_ms))} ms for the throughput pair.`,
+    '',
+  )
+  md.push(
+    '## Signaling server',
+    '',
+    row(['figure', 'median (min–max)']),
+    row(['---', '---']),
+    row([
+      `registered parties held (of ${fmt(CONFIG.signaling.parties)} registered from a second process)`,
+      span('signaling_parties_held'),
+    ]),
+    row([
+      'registrations per second (challenge, Ed25519 signature, verify)',
+      span('signaling_register_per_s'),
+    ]),
+    row([
+      `signal messages relayed per second (${CONFIG.signaling.pairs} pairs × ${CONFIG.signaling.perSender} signals per burst)`,
+      span('signaling_signals_per_s'),
+    ]),
+    '',
+  )
+  const reg = details.signaling_registration as Record<string, unknown> | undefined
+  if (reg) {
+    md.push(
+      `Server RSS ${fmt(Number(reg.server_rss_before_bytes) / 1048576)} MiB before and ${fmt(Number(reg.server_rss_after_bytes) / 1048576)} MiB after the registrations`,
+      `(≈ ${fmt(Number(reg.server_rss_per_party_bytes) / 1024)} KiB per registered party, socket included).`,
+      '',
+    )
+  }
+  md.push('## Probes (one run each, default settings, no flow control by the bench)', '')
+  if (Object.keys(probes).length === 0) md.push('Not run.', '')
+  for (const [k, v] of Object.entries(probes)) md.push(`- \`${k}\`: \`${JSON.stringify(v)}\``)
+  md.push('')
+  if (phasesUs) {
+    md.push(
+      '## Where the time goes: cost of each step (µs per operation, one process, no network)',
+      '',
+      row(['step', 'µs']),
+      row(['---', '---']),
+    )
+    for (const [k, v] of Object.entries(phasesUs)) md.push(row([`\`${k}\``, fmt(v)]))
+    md.push('')
+  }
+  if (failures.length > 0 || notes.length > 0) {
+    md.push('## Failures and notes', '')
+    for (const f of failures) md.push(`- ✗ ${f}`)
+    for (const n of notes) md.push(`- ${n}`)
+    md.push('')
+  }
+
+  const text = `${md.join('\n').trimEnd()}\n`
+  if (OUT_DIR) {
+    mkdirSync(OUT_DIR, { recursive: true })
+    writeFileSync(join(OUT_DIR, 'benchmarks.json'), `${JSON.stringify(json, null, 2)}\n`)
+    writeFileSync(join(OUT_DIR, 'benchmarks.md'), text)
+    progress(`wrote ${relative(ROOT, join(OUT_DIR, 'benchmarks.json'))} and benchmarks.md`)
+  } else {
+    progress('partial run (BENCH_ONLY without BENCH_OUT): nothing written')
+  }
+  console.log(`\n${text}`)
+}
+
+// ── main ─────────────────────────────────────────────────────────────────────────────────
+
+async function main(): Promise<void> {
+  if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true })
+  progress(`Conclave benchmark: ${REPS} repetitions, ${os.cpus().length} cores, node ${process.version}`)
+  const server = await startServer()
+  progress(`signaling server (child ${server.child.pid}) at ${server.url}`)
+  try {
+    if (want('pair') || want('phases') || want('probes')) {
+      try {
+        await pairSection(server)
+      } catch (e) {
+        fail('pair section', e)
+      }
+    }
+    if (want('mesh') || want('sum')) {
+      try {
+        await meshSection(server)
+      } catch (e) {
+        fail('mesh section', e)
+      }
+    }
+    if (want('signaling')) {
+      try {
+        await signalingSection(server)
+      } catch (e) {
+        fail('signaling section', e)
+      }
+    }
+  } finally {
+    await Promise.all([...children].filter((c) => c !== server.child).map((c) => c.stop()))
+    server.child.kill()
+  }
+  report(Date.now() - t0Run)
+}
+
+main()
+  .then(() => {
+    killAll()
+    process.exit(failures.length > 0 ? 1 : 0)
+  })
+  .catch((e: unknown) => {
+    console.error(e)
+    killAll()
+    process.exit(1)
+  })

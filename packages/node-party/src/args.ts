@@ -1,0 +1,192 @@
+/**
+ * Command-line parsing of `conclave-party` (node:util parseArgs), with the help text.
+ * @module
+ */
+import { parseArgs } from 'node:util'
+
+export const HELP = `conclave-party: a headless Conclave party on @roamhq/wrtc
+
+Usage:
+  conclave-party keygen --out FILE [--label TEXT] [--force]
+  conclave-party run --signal URL --room NAME --key FILE [options]
+
+keygen
+  --out FILE          where to write the identity (created with mode 0600; refuses to overwrite)
+  --label TEXT        a display label stored with the key (metadata only)
+  --force             overwrite FILE if it exists
+
+run
+  --signal URL        signaling server, e.g. http://127.0.0.1:8787
+  --room NAME         room to join (1-64 chars: letters, digits, . _ -)
+  --key FILE          identity file written by keygen
+  --roster FILE       roster JSON: only the parties listed are accepted (default: open mode)
+  --protocol NAME     run a protocol, then exit: secure-sum
+  --input N           this party's private input (secure-sum), an integer
+  --parties N         how many parties (this one included) the session has; the smallest
+                      PartyId present proposes it
+  --round-timeout MS  timeout of each protocol round (default 30000)
+  --timeout MS        give up on the whole run after MS (default 120000)
+  --ice-servers JSON  ICE servers, e.g. '[{"urls":"turn:127.0.0.1:3478","username":"u","credential":"p"}]'
+                      (also CONCLAVE_ICE_SERVERS; default: none)
+  --ice-relay-only    only use TURN relays (iceTransportPolicy 'relay')
+  --loopback-only     keep only loopback ICE candidates (tests)
+  --label TEXT        display label (default: the key file's)
+  --json              print one JSON object per line (ready, peer, proposal, result, error)
+  --help              this text
+
+Exit status: 0 when the protocol succeeded (or on SIGINT/SIGTERM without a protocol),
+1 when it failed, 2 on bad usage.`
+
+/** Parsed `keygen` options. */
+export interface KeygenArgs {
+  command: 'keygen'
+  out: string
+  label?: string
+  force: boolean
+}
+
+/** Parsed `run` options. */
+export interface RunArgs {
+  command: 'run'
+  signal: string
+  room: string
+  key: string
+  roster?: string
+  protocol?: 'secure-sum'
+  input?: bigint
+  parties?: number
+  roundTimeoutMs: number
+  timeoutMs: number
+  iceServers: RTCIceServer[]
+  iceRelayOnly: boolean
+  loopbackOnly: boolean
+  label?: string
+  json: boolean
+}
+
+export type Args = KeygenArgs | RunArgs | { command: 'help' }
+
+/** A usage error (exit status 2). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+  readonly code = 'USAGE'
+}
+
+function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`)
+  return n
+}
+
+/**
+ * Parse argv (without node and the script).
+ * @throws UsageError
+ */
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): Args {
+  // `--input -3` is a negative number, not an option: join it as `--input=-3` for parseArgs
+  const args: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1]
+    if (argv[i] === '--input' && next !== undefined && /^-\d+$/.test(next)) {
+      args.push(`--input=${next}`)
+      i++
+    } else args.push(argv[i]!)
+  }
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        out: { type: 'string' },
+        label: { type: 'string' },
+        force: { type: 'boolean' },
+        signal: { type: 'string' },
+        room: { type: 'string' },
+        key: { type: 'string' },
+        roster: { type: 'string' },
+        protocol: { type: 'string' },
+        input: { type: 'string' },
+        parties: { type: 'string' },
+        'round-timeout': { type: 'string' },
+        timeout: { type: 'string' },
+        'ice-servers': { type: 'string' },
+        'ice-relay-only': { type: 'boolean' },
+        'loopback-only': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e))
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>
+  const command = parsed.positionals[0]
+  if (v.help || command === 'help' || command === undefined) return { command: 'help' }
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined)
+  if (command === 'keygen') {
+    const out = str('out')
+    if (!out) throw new UsageError('keygen needs --out FILE')
+    const label = str('label')
+    return { command, out, force: v.force === true, ...(label !== undefined ? { label } : {}) }
+  }
+  if (command !== 'run') throw new UsageError(`unknown command ${JSON.stringify(command)} (keygen, run)`)
+  const signal = str('signal')
+  const room = str('room')
+  const key = str('key')
+  if (!signal || !room || !key) throw new UsageError('run needs --signal URL, --room NAME and --key FILE')
+  try {
+    new URL(signal)
+  } catch {
+    throw new UsageError(`--signal expected a URL, got ${JSON.stringify(signal)}`)
+  }
+  const protocol = str('protocol')
+  if (protocol !== undefined && protocol !== 'secure-sum') {
+    throw new UsageError(`--protocol expected secure-sum, got ${JSON.stringify(protocol)}`)
+  }
+  const inputText = str('input')
+  let input: bigint | undefined
+  if (inputText !== undefined) {
+    if (!/^-?\d+$/.test(inputText))
+      throw new UsageError(`--input expected an integer, got ${JSON.stringify(inputText)}`)
+    input = BigInt(inputText)
+  }
+  const parties = int('parties', str('parties'), 2, 1024)
+  if (protocol && (input === undefined || parties === undefined)) {
+    throw new UsageError(`--protocol ${protocol} needs --input N and --parties N`)
+  }
+  const iceText = str('ice-servers') ?? env.CONCLAVE_ICE_SERVERS
+  let iceServers: RTCIceServer[] = []
+  if (iceText) {
+    try {
+      iceServers = JSON.parse(iceText) as RTCIceServer[]
+    } catch {
+      throw new UsageError('--ice-servers expected a JSON array of RTCIceServer')
+    }
+    if (!Array.isArray(iceServers) || !iceServers.every((s) => s && typeof s === 'object' && 'urls' in s)) {
+      throw new UsageError('--ice-servers expected a JSON array of objects with "urls"')
+    }
+  }
+  const roster = str('roster')
+  const label = str('label')
+  return {
+    command,
+    signal,
+    room,
+    key,
+    ...(roster !== undefined ? { roster } : {}),
+    ...(protocol !== undefined ? { protocol: 'secure-sum' as const } : {}),
+    ...(input !== undefined ? { input } : {}),
+    ...(parties !== undefined ? { parties } : {}),
+    roundTimeoutMs: int('round-timeout', str('round-timeout'), 100, 3_600_000) ?? 30_000,
+    timeoutMs: int('timeout', str('timeout'), 1000, 86_400_000) ?? 120_000,
+    iceServers,
+    iceRelayOnly: v['ice-relay-only'] === true,
+    loopbackOnly: v['loopback-only'] === true,
+    ...(label !== undefined ? { label } : {}),
+    json: v.json === true,
+  }
+}

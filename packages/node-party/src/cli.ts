@@ -1,0 +1,154 @@
+/**
+ * `conclave-party`: keygen, and run a headless party (optionally a protocol, then exit).
+ * @module
+ */
+import { ConclaveError, errorCode, type PartyEvent, type Session } from '@conclave/core'
+import { createNodeCrypto } from '@conclave/core/node'
+import { runSecureSum } from '@conclave/protocols'
+import { HELP, parseCommandLine, type RunArgs, UsageError } from './args.ts'
+import { runCoordinated } from './coordinate.ts'
+import { readIdentity, readRoster, writeNewIdentity } from './keyfile.ts'
+import { startNodeParty } from './node-party.ts'
+import { createOutput, type Output } from './output.ts'
+
+async function run(args: RunArgs, out: Output): Promise<number> {
+  const crypto = createNodeCrypto()
+  const { identity, label, warning } = await readIdentity(crypto, args.key)
+  if (warning) out.emit('warning', { message: warning })
+  const roster = args.roster ? await readRoster(args.roster) : undefined
+  const abort = new AbortController()
+  const node = await startNodeParty(
+    {
+      crypto,
+      identity: identity.key,
+      signal: args.signal,
+      room: args.room,
+      roster,
+      label: args.label ?? label,
+      iceServers: args.iceServers,
+      ...(args.iceRelayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
+      loopbackOnly: args.loopbackOnly,
+    },
+    { signal: abort.signal },
+  )
+  const { party } = node
+  let stopping = false
+  const stop = async (code: number): Promise<number> => {
+    if (stopping) return code
+    stopping = true
+    // The process exits next. Closing wrtc's peer connections right before exit crashes it
+    // (SIGSEGV) about one time in four here (a known node-webrtc teardown bug), so at exit the
+    // connections are left to the OS: the peers see the channels close when the process ends.
+    node.signaling.stop()
+    return code
+  }
+  party.on('event', (ev: PartyEvent) => {
+    if (ev.type === 'peer') {
+      out.emit('peer', {
+        peer: ev.peer,
+        state: ev.state,
+        transport: ev.transport,
+        code: ev.code,
+        reason: ev.reason,
+      })
+    } else if (ev.type === 'handshake-failed') {
+      out.emit('handshake-failed', { peer: ev.peer, code: ev.code, reason: ev.reason })
+    } else if (ev.type === 'alarm') {
+      out.emit('alarm', { peer: ev.peer, code: ev.code, reason: ev.reason })
+    } else if (ev.type === 'session' && ev.state === 'aborted') {
+      out.emit('session', {
+        sessionId: ev.sessionId,
+        state: ev.state,
+        code: ev.code,
+        by: ev.by,
+        silent: ev.silent,
+      })
+    } else if (ev.type === 'drop') {
+      out.emit('drop', { code: ev.code, peer: ev.peer, reason: ev.reason })
+    }
+  })
+  out.emit('ready', {
+    partyId: party.id,
+    room: args.room,
+    mode: party.open ? 'open' : 'roster',
+    signal: args.signal,
+  })
+  if (party.open)
+    out.emit('notice', {
+      message: 'open mode: any party that proves its key is accepted (pass --roster to restrict)',
+    })
+
+  if (!args.protocol) {
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    return stop(0)
+  }
+  const deadline = Date.now() + args.timeoutMs
+  const timer = setTimeout(() => abort.abort(), args.timeoutMs)
+  const onSignal = (): void => abort.abort()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    const total = await runCoordinated(party, {
+      protocol: args.protocol,
+      parties: args.parties!,
+      roundTimeoutMs: args.roundTimeoutMs,
+      deadline,
+      signal: abort.signal,
+      run: (session: Session) => runSecureSum(session, args.input!),
+      progress: ({ event, ...fields }) => out.emit(event, fields),
+    })
+    out.emit('result', { protocol: args.protocol, total: total.toString() })
+    // let the last frames leave before the links close (acknowledged delivery is a later layer)
+    await new Promise((r) => setTimeout(r, 1000))
+    return await stop(0)
+  } catch (e) {
+    out.emit('error', {
+      code: errorCode(e) ?? (e as { code?: string }).code ?? 'ERROR',
+      message: e instanceof Error ? e.message : String(e),
+    })
+    return await stop(1)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Run the CLI; resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  let json = argv.includes('--json')
+  const out = (): Output => createOutput(json)
+  try {
+    const args = parseCommandLine(argv)
+    if (args.command === 'help') {
+      process.stdout.write(`${HELP}\n`)
+      return 0
+    }
+    if (args.command === 'keygen') {
+      const id = await writeNewIdentity(createNodeCrypto(), args.out, args.label, args.force)
+      out().emit('keygen', { partyId: id.id, file: args.out })
+      return 0
+    }
+    json = args.json
+    return await run(args, out())
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`conclave-party: ${e.message}\n(see conclave-party --help)\n`)
+      return 2
+    }
+    const code = e instanceof ConclaveError ? e.code : ((e as { code?: string }).code ?? 'ERROR')
+    out().emit('error', { code, message: e instanceof Error ? e.message : String(e) })
+    return 1
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.env.CONCLAVE_PARTY_MAIN === '1') {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`)
+      process.exit(1)
+    },
+  )
+}

@@ -1,0 +1,135 @@
+/**
+ * Running one protocol session among N parties without a coordinator: wait until N − 1 peers
+ * are ready, let the smallest PartyId propose, join its proposal, run; when the session fails
+ * for a reason a retry can cure (a peer restarted, a round timed out, an abort), do it again
+ * with a fresh proposal.
+ * @module
+ */
+import {
+  ConclaveError,
+  errorCode,
+  type Party,
+  type PartyId,
+  type ProposalInfo,
+  type Session,
+} from '@conclave/core'
+
+/** Options of {@link runCoordinated}. */
+export interface CoordinateOptions<T> {
+  protocol: string
+  parties: number
+  roundTimeoutMs: number
+  /** ms since epoch after which the run gives up. */
+  deadline: number
+  run: (session: Session) => Promise<T>
+  /** Called on every step worth reporting. */
+  progress?: (event: { event: 'waiting' | 'proposed' | 'joined' | 'retry'; [k: string]: unknown }) => void
+  /** @default 6 */
+  maxAttempts?: number
+  signal?: AbortSignal
+}
+
+const RETRYABLE = new Set([
+  'SESSION_ABORTED',
+  'PEER_RESTARTED',
+  'ROUND_TIMEOUT',
+  'PEER_UNREACHABLE',
+  'LINK_CLOSED',
+])
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/** Wait until `party` has at least `n` ready peers. */
+async function waitForPeers(
+  party: Party,
+  n: number,
+  deadline: number,
+  signal?: AbortSignal,
+): Promise<PartyId[]> {
+  for (;;) {
+    const ready = party.peers().map((p) => p.peer)
+    if (ready.length >= n) return ready
+    if (signal?.aborted) throw new ConclaveError('ABORTED', 'aborted')
+    if (Date.now() > deadline) {
+      throw new ConclaveError(
+        'PEER_UNREACHABLE',
+        `only ${ready.length} of ${n} peers ready before the deadline`,
+        { ready },
+      )
+    }
+    await sleep(50)
+  }
+}
+
+/** Wait for a proposal of `protocol` whose proposer is its smallest participant. */
+async function waitForProposal(
+  party: Party,
+  protocol: string,
+  after: number,
+  untilMs: number,
+): Promise<ProposalInfo | undefined> {
+  for (;;) {
+    const p = party
+      .proposals()
+      .filter(
+        (x) =>
+          x.protocol === protocol && x.receivedAt >= after && x.proposer === [...x.participants].sort()[0],
+      )
+      .sort((a, b) => b.receivedAt - a.receivedAt)[0]
+    if (p) return p
+    if (Date.now() > untilMs) return undefined
+    await sleep(25)
+  }
+}
+
+/**
+ * Run `run` in a session of `parties` parties; resolves to its result.
+ * @throws ConclaveError the last failure when attempts or time run out
+ */
+export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): Promise<T> {
+  const max = o.maxAttempts ?? 6
+  let last: unknown
+  let since = 0
+  for (let attempt = 1; attempt <= max; attempt++) {
+    o.progress?.({ event: 'waiting', attempt, parties: o.parties })
+    const ready = await waitForPeers(party, o.parties - 1, o.deadline, o.signal)
+    const chosen = [party.id, ...[...ready].sort().slice(0, o.parties - 1)].sort()
+    let session: Session | undefined
+    if (chosen[0] === party.id) {
+      session = await party.propose({
+        protocol: o.protocol,
+        participants: chosen,
+        roundTimeoutMs: o.roundTimeoutMs,
+      })
+      o.progress?.({ event: 'proposed', attempt, sessionId: session.id, participants: chosen })
+    } else {
+      const p = await waitForProposal(
+        party,
+        o.protocol,
+        since,
+        Math.min(o.deadline, Date.now() + o.roundTimeoutMs),
+      )
+      if (!p) {
+        last = new ConclaveError('ROUND_TIMEOUT', 'no proposal arrived')
+        o.progress?.({ event: 'retry', attempt, code: 'ROUND_TIMEOUT', reason: 'no proposal arrived' })
+        continue
+      }
+      since = p.receivedAt + 1
+      session = party.join(p.sessionId, { roundTimeoutMs: o.roundTimeoutMs })
+      o.progress?.({ event: 'joined', attempt, sessionId: p.sessionId, proposer: p.proposer })
+    }
+    try {
+      return await o.run(session)
+    } catch (e) {
+      last = e
+      const code = errorCode(e) ?? (e as { code?: string }).code
+      if (!code || !RETRYABLE.has(code) || Date.now() > o.deadline) throw e
+      o.progress?.({ event: 'retry', attempt, code, reason: e instanceof Error ? e.message : String(e) })
+      session.close()
+      await sleep(200)
+    }
+  }
+  throw last instanceof Error ? last : new ConclaveError('SESSION_ABORTED', 'no attempt succeeded')
+}

@@ -1,0 +1,102 @@
+/**
+ * A Conclave party for Node: WebCrypto identity, the webrtc transport on @roamhq/wrtc and
+ * simple-peer, the signaling client. Used by the CLI, the demo and the benchmarks.
+ * @module
+ */
+import { createRequire } from 'node:module'
+import {
+  type CryptoBackend,
+  createParty,
+  createSignalingClient,
+  createWebRtcTransport,
+  type Limits,
+  loopbackOnly,
+  type Party,
+  type Roster,
+  type SignalingClient,
+  type SigningKey,
+  type SimplePeerConstructor,
+  type Transport,
+} from '@conclave/core'
+
+const require = createRequire(import.meta.url)
+
+/** Options of {@link startNodeParty}. */
+export interface NodePartyOptions {
+  crypto: CryptoBackend
+  identity: SigningKey
+  /** Signaling server URL. */
+  signal: string
+  room: string
+  roster?: Roster | undefined
+  label?: string | undefined
+  /** @default [] (no STUN/TURN server) */
+  iceServers?: RTCIceServer[]
+  iceTransportPolicy?: RTCIceTransportPolicy
+  /** Keep only loopback ICE candidates. */
+  loopbackOnly?: boolean
+  limits?: Partial<Limits>
+  mode?: string
+}
+
+/** A started Node party and its parts. */
+export interface NodeParty {
+  party: Party
+  signaling: SignalingClient
+  transport: Transport
+  stop(): Promise<void>
+}
+
+/** The wrtc module (its RTCPeerConnection and friends), loaded once. */
+export function loadWrtc(): unknown {
+  return require('@roamhq/wrtc')
+}
+
+/** simple-peer's constructor. */
+export function loadSimplePeer(): SimplePeerConstructor {
+  return require('simple-peer') as SimplePeerConstructor
+}
+
+/** Start a party: register with the signaling server, join the room, link to its parties. */
+export async function startNodeParty(
+  o: NodePartyOptions,
+  options: { signal?: AbortSignal } = {},
+): Promise<NodeParty> {
+  const signaling = createSignalingClient({
+    url: o.signal,
+    publicKey: o.identity.publicKey,
+    sign: (bytes) => o.crypto.ed25519.sign(o.identity, bytes),
+    ...(o.label !== undefined ? { label: o.label } : {}),
+  })
+  const transport = createWebRtcTransport({
+    signaling,
+    room: o.room,
+    SimplePeer: loadSimplePeer(),
+    wrtc: loadWrtc(),
+    iceServers: o.iceServers ?? [],
+    ...(o.iceTransportPolicy ? { iceTransportPolicy: o.iceTransportPolicy } : {}),
+    ...(o.loopbackOnly ? { candidateFilter: loopbackOnly } : {}),
+    ...(o.roster ? { persistentPeers: new Set(o.roster.parties.keys()) } : {}),
+  })
+  const party = createParty({
+    identity: o.identity,
+    crypto: o.crypto,
+    transport,
+    ...(o.roster ? { roster: o.roster } : {}),
+    ...(o.limits ? { limits: o.limits } : {}),
+    ...(o.mode ? { mode: o.mode } : {}),
+  })
+  // registration resolves once the server answers; socket.io keeps retrying until then
+  const started = signaling.start(options)
+  await party.start(options)
+  await started
+  return {
+    party,
+    signaling,
+    transport,
+    async stop() {
+      await party.stop()
+      signaling.stop()
+    },
+  }
+}
