@@ -24,6 +24,8 @@ run
   --input N           this party's private input (secure-sum), an integer
   --parties N         how many parties (this one included) the session has; the smallest
                       PartyId present proposes it
+  --follow            never propose: join every proposal of --protocol that names this
+                      party (from a tab or any other party) with --input; instead of --parties
   --round-timeout MS  timeout of each protocol round (default 30000)
   --timeout MS        give up on the whole run after MS (default 120000)
   --ice-servers JSON  ICE servers, e.g. '[{"urls":"turn:127.0.0.1:3478","username":"u","credential":"p"}]'
@@ -55,6 +57,7 @@ export interface RunArgs {
   protocol?: 'secure-sum'
   input?: bigint
   parties?: number
+  follow: boolean
   roundTimeoutMs: number
   timeoutMs: number
   iceServers: RTCIceServer[]
@@ -111,6 +114,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         protocol: { type: 'string' },
         input: { type: 'string' },
         parties: { type: 'string' },
+        follow: { type: 'boolean' },
         'round-timeout': { type: 'string' },
         timeout: { type: 'string' },
         'ice-servers': { type: 'string' },
@@ -155,9 +159,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     input = BigInt(inputText)
   }
   const parties = int('parties', str('parties'), 2, 1024)
-  if (protocol && (input === undefined || parties === undefined)) {
-    throw new UsageError(`--protocol ${protocol} needs --input N and --parties N`)
+  const follow = v.follow === true
+  if (protocol && (input === undefined || (parties === undefined && !follow))) {
+    throw new UsageError(`--protocol ${protocol} needs --input N and --parties N (or --follow)`)
   }
+  if (follow && !protocol) throw new UsageError('--follow needs --protocol')
   const iceText = str('ice-servers') ?? env.CONCLAVE_ICE_SERVERS
   let iceServers: RTCIceServer[] = []
   if (iceText) {
@@ -181,6 +187,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     ...(protocol !== undefined ? { protocol: 'secure-sum' as const } : {}),
     ...(input !== undefined ? { input } : {}),
     ...(parties !== undefined ? { parties } : {}),
+    follow,
     roundTimeoutMs: int('round-timeout', str('round-timeout'), 100, 3_600_000) ?? 30_000,
     timeoutMs: int('timeout', str('timeout'), 1000, 86_400_000) ?? 120_000,
     iceServers,

@@ -93,7 +93,8 @@ async function run(args: RunArgs, out: Output): Promise<number> {
   try {
     const total = await runCoordinated(party, {
       protocol: args.protocol,
-      parties: args.parties!,
+      parties: args.parties ?? 0,
+      follow: args.follow,
       roundTimeoutMs: args.roundTimeoutMs,
       deadline,
       signal: abort.signal,

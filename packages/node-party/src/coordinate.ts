@@ -17,7 +17,10 @@ import {
 /** Options of {@link runCoordinated}. */
 export interface CoordinateOptions<T> {
   protocol: string
+  /** Session size (this party included). Ignored when `follow` is set. */
   parties: number
+  /** Never propose: join every proposal of `protocol` that names this party, from anyone. */
+  follow?: boolean
   roundTimeoutMs: number
   /** ms since epoch after which the run gives up. */
   deadline: number
@@ -69,13 +72,16 @@ async function waitForProposal(
   protocol: string,
   after: number,
   untilMs: number,
+  anyProposer = false,
 ): Promise<ProposalInfo | undefined> {
   for (;;) {
     const p = party
       .proposals()
       .filter(
         (x) =>
-          x.protocol === protocol && x.receivedAt >= after && x.proposer === [...x.participants].sort()[0],
+          x.protocol === protocol &&
+          x.receivedAt >= after &&
+          (anyProposer || x.proposer === [...x.participants].sort()[0]),
       )
       .sort((a, b) => b.receivedAt - a.receivedAt)[0]
     if (p) return p
@@ -93,10 +99,27 @@ export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): 
   let last: unknown
   let since = 0
   for (let attempt = 1; attempt <= max; attempt++) {
-    o.progress?.({ event: 'waiting', attempt, parties: o.parties })
+    o.progress?.({ event: 'waiting', attempt, ...(o.follow ? { follow: true } : { parties: o.parties }) })
+    let session: Session | undefined
+    if (o.follow) {
+      const p = await waitForProposal(party, o.protocol, since, o.deadline, true)
+      if (!p) throw new ConclaveError('ROUND_TIMEOUT', 'no proposal arrived before the deadline')
+      since = p.receivedAt + 1
+      session = party.join(p.sessionId, { roundTimeoutMs: o.roundTimeoutMs })
+      o.progress?.({ event: 'joined', attempt, sessionId: p.sessionId, proposer: p.proposer })
+      try {
+        return await o.run(session)
+      } catch (e) {
+        last = e
+        const code = errorCode(e) ?? (e as { code?: string }).code
+        if (!code || !RETRYABLE.has(code) || Date.now() > o.deadline) throw e
+        o.progress?.({ event: 'retry', attempt, code, reason: e instanceof Error ? e.message : String(e) })
+        session.close()
+        continue
+      }
+    }
     const ready = await waitForPeers(party, o.parties - 1, o.deadline, o.signal)
     const chosen = [party.id, ...[...ready].sort().slice(0, o.parties - 1)].sort()
-    let session: Session | undefined
     if (chosen[0] === party.id) {
       session = await party.propose({
         protocol: o.protocol,

@@ -51,3 +51,12 @@ describe('conclave-party arguments', () => {
     expect(() => parseCommandLine(['keygen'], {})).toThrowError(UsageError)
   })
 })
+
+describe('follow mode', () => {
+  it('takes --follow instead of --parties, and needs a protocol', () => {
+    expect(
+      parseCommandLine([...base, '--protocol', 'secure-sum', '--input', '1', '--follow'], {}),
+    ).toMatchObject({ follow: true })
+    expect(() => parseCommandLine([...base, '--follow'], {})).toThrowError(/--follow needs --protocol/)
+  })
+})

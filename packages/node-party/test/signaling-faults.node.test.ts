@@ -1,0 +1,313 @@
+/**
+ * Faults of the signaling path, with in-process parties over real WebRTC (wrtc, loopback):
+ * the server restarts while links stay up; a malicious server swaps DTLS fingerprints (a
+ * relaying man in the middle) or forwards signals to the wrong party.
+ */
+import {
+  createNobleBackend,
+  createParty,
+  createWebRtcTransport,
+  generateIdentity,
+  type Identity,
+  loopbackOnly,
+  type Party,
+  type PartyEvent,
+  type PartyId,
+  type PresenceEntry,
+  type SignalData,
+  type SignalEvent,
+  type SimplePeerInstance,
+  type SimplePeerSignal,
+  utf8,
+} from '@conclave/core'
+import { createNodeCrypto } from '@conclave/core/node'
+import { runSecureSum } from '@conclave/protocols'
+import { createSignalingServer, type SignalingServer } from '@conclave/signaling-server'
+import { afterEach, describe, expect, it } from 'vitest'
+import { loadSimplePeer, loadWrtc, type NodeParty, startNodeParty } from '../src/node-party.ts'
+
+const cleanups: (() => Promise<void> | void)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms
+  return new Promise((resolve, reject) => {
+    const tick = (): void => {
+      if (cond()) return resolve()
+      if (Date.now() > end) return reject(new Error(`timed out waiting for ${what}`))
+      setTimeout(tick, 20)
+    }
+    tick()
+  })
+}
+
+describe('signaling server restart', () => {
+  it('open links keep carrying messages while the server is down, and parties re-register when it is back', async () => {
+    const crypto = createNodeCrypto()
+    let server: SignalingServer | undefined = createSignalingServer({
+      host: '127.0.0.1',
+      port: 0,
+      logLevel: 'error',
+    })
+    const { url, port } = await server.start()
+    cleanups.push(() => server?.stop())
+    const nodes: NodeParty[] = []
+    for (let i = 0; i < 3; i++) {
+      const id = await generateIdentity(crypto)
+      const n = await startNodeParty({
+        crypto,
+        identity: id.key,
+        signal: url,
+        room: 'restart',
+        loopbackOnly: true,
+      })
+      nodes.push(n)
+      cleanups.push(() => n.stop())
+    }
+    const ids = nodes.map((n) => n.party.id)
+    await Promise.all(nodes.map((n) => n.party.waitForPeers(ids, { timeoutMs: 20_000 })))
+    const handshakes = nodes.map((n) => n.party.counters().handshakes)
+
+    await server.stop()
+    server = undefined
+    await until(() => nodes.every((n) => n.signaling.state !== 'registered'), 10_000, 'clients to notice')
+
+    // the protocol runs over the links that were already open
+    const joined = nodes.slice(1).map(
+      (n) =>
+        new Promise<bigint>((resolve, reject) => {
+          n.party.on('proposal', (ev) =>
+            runSecureSum(n.party.join(ev.proposal.sessionId), 5n).then(resolve, reject),
+          )
+        }),
+    )
+    const s0 = await nodes[0]!.party.propose({ protocol: 'secure-sum', participants: ids })
+    const totals = await Promise.all([runSecureSum(s0, 5n), ...joined])
+    expect(totals).toEqual([15n, 15n, 15n])
+    // no new link was needed
+    expect(nodes.map((n) => n.party.counters().handshakes)).toEqual(handshakes)
+    expect(nodes.every((n) => n.party.peers().length === 2)).toBe(true)
+
+    // the server comes back on the same port: every party registers again by itself
+    server = createSignalingServer({ host: '127.0.0.1', port, logLevel: 'error' })
+    await server.start()
+    await until(() => nodes.every((n) => n.signaling.state === 'registered'), 20_000, 're-registration')
+    const stats = await server.registry.stats()
+    expect(stats.parties).toBe(3)
+  }, 60_000)
+})
+
+/**
+ * A hostile signaling server, in process: it hands each party a signaling client that it
+ * controls, so it can reroute and rewrite every signal.
+ */
+class HostileHub {
+  private readonly handlers = new Map<string, Map<string, Set<(ev: never) => void>>>()
+  /** route(from, to, data) → deliveries; default: honest */
+  route: (
+    from: PartyId,
+    to: PartyId,
+    data: SignalData,
+  ) => { to: PartyId; from: PartyId; data: SignalData }[] = (from, to, data) => [{ to, from, data }]
+  readonly members: PartyId[] = []
+
+  client(id: PartyId) {
+    const on = (name: string, fn: (ev: never) => void): (() => void) => {
+      let m = this.handlers.get(id)
+      if (!m) this.handlers.set(id, (m = new Map()))
+      let set = m.get(name)
+      if (!set) m.set(name, (set = new Set()))
+      set.add(fn)
+      return () => set.delete(fn)
+    }
+    return {
+      partyId: id,
+      on: on as never,
+      ready: async () => undefined,
+      join: async (room: string): Promise<PresenceEntry[]> => {
+        const peers = this.members.map((p) => ({ partyId: p, lastSeen: Date.now() }))
+        this.members.push(id)
+        for (const p of peers)
+          this.emit(p.partyId as PartyId, 'presence', {
+            room,
+            event: 'joined',
+            party: { partyId: id, lastSeen: Date.now() },
+          })
+        return peers
+      },
+      signal: async (room: string, to: string, data: SignalData): Promise<void> => {
+        for (const d of this.route(id, to as PartyId, data))
+          this.deliver(d.to, { room, from: d.from, data: d.data })
+      },
+    }
+  }
+
+  deliver(to: PartyId, ev: SignalEvent): void {
+    setTimeout(() => this.emit(to, 'signal', ev), 1)
+  }
+
+  private emit(to: PartyId, name: string, ev: unknown): void {
+    for (const fn of this.handlers.get(to)?.get(name) ?? []) (fn as (e: unknown) => void)(ev)
+  }
+}
+
+async function orderedIdentities(n: number): Promise<Identity[]> {
+  const crypto = createNobleBackend()
+  const ids = await Promise.all(Array.from({ length: n }, () => generateIdentity(crypto)))
+  return ids.sort((a, b) => (a.id < b.id ? -1 : 1))
+}
+
+function hostileParty(hub: HostileHub, identity: Identity): { party: Party; events: PartyEvent[] } {
+  const crypto = createNobleBackend()
+  const transport = createWebRtcTransport({
+    signaling: hub.client(identity.id),
+    room: 'r',
+    SimplePeer: loadSimplePeer(),
+    wrtc: loadWrtc(),
+    candidateFilter: loopbackOnly,
+    autoConnect: false,
+    maxAttempts: 1,
+    connectTimeoutMs: 8000,
+  })
+  const party = createParty({ identity: identity.key, crypto, transport })
+  const events: PartyEvent[] = []
+  party.on('event', (e) => events.push(e))
+  cleanups.push(() => party.stop())
+  return { party, events }
+}
+
+describe('malicious signaling', () => {
+  it('a server that swaps DTLS fingerprints to relay the link is caught: FINGERPRINT_MISMATCH, an alarm, no message', async () => {
+    const [ia, ib] = await orderedIdentities(2) // a < b: a offers
+    const hub = new HostileHub()
+    const SimplePeer = loadSimplePeer()
+    const wrtc = loadWrtc()
+    const mk = (initiator: boolean): SimplePeerInstance =>
+      new SimplePeer({
+        initiator,
+        trickle: true,
+        channelConfig: { ordered: true },
+        config: { iceServers: [] },
+        wrtc,
+      })
+    // the man in the middle: one connection facing a (posing as b), one facing b (posing as a)
+    const towardA = mk(false)
+    const towardB = mk(true)
+    cleanups.push(() => {
+      towardA.destroy()
+      towardB.destroy()
+    })
+    let attemptA = 0
+    const attemptB = Date.now()
+    const relayed: Uint8Array[] = []
+    const pipe = (from: SimplePeerInstance, to: SimplePeerInstance): void => {
+      const queue: Uint8Array[] = []
+      from.on('data', (d) => {
+        relayed.push(d)
+        if (to.connected) to.send(d)
+        else queue.push(d)
+      })
+      to.on('connect', () => {
+        for (const d of queue.splice(0)) to.send(d)
+      })
+    }
+    pipe(towardA, towardB)
+    pipe(towardB, towardA)
+    const wrap = (sp: SimplePeerSignal) => ({ instance: 'mitm', sp })
+    const loopOk = (sp: SimplePeerSignal): boolean => !sp.candidate || loopbackOnly(sp.candidate.candidate)
+    towardA.on('signal', (sp) => {
+      if (loopOk(sp))
+        hub.deliver(ia!.id, {
+          room: 'r',
+          from: ib!.id,
+          data: {
+            linkId: link,
+            attempt: attemptA,
+            kind: sp.type === 'answer' ? 'answer' : 'candidate',
+            payload: wrap(sp),
+          },
+        })
+    })
+    towardB.on('signal', (sp) => {
+      if (loopOk(sp))
+        hub.deliver(ib!.id, {
+          room: 'r',
+          from: ia!.id,
+          data: {
+            linkId: link,
+            attempt: attemptB,
+            kind: sp.type === 'offer' ? 'offer' : 'candidate',
+            payload: wrap(sp),
+          },
+        })
+    })
+    const link = `${ia!.id.slice(0, 16)}:${ib!.id.slice(0, 16)}`
+    hub.route = (from, _to, data) => {
+      const sp = (data.payload as { sp?: SimplePeerSignal } | undefined)?.sp
+      if (from === ia!.id && sp) {
+        attemptA = data.attempt
+        if (loopOk(sp)) towardA.signal(sp)
+      }
+      if (from === ib!.id && sp && loopOk(sp)) towardB.signal(sp)
+      return [] // nothing reaches the real addressee
+    }
+    const a = hostileParty(hub, ia!)
+    const b = hostileParty(hub, ib!)
+    await a.party.start()
+    await b.party.start()
+    await a.party.connect(ib!.id)
+    await until(
+      () =>
+        a.events.some((e) => e.type === 'handshake-failed') &&
+        b.events.some((e) => e.type === 'handshake-failed'),
+      20_000,
+      'handshake failures',
+    )
+    for (const side of [a, b]) {
+      expect(side.events.find((e) => e.type === 'handshake-failed')).toMatchObject({
+        code: 'FINGERPRINT_MISMATCH',
+      })
+      expect(side.events.some((e) => e.type === 'alarm' && e.code === 'FINGERPRINT_MISMATCH')).toBe(true)
+      expect(side.party.peers()).toEqual([])
+    }
+    // the relay saw the handshake and nothing else
+    expect(relayed.every((f) => f[0] === 1)).toBe(true)
+    expect(a.events.some((e) => e.type === 'message') || b.events.some((e) => e.type === 'message')).toBe(
+      false,
+    )
+  }, 40_000)
+
+  it('a server that forwards signals to the wrong party makes the handshake fail; nothing reaches that party', async () => {
+    const [ia, ib, ic] = await orderedIdentities(3) // a < b, a < c: a offers to both
+    const hub = new HostileHub()
+    // a's signals for b go to c (stamped from a, link id rewritten for c); c's answers come back as b's
+    const linkOf = (x: PartyId, y: PartyId): string =>
+      x < y ? `${x.slice(0, 16)}:${y.slice(0, 16)}` : `${y.slice(0, 16)}:${x.slice(0, 16)}`
+    hub.route = (from, to, data) => {
+      if (from === ia!.id && to === ib!.id)
+        return [{ to: ic!.id, from, data: { ...data, linkId: linkOf(ia!.id, ic!.id) } }]
+      if (from === ic!.id && to === ia!.id)
+        return [{ to: ia!.id, from: ib!.id, data: { ...data, linkId: linkOf(ia!.id, ib!.id) } }]
+      return [{ to, from, data }]
+    }
+    const a = hostileParty(hub, ia!)
+    const b = hostileParty(hub, ib!)
+    const c = hostileParty(hub, ic!)
+    for (const p of [a, b, c]) await p.party.start()
+    const sid = 'ee'.repeat(32) as never
+    const sa = a.party.session({ id: sid, participants: [ia!.id, ib!.id] })
+    const sent = sa.send(ib!.id, 1, utf8('for b only'))
+    await until(() => a.events.some((e) => e.type === 'handshake-failed'), 20_000, 'handshake failure')
+    expect(a.events.find((e) => e.type === 'handshake-failed')).toMatchObject({
+      code: 'HANDSHAKE_UNEXPECTED_PEER',
+      peer: ib!.id,
+    })
+    await sent
+    await new Promise((r) => setTimeout(r, 300))
+    expect(c.events.some((e) => e.type === 'message')).toBe(false)
+    expect(c.party.counters().byTransport.webrtc?.messagesReceived ?? 0).toBe(0)
+    expect(a.party.counters().byTransport.webrtc?.messagesSent ?? 0).toBe(0)
+  }, 40_000)
+})
