@@ -26,6 +26,8 @@ run
                       PartyId present proposes it
   --follow            never propose: join every proposal of --protocol that names this
                       party (from a tab or any other party) with --input; instead of --parties
+  --serve             like --follow, but keep serving proposals one after another until
+                      SIGINT/SIGTERM (the demo's headless parties)
   --round-timeout MS  timeout of each protocol round (default 30000)
   --timeout MS        give up on the whole run after MS (default 120000)
   --ice-servers JSON  ICE servers, e.g. '[{"urls":"turn:127.0.0.1:3478","username":"u","credential":"p"}]'
@@ -33,6 +35,7 @@ run
   --ice-relay-only    only use TURN relays (iceTransportPolicy 'relay')
   --loopback-only     keep only loopback ICE candidates (tests)
   --label TEXT        display label (default: the key file's)
+  --in-thread         run the session host on the main thread (default: a worker_threads Worker)
   --json              print one JSON object per line (ready, peer, proposal, result, error)
   --help              this text
 
@@ -58,6 +61,7 @@ export interface RunArgs {
   input?: bigint
   parties?: number
   follow: boolean
+  serve: boolean
   roundTimeoutMs: number
   timeoutMs: number
   iceServers: RTCIceServer[]
@@ -65,6 +69,7 @@ export interface RunArgs {
   loopbackOnly: boolean
   label?: string
   json: boolean
+  inThread: boolean
 }
 
 export type Args = KeygenArgs | RunArgs | { command: 'help' }
@@ -115,12 +120,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         input: { type: 'string' },
         parties: { type: 'string' },
         follow: { type: 'boolean' },
+        serve: { type: 'boolean' },
         'round-timeout': { type: 'string' },
         timeout: { type: 'string' },
         'ice-servers': { type: 'string' },
         'ice-relay-only': { type: 'boolean' },
         'loopback-only': { type: 'boolean' },
         json: { type: 'boolean' },
+        'in-thread': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -159,7 +166,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     input = BigInt(inputText)
   }
   const parties = int('parties', str('parties'), 2, 1024)
-  const follow = v.follow === true
+  const serve = v.serve === true
+  const follow = v.follow === true || serve
   if (protocol && (input === undefined || (parties === undefined && !follow))) {
     throw new UsageError(`--protocol ${protocol} needs --input N and --parties N (or --follow)`)
   }
@@ -188,6 +196,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     ...(input !== undefined ? { input } : {}),
     ...(parties !== undefined ? { parties } : {}),
     follow,
+    serve,
     roundTimeoutMs: int('round-timeout', str('round-timeout'), 100, 3_600_000) ?? 30_000,
     timeoutMs: int('timeout', str('timeout'), 1000, 86_400_000) ?? 120_000,
     iceServers,
@@ -195,5 +204,6 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     loopbackOnly: v['loopback-only'] === true,
     ...(label !== undefined ? { label } : {}),
     json: v.json === true,
+    inThread: v['in-thread'] === true,
   }
 }

@@ -28,6 +28,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
       iceServers: args.iceServers,
       ...(args.iceRelayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
       loopbackOnly: args.loopbackOnly,
+      inThread: args.inThread,
     },
     { signal: abort.signal },
   )
@@ -85,6 +86,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
     })
     return stop(0)
   }
+  if (args.serve) return stop(await serve(args, party, out))
   const deadline = Date.now() + args.timeoutMs
   const timer = setTimeout(() => abort.abort(), args.timeoutMs)
   const onSignal = (): void => abort.abort()
@@ -114,6 +116,46 @@ async function run(args: RunArgs, out: Output): Promise<number> {
   } finally {
     clearTimeout(timer)
   }
+}
+
+/**
+ * `--serve`: follow every proposal of the protocol that names this party, one after another,
+ * until SIGINT/SIGTERM (the demo's headless parties).
+ */
+async function serve(args: RunArgs, party: import('@conclave/core').Party, out: Output): Promise<number> {
+  const abort = new AbortController()
+  const onSignal = (): void => abort.abort()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const stopped = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve()))
+  while (!abort.signal.aborted) {
+    const run = runCoordinated(party, {
+      protocol: args.protocol!,
+      parties: 0,
+      follow: true,
+      roundTimeoutMs: args.roundTimeoutMs,
+      deadline: Number.MAX_SAFE_INTEGER,
+      maxAttempts: 1,
+      signal: abort.signal,
+      run: (session: Session) => runSecureSum(session, args.input!),
+      progress: ({ event, ...fields }) => out.emit(event, fields),
+    })
+    const outcome = await Promise.race([
+      run.then(
+        (total) => ({ total }),
+        (e: unknown) => ({ e }),
+      ),
+      stopped.then(() => undefined),
+    ])
+    if (!outcome) break
+    if ('total' in outcome) out.emit('result', { protocol: args.protocol, total: outcome.total.toString() })
+    else
+      out.emit('error', {
+        code: errorCode(outcome.e) ?? 'ERROR',
+        message: outcome.e instanceof Error ? outcome.e.message : String(outcome.e),
+      })
+  }
+  return 0
 }
 
 /** Run the CLI; resolves to the exit status. */

@@ -18,6 +18,7 @@ import {
   type SimplePeerConstructor,
   type Transport,
 } from '@conclave/core'
+import { createNodeWorkerSessionHost, toWorkerHostConfig } from '@conclave/core/node'
 
 const require = createRequire(import.meta.url)
 
@@ -37,6 +38,11 @@ export interface NodePartyOptions {
   loopbackOnly?: boolean
   limits?: Partial<Limits>
   mode?: string
+  /**
+   * Run the session host (signing, verification, AEAD, inboxes) on this thread instead of a
+   * worker_threads Worker. @default false: the Worker, the same path browsers take
+   */
+  inThread?: boolean
 }
 
 /** A started Node party and its parts. */
@@ -78,10 +84,22 @@ export async function startNodeParty(
     ...(o.loopbackOnly ? { candidateFilter: loopbackOnly } : {}),
     ...(o.roster ? { persistentPeers: new Set(o.roster.parties.keys()) } : {}),
   })
+  const host = o.inThread
+    ? undefined
+    : await createNodeWorkerSessionHost(
+        toWorkerHostConfig({
+          crypto: o.crypto,
+          identity: o.identity,
+          ...(o.roster ? { roster: o.roster } : {}),
+          ...(o.limits ? { limits: o.limits } : {}),
+          ...(o.mode ? { mode: o.mode } : {}),
+        }),
+      )
   const party = createParty({
     identity: o.identity,
     crypto: o.crypto,
     transport,
+    ...(host ? { host } : {}),
     ...(o.roster ? { roster: o.roster } : {}),
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.mode ? { mode: o.mode } : {}),
