@@ -31,16 +31,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) return resolve()
-      if (Date.now() > end) return reject(new Error(`timed out waiting for ${what}`))
-      setTimeout(tick, 20)
-    }
-    tick()
-  })
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
 }
 
 describe('signaling server restart', () => {
@@ -116,9 +112,15 @@ class HostileHub {
   client(id: PartyId) {
     const on = (name: string, fn: (ev: never) => void): (() => void) => {
       let m = this.handlers.get(id)
-      if (!m) this.handlers.set(id, (m = new Map()))
+      if (!m) {
+        m = new Map()
+        this.handlers.set(id, m)
+      }
       let set = m.get(name)
-      if (!set) m.set(name, (set = new Set()))
+      if (!set) {
+        set = new Set()
+        m.set(name, set)
+      }
       set.add(fn)
       return () => set.delete(fn)
     }
