@@ -23,6 +23,10 @@ export interface CounterSnapshot {
   handshakeFailures: Partial<Record<ErrorCode, number>>
   handshakes: number
   retransmits: number
+  /** Units received again after a link change and skipped (delivered once already). */
+  duplicates: number
+  /** Times a sender's inbox was full and its stream waited for the application. */
+  inboxWaits: number
   sessionsOpened: number
   sessionsAborted: number
 }
@@ -34,6 +38,8 @@ export class Counters {
   private readonly hsFail = new Map<ErrorCode, number>()
   handshakes = 0
   retransmits = 0
+  duplicates = 0
+  inboxWaits = 0
   sessionsOpened = 0
   sessionsAborted = 0
 
@@ -74,6 +80,8 @@ export class Counters {
       handshakeFailures: Object.fromEntries(this.hsFail),
       handshakes: this.handshakes,
       retransmits: this.retransmits,
+      duplicates: this.duplicates,
+      inboxWaits: this.inboxWaits,
       sessionsOpened: this.sessionsOpened,
       sessionsAborted: this.sessionsAborted,
     }

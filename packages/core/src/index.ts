@@ -30,11 +30,22 @@ export type * from './session/types.ts'
 export * from './signaling/index.ts'
 export { type BackoffOptions, backoffDelay } from './transport/backoff.ts'
 export {
+  createHybridTransport,
+  type HybridTransport,
+  type HybridTransportOptions,
+} from './transport/hybrid.ts'
+export {
   createMemoryNetwork,
   type InterceptedFrame,
   type Interceptor,
   MemoryNetwork,
 } from './transport/memory.ts'
+export {
+  createRelayTransport,
+  type RelayPacing,
+  type RelayTransport,
+  type RelayTransportOptions,
+} from './transport/relay.ts'
 export type {
   SimplePeerConstructor,
   SimplePeerInstance,
@@ -52,6 +63,7 @@ export * from './wire/envelope.ts'
 export * from './wire/frame.ts'
 export * from './wire/handshake.ts'
 export * from './wire/proposal.ts'
+export * from './wire/relay.ts'
 export { createBrowserWorkerSessionHost } from './worker/browser.ts'
 export {
   checkWorkerHostConfig,

@@ -22,6 +22,7 @@ import {
   type PartyId,
   partyIdToBytes,
   type Record,
+  RecordType,
   SecureChannel,
   type SessionId,
   type SigningKey,
@@ -112,6 +113,8 @@ export class RawPeer {
           if (!link.closed) link.send(f)
         },
         ready: (r) => {
+          // speak the delivery layer: this link's units are numbered from where we are
+          ch.sendRecord({ type: RecordType.resume, seq: this.nextDelivery.get(r.peer) ?? 0n })
           this.ready.add(r.peer)
           this.readyWaiters.get(r.peer)?.(r)
         },
@@ -178,7 +181,11 @@ export class RawPeer {
 
   send(peer: PartyId, bytes: Uint8Array): void {
     this.channels.get(peer)!.sendUnit(bytes)
+    this.nextDelivery.set(peer, (this.nextDelivery.get(peer) ?? 0n) + 1n)
   }
+
+  /** Delivery numbers used per peer (a raw peer never retransmits). */
+  private readonly nextDelivery = new Map<PartyId, bigint>()
 
   sendRecord(peer: PartyId, rec: Record): void {
     this.channels.get(peer)!.sendRecord(rec)

@@ -106,6 +106,7 @@ type RecordJson =
   | { type: 'unit'; unit: string }
   | { type: 'chunk'; messageId: number; total: number; offset: number; data: string }
   | { type: 'ack'; seq: string }
+  | { type: 'resume'; seq: string }
   | { type: 'ping'; value: string }
   | { type: 'pong'; value: string }
   | { type: 'close'; code: string; reason: string }
@@ -489,7 +490,11 @@ async function hostVerdicts(
             link.send(frame)
             peerGate.sent()
           },
-          ready: () => resolve(),
+          ready: () => {
+            // the delivery layer: units on this link are numbered from 0
+            ch.sendRecord({ type: RecordType.resume, seq: 0n })
+            resolve()
+          },
           unit: () => {},
           record: () => {},
           closed: (code, reason) =>
@@ -553,6 +558,8 @@ function recordFromJson(r: RecordJson): FrameRecord {
       }
     case 'ack':
       return { type: RecordType.ack, seq: BigInt(r.seq) }
+    case 'resume':
+      return { type: RecordType.resume, seq: BigInt(r.seq) }
     case 'ping':
       return { type: RecordType.ping, value: BigInt(r.value) }
     case 'pong':
@@ -570,6 +577,8 @@ function recordToJson(r: FrameRecord): RecordJson {
       return { type: 'chunk', messageId: r.messageId, total: r.total, offset: r.offset, data: toHex(r.data) }
     case RecordType.ack:
       return { type: 'ack', seq: r.seq.toString() }
+    case RecordType.resume:
+      return { type: 'resume', seq: r.seq.toString() }
     case RecordType.ping:
       return { type: 'ping', value: r.value.toString() }
     case RecordType.pong:

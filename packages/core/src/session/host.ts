@@ -30,6 +30,7 @@ import {
 } from '../wire/envelope.ts'
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
 import { decodeProposal, encodeProposal } from '../wire/proposal.ts'
+import { PeerDelivery } from './delivery.ts'
 import { type Limits, resolveLimits } from './limits.ts'
 import { ABORT_KIND, CONTROL_ROUND, PROPOSAL_KIND, SessionState } from './session-state.ts'
 import { deriveSessionId } from './sid.ts'
@@ -71,6 +72,8 @@ interface LinkState {
   rttMs: number | undefined
   /** Smoothed latency score in [0, 1]. */
   latencyScore: number
+  /** Delivery number of the next unit arriving on this link (set by the peer's `resume`). */
+  cursor: bigint | undefined
 }
 
 /** What the host remembers of a peer across links, for its health score. */
@@ -100,7 +103,8 @@ export class InThreadSessionHost implements SessionHost {
   private sink: HostSink | undefined
   private readonly links = new Map<string, LinkState>()
   private readonly readyLinks = new Map<PartyId, LinkState>()
-  private readonly pending = new Map<PartyId, Uint8Array[]>()
+  private readonly deliveries = new Map<PartyId, PeerDelivery>()
+  private readonly ackTimers = new Map<PartyId, ReturnType<typeof setTimeout>>()
   private readonly peerEpochs = new Map<PartyId, string>()
   private readonly sessions = new Map<SessionId, SessionState>()
   private readonly runSessions = new Set<SessionId>()
@@ -190,6 +194,7 @@ export class InThreadSessionHost implements SessionHost {
       lastHeard: this.now(),
       rttMs: undefined,
       latencyScore: 1,
+      cursor: undefined,
     }
     const traffic = this.counter.of(info.kind)
     state.channel = new SecureChannel(
@@ -260,15 +265,69 @@ export class InThreadSessionHost implements SessionHost {
     const known = this.peerEpochs.get(peer)
     this.peerEpochs.set(peer, epoch)
     if (known !== undefined && known !== epoch) this.peerRestarted(peer)
+    // A new incarnation of the peer starts both delivery streams afresh; the same one resumes
+    // them: everything not acknowledged is sent again after a `resume` naming its number.
+    const d = this.peerDelivery(peer)
+    if (d.epoch !== undefined && d.epoch !== epoch) d.reset(epoch)
+    d.epoch = epoch
+    const { from, units } = d.resume()
+    state.channel.sendRecord({ type: RecordType.resume, seq: from })
+    if (previous || known !== undefined) this.counter.retransmits += units.length
+    for (const unit of units) this.transmit(state, unit)
     this.emit({ type: 'peer', peer, state: 'ready', transport: state.info.kind })
-    const queued = this.pending.get(peer)
-    if (queued) {
-      this.pending.delete(peer)
-      for (const unit of queued) this.transmit(state, unit)
+  }
+
+  private readonly relinkTimers = new Map<PartyId, ReturnType<typeof setTimeout>>()
+
+  /** Ask for a new link soon while units wait for `peer` and none is ready. */
+  private relinkLater(peer: PartyId): void {
+    if (this.stopped || this.relinkTimers.has(peer)) return
+    if ((this.deliveries.get(peer)?.pendingCount ?? 0) === 0) return
+    const timer = setTimeout(() => {
+      this.relinkTimers.delete(peer)
+      if (this.stopped || this.readyLinks.has(peer)) return
+      if ((this.deliveries.get(peer)?.pendingCount ?? 0) === 0) return
+      this.sink?.requestLink(peer)
+      this.relinkLater(peer) // again until a link is ready, at most every 250 ms
+    }, 250)
+    ;(timer as { unref?: () => void }).unref?.()
+    this.relinkTimers.set(peer, timer)
+  }
+
+  private peerDelivery(peer: PartyId): PeerDelivery {
+    let d = this.deliveries.get(peer)
+    if (!d) {
+      d = new PeerDelivery(peer, {
+        maxUnacked: this.limits.maxUnackedPerPeer,
+        maxUnackedBytes: this.limits.maxUnackedBytesPerPeer,
+      })
+      this.deliveries.set(peer, d)
     }
+    return d
+  }
+
+  /** Acknowledge what was processed, at most every 10 ms per peer (acks are cumulative). */
+  private scheduleAck(peer: PartyId): void {
+    if (this.ackTimers.has(peer)) return
+    const timer = setTimeout(() => {
+      this.ackTimers.delete(peer)
+      const d = this.deliveries.get(peer)
+      const link = this.readyLinks.get(peer)
+      if (!d || !link || link.channel.isClosed || d.processed <= d.ackedUpTo) return
+      d.ackedUpTo = d.processed
+      try {
+        link.channel.sendRecord({ type: RecordType.ack, seq: d.processed })
+      } catch {
+        // the link is closing; the next one resumes and acks then
+      }
+    }, 10)
+    this.ackTimers.set(peer, timer)
   }
 
   private onRecord(state: LinkState, rec: FrameRecord): void {
+    const peer = state.result?.peer
+    if (rec.type === RecordType.resume) state.cursor = rec.seq
+    if (rec.type === RecordType.ack && peer) this.deliveries.get(peer)?.onAck(rec.seq)
     if (rec.type === RecordType.ping) state.channel.sendRecord({ type: RecordType.pong, value: rec.value })
     if (rec.type === RecordType.pong) {
       const rtt = this.now() - Number(rec.value)
@@ -292,6 +351,8 @@ export class InThreadSessionHost implements SessionHost {
       this.emit({ type: 'drop', code, peer, reason })
     }
     if (this.readyLinks.get(peer) === state) this.readyLinks.delete(peer)
+    // what the peer has not acknowledged needs a new link (also when this one died handshaking)
+    if (!this.readyLinks.has(peer)) this.relinkLater(peer)
     if (this.links.delete(state.info.linkId)) this.sink?.closeLink(state.info.linkId, code, reason)
     this.emit({
       type: 'peer',
@@ -324,6 +385,33 @@ export class InThreadSessionHost implements SessionHost {
   private onUnit(state: LinkState, bytes: Uint8Array): void {
     const peer = state.result?.peer
     if (!peer) return
+    // number the unit on this link; a retransmission of what was already received is skipped
+    const d = this.peerDelivery(peer)
+    if (state.cursor === undefined) {
+      state.channel.close('DELIVERY_GAP', 'a unit before the resume record')
+      return
+    }
+    const seq = state.cursor++
+    try {
+      if (d.receive(seq) === 'duplicate') {
+        this.counter.duplicates++
+        return
+      }
+    } catch (e) {
+      state.channel.close(errorCode(e) ?? 'DELIVERY_GAP', e instanceof Error ? e.message : String(e))
+      return
+    }
+    this.process(state, peer, bytes)
+    // acknowledged once processed (accepted or refused: a refused unit is not worth resending)
+    const done = (this.recvChains.get(peer) ?? Promise.resolve()).then(() => {
+      if (d.processed < seq + 1n) d.processed = seq + 1n
+      this.scheduleAck(peer)
+    })
+    this.recvChains.set(peer, done)
+  }
+
+  /** The receive pipeline of one unit. */
+  private process(state: LinkState, peer: PartyId, bytes: Uint8Array): void {
     let unit: EnvelopeUnit
     try {
       unit = decodeUnit(bytes, this.limits.maxMessageBytes)
@@ -365,14 +453,20 @@ export class InThreadSessionHost implements SessionHost {
           this.refuse('ENVELOPE_BAD_SIGNATURE', peer, sid, 'envelope signature does not verify')
           return
         }
-        this.accept({ unit, peer, clockOffsetMs: offset })
+        return this.accept({ unit, peer, clockOffsetMs: offset })
       })
       .catch((e: unknown) => this.refuse(errorCode(e) ?? 'ENVELOPE_BAD_SIGNATURE', peer, sid, String(e)))
     this.recvChains.set(peer, chain)
   }
 
-  /** The checks after the signature; holds units of sessions not opened yet. */
-  private accept(held: Held): void {
+  /**
+   * The checks after the signature; holds units of sessions not opened yet. When the sender's
+   * inbox in the session is full, returns a promise that settles once the unit is in: the
+   * peer's receive chain waits on it, so nothing behind it is processed or acknowledged
+   * meanwhile, and the sender's retransmit buffer fills up until its `send` is refused with
+   * DELIVERY_BUFFER_FULL (that is how the sender is told). Nothing is dropped.
+   */
+  private accept(held: Held): undefined | Promise<void> {
     const { unit, peer } = held
     const sid = sessionIdFromBytes(unit.sessionId)
     const session = this.sessions.get(sid)
@@ -444,12 +538,12 @@ export class InThreadSessionHost implements SessionHost {
       )
       return
     }
-    try {
-      session.inbox.put({ from: peer, round: unit.round, kind: unit.kind, broadcast }, unit.body)
-    } catch (e) {
-      this.refuse(errorCode(e) ?? 'INBOX_FULL', peer, sid, e instanceof Error ? e.message : String(e))
-      return
+    if (session.inbox.isFull(peer)) {
+      this.counter.inboxWaits++
+      this.emit({ type: 'backpressure', peer, sessionId: sid, held: session.inbox.held(peer) })
+      return session.inbox.waitForRoom(peer).then(() => this.accept(held))
     }
+    session.inbox.put({ from: peer, round: unit.round, kind: unit.kind, broadcast }, unit.body)
     session.replay.add(stream, unit.seq)
     session.freshStreams.add(freshKey)
     this.emit({
@@ -570,26 +664,16 @@ export class InThreadSessionHost implements SessionHost {
     return done
   }
 
+  /**
+   * Hand a unit to a peer's delivery stream: it is kept until acknowledged, sent now when a
+   * link is ready, and on the next link otherwise.
+   * @throws ConclaveError `DELIVERY_BUFFER_FULL`
+   */
   private deliver(peer: PartyId, unit: Uint8Array): void {
+    this.peerDelivery(peer).enqueue(unit)
     const link = this.readyLinks.get(peer)
-    if (link && !link.channel.isClosed) {
-      this.transmit(link, unit)
-      return
-    }
-    let queue = this.pending.get(peer)
-    if (!queue) {
-      queue = []
-      this.pending.set(peer, queue)
-    }
-    if (queue.length >= this.limits.maxPendingPerPeer) {
-      throw new ConclaveError(
-        'PEER_UNREACHABLE',
-        `${queue.length} messages already wait for ${peer.slice(0, 16)}…`,
-        { peer },
-      )
-    }
-    queue.push(unit)
-    this.out.requestLink(peer)
+    if (link && !link.channel.isClosed) this.transmit(link, unit)
+    else this.out.requestLink(peer)
   }
 
   private transmit(link: LinkState, unit: Uint8Array): void {
@@ -867,6 +951,10 @@ export class InThreadSessionHost implements SessionHost {
     if (this.stopped) return
     this.stopped = true
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer)
+    for (const t of this.ackTimers.values()) clearTimeout(t)
+    for (const t of this.relinkTimers.values()) clearTimeout(t)
+    this.relinkTimers.clear()
+    this.ackTimers.clear()
     for (const s of this.sessions.values()) this.closeSession(s.id)
     for (const l of [...this.links.values()]) l.channel.close('LINK_CLOSED', 'party stopping')
     this.unknown.clear()

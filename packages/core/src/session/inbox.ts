@@ -28,6 +28,7 @@ export class Inbox {
   private readonly waiters = new Map<string, Waiter[]>()
   private readonly heldPerSender = new Map<PartyId, number>()
   private failure: unknown
+  private readonly roomWaiters = new Map<PartyId, (() => void)[]>()
 
   constructor(private readonly perSender: number) {}
 
@@ -74,6 +75,11 @@ export class Inbox {
       const body = slot.shift()!
       if (slot.length === 0) this.slots.delete(k)
       this.heldPerSender.set(key.from, this.held(key.from) - 1)
+      const waiting = this.roomWaiters.get(key.from)
+      if (waiting) {
+        this.roomWaiters.delete(key.from)
+        for (const w of waiting) w()
+      }
       return Promise.resolve(body)
     }
     return new Promise((resolve, reject) => {
@@ -83,6 +89,24 @@ export class Inbox {
         this.waiters.set(k, list)
       }
       list.push({ resolve, reject })
+    })
+  }
+
+  /** True when `from` has `perSender` unconsumed messages and a new one would not fit. */
+  isFull(from: PartyId): boolean {
+    return this.held(from) >= this.perSender
+  }
+
+  /** Resolves when `from` has room again (or the inbox failed). */
+  waitForRoom(from: PartyId): Promise<void> {
+    if (!this.isFull(from) || this.failure) return Promise.resolve()
+    return new Promise((resolve) => {
+      let list = this.roomWaiters.get(from)
+      if (!list) {
+        list = []
+        this.roomWaiters.set(from, list)
+      }
+      list.push(resolve)
     })
   }
 
@@ -98,6 +122,8 @@ export class Inbox {
   /** Fail every pending and future take with `e`. */
   fail(e: unknown): void {
     this.failure = e
+    for (const list of this.roomWaiters.values()) for (const w of list) w()
+    this.roomWaiters.clear()
     for (const list of this.waiters.values()) for (const w of list) w.reject(e)
     this.waiters.clear()
     this.slots.clear()

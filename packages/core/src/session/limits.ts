@@ -25,8 +25,10 @@ export interface Limits {
   maxReassemblyBytes: number
   /** Each handshake step (ms). @default 2000 */
   handshakeTimeoutMs: number
-  /** Units queued for a peer whose link is not ready yet. @default 10000 */
-  maxPendingPerPeer: number
+  /** Units kept per peer until it acknowledges them (retransmit buffer). @default 10000 */
+  maxUnackedPerPeer: number
+  /** Bytes kept per peer until it acknowledges them. @default 64 MiB */
+  maxUnackedBytesPerPeer: number
   /** Keepalive ping period on a ready link (ms). @default 5000 */
   keepaliveMs: number
   /** A ready link with no frame for this long is lost (ms). @default 15000 */
@@ -45,7 +47,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxMessageBytes: 16 * 1024 * 1024,
   maxReassemblyBytes: 16 * 1024 * 1024 + 1024,
   handshakeTimeoutMs: 2000,
-  maxPendingPerPeer: 10_000,
+  maxUnackedPerPeer: 10_000,
+  maxUnackedBytesPerPeer: 64 * 1024 * 1024,
   keepaliveMs: 5000,
   lostAfterMs: 15_000,
 })

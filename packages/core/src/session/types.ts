@@ -80,6 +80,7 @@ export type PartyEvent =
     }
   | { type: 'alarm'; code: 'FINGERPRINT_MISMATCH'; peer: PartyId; reason: string }
   | { type: 'proposal'; proposal: ProposalInfo }
+  | { type: 'backpressure'; peer: PartyId; sessionId: SessionId; held: number }
   | {
       type: 'message'
       sessionId: SessionId

@@ -24,6 +24,12 @@ export type IoFactory = (uri: string, options: Partial<ManagerOptions & SocketOp
 export interface SignalingClientOptions {
   /** The server's URL, e.g. `http://127.0.0.1:8787`. Its origin must match the challenge's. */
   url: string
+  /**
+   * More servers of the same network (instances of a signaling cluster), tried in turn after
+   * `url` whenever the current one cannot be reached; each challenge must name the origin of the
+   * URL it came from. @default [] (only `url`)
+   */
+  urls?: string[]
   /** The party's 32-byte Ed25519 public key; the PartyId is its hex. */
   publicKey: Uint8Array
   /** Signs the registration bytes with the identity key (64-byte Ed25519 signature). */

@@ -6,6 +6,7 @@
 import { io as defaultIo, type Socket } from 'socket.io-client'
 import { assertBytes, describe, fromHex, toHex } from '../bytes.ts'
 import { ConclaveError } from '../errors.ts'
+import { backoffDelay } from '../transport/backoff.ts'
 import { registrationSignedBytes } from '../wire/contexts.ts'
 import type {
   AbortOptions,
@@ -80,7 +81,8 @@ function abortError(): SignalingError {
  * Create a signaling client. Nothing happens until `start()`.
  *
  * It answers every `challenge` by registering, but only when the challenge names the origin of
- * `url`: a hostile server could otherwise relay our signature to another server. After socket.io
+ * the URL it connected to: a hostile server could otherwise relay our signature to another
+ * server. With `urls`, a server that cannot be reached is left for the next one in turn. After socket.io
  * reconnects it registers again and re-joins its rooms by itself. Every payload from the server
  * is checked with `validate.ts`; invalid ones are dropped with an `error` event (`BAD_PAYLOAD`).
  *
@@ -104,7 +106,21 @@ export function createSignalingClient(options: SignalingClientOptions): Signalin
       `"label" expected at most 64 characters, got ${describe(options.label)}`,
     )
   }
-  const origin = expectedOrigin(options.url)
+  if (options.urls !== undefined && !Array.isArray(options.urls)) {
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `"urls" expected an array of URLs, got ${describe(options.urls)}`,
+    )
+  }
+  /** Every server to try, in order; each with the origin its challenges must name. */
+  const servers = [...new Set([options.url, ...(options.urls ?? [])])].map((url) => ({
+    url,
+    origin: expectedOrigin(url),
+  }))
+  /** The server tried now, and how many in a row could not be reached (for the failover delay). */
+  let current = 0
+  let unreachable = 0
+  let failoverTimer: ReturnType<typeof setTimeout> | undefined
   const publicKey = options.publicKey.slice()
   const partyId = toHex(publicKey)
   const ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS
@@ -225,7 +241,7 @@ export function createSignalingClient(options: SignalingClientOptions): Signalin
     })
   }
 
-  async function onChallenge(raw: unknown): Promise<void> {
+  async function onChallenge(raw: unknown, origin: string): Promise<void> {
     const gen = generation
     const parsed = validateChallenge(raw)
     if (!parsed.ok) return badPayload('challenge', parsed.message)
@@ -324,6 +340,8 @@ export function createSignalingClient(options: SignalingClientOptions): Signalin
   function teardown(error: SignalingError): void {
     const s = socket
     socket = undefined
+    if (failoverTimer !== undefined) clearTimeout(failoverTimer)
+    failoverTimer = undefined
     generation++
     stopHeartbeat()
     failPending(error)
@@ -334,9 +352,32 @@ export function createSignalingClient(options: SignalingClientOptions): Signalin
     setState('disconnected')
   }
 
+  /**
+   * The current server could not be reached (socket.io's manager failed to open a connection):
+   * stop retrying it and, after a backoff delay, connect to the next one. Pending waiters keep
+   * waiting and the rooms are kept: the next registration re-joins them.
+   */
+  function failover(s: Socket): void {
+    if (s !== socket || s.connected || failoverTimer !== undefined) return
+    s.removeAllListeners()
+    s.io.removeAllListeners()
+    s.disconnect()
+    current = (current + 1) % servers.length
+    const delay = backoffDelay(unreachable++, {
+      initialMs: options.reconnect?.initialDelayMs ?? 250,
+      maxMs: options.reconnect?.maxDelayMs ?? 10_000,
+      jitter: options.reconnect?.jitter ?? 0.5,
+    })
+    failoverTimer = setTimeout(() => {
+      failoverTimer = undefined
+      if (socket === s) connect()
+    }, delay)
+  }
+
   function connect(): void {
     const maxPayload = () => limits?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
-    const s: Socket<ServerToClientEvents, ClientToServerEvents> = makeSocket(options.url, {
+    const server = servers[current] ?? servers[0]!
+    const s: Socket<ServerToClientEvents, ClientToServerEvents> = makeSocket(server.url, {
       transports: options.transports ?? ['websocket'],
       forceNew: true,
       autoConnect: false,
@@ -346,13 +387,15 @@ export function createSignalingClient(options: SignalingClientOptions): Signalin
       randomizationFactor: options.reconnect?.jitter ?? 0.5,
     })
     socket = s
+    if (servers.length > 1) s.io.on('error', () => failover(s))
     s.on('connect', () => {
       generation++
+      unreachable = 0
       lastServerError = undefined
       setState('registering')
     })
     s.on('disconnect', onDisconnect)
-    s.on('challenge', (raw: unknown) => void onChallenge(raw))
+    s.on('challenge', (raw: unknown) => void onChallenge(raw, server.origin))
     s.on('presence', (raw: unknown) => {
       const r = validatePresenceEvent(raw)
       if (r.ok) emit('presence', r.value)
@@ -383,7 +426,7 @@ export function createSignalingClient(options: SignalingClientOptions): Signalin
   function ready(opts: AbortOptions = {}): Promise<void> {
     if (state === 'registered') return Promise.resolve()
     if (!socket) return Promise.reject(new SignalingError('STOPPED', 'client is not started'))
-    if (!socket.active) {
+    if (!socket.active && failoverTimer === undefined) {
       return Promise.reject(
         lastServerError ?? new SignalingError('DISCONNECTED', 'cut by the server; start() again'),
       )
@@ -427,7 +470,7 @@ export function createSignalingClient(options: SignalingClientOptions): Signalin
 
     start(opts = {}) {
       if (!socket) connect()
-      else if (!socket.active) socket.connect()
+      else if (!socket.active && failoverTimer === undefined) socket.connect()
       return ready(opts)
     },
 

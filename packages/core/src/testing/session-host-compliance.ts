@@ -7,6 +7,7 @@
  * runSessionHostTests('in-thread', async (setup) => createInThreadSessionHost(setup))
  * ```
  */
+
 import {
   ConclaveError,
   type CryptoBackend,
@@ -33,6 +34,7 @@ import {
   utf8,
 } from '@conclave/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import { RecordType } from '../wire/frame.ts'
 
 /** What a host factory gets: one party's backend, key and limits. */
 export interface SessionHostSetup {
@@ -106,7 +108,11 @@ async function rawPeer(
         sendFrame: (f) => {
           if (!link.closed) link.send(f)
         },
-        ready: (r) => ready.get(r.peer)?.(channel),
+        ready: (r) => {
+          // a raw peer speaks the delivery layer too: its units are numbered from 0
+          channel.sendRecord({ type: RecordType.resume, seq: 0n })
+          ready.get(r.peer)?.(channel)
+        },
         unit: () => undefined,
         record: () => undefined,
         closed: (code) => link.close(code),

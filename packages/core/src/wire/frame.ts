@@ -9,10 +9,12 @@
  * record = u8 type ‖ u32 length ‖ body       (one or more per data frame)
  *   1 unit   an envelope unit
  *   2 chunk  u32 messageId ‖ u32 total ‖ u32 offset ‖ data   (a piece of a large unit)
- *   3 ack    u64 cumulative sequence (reserved for acknowledged delivery)
+ *   3 ack    u64 the next delivery sequence expected (all below it were processed)
  *   4 ping   u64 sender's clock
  *   5 pong   u64 the ping's value
  *   6 close  str16 code ‖ str16 reason
+ *   7 resume u64 delivery sequence of the next unit on this link (units that follow, whole or
+ *            chunked, are numbered from it; the first record after every handshake)
  * ```
  * @module
  */
@@ -37,7 +39,7 @@ export const MAX_FRAME_BYTES = 64 * 1024
 export const MIN_FRAME_BYTES = 256
 
 /** Record types. */
-export const RecordType = { unit: 1, chunk: 2, ack: 3, ping: 4, pong: 5, close: 6 } as const
+export const RecordType = { unit: 1, chunk: 2, ack: 3, ping: 4, pong: 5, close: 6, resume: 7 } as const
 export type RecordType = (typeof RecordType)[keyof typeof RecordType]
 
 /** A record, as a closed union. */
@@ -45,6 +47,7 @@ export type Record =
   | { type: typeof RecordType.unit; unit: Uint8Array }
   | { type: typeof RecordType.chunk; messageId: number; total: number; offset: number; data: Uint8Array }
   | { type: typeof RecordType.ack; seq: bigint }
+  | { type: typeof RecordType.resume; seq: bigint }
   | { type: typeof RecordType.ping; value: bigint }
   | { type: typeof RecordType.pong; value: bigint }
   | { type: typeof RecordType.close; code: string; reason: string }
@@ -94,6 +97,7 @@ export function recordSize(rec: Record): number {
     case RecordType.chunk:
       return RECORD_HEADER_BYTES + CHUNK_HEADER_BYTES + rec.data.length
     case RecordType.ack:
+    case RecordType.resume:
     case RecordType.ping:
     case RecordType.pong:
       return RECORD_HEADER_BYTES + 8
@@ -117,6 +121,7 @@ export function writeRecord(w: Writer, rec: Record): void {
         .bytes(rec.data)
       return
     case RecordType.ack:
+    case RecordType.resume:
       w.u8(rec.type).u32(8).u64(rec.seq)
       return
     case RecordType.ping:
@@ -170,7 +175,8 @@ export function decodeRecords(plaintext: Uint8Array): Record[] {
         break
       }
       case RecordType.ack:
-        out.push({ type, seq: body.u64('ack') })
+      case RecordType.resume:
+        out.push({ type, seq: body.u64('sequence') })
         body.end('ack record')
         break
       case RecordType.ping:

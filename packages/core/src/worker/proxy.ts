@@ -80,6 +80,8 @@ function emptyCounters(): CounterSnapshot {
     handshakeFailures: {},
     handshakes: 0,
     retransmits: 0,
+    duplicates: 0,
+    inboxWaits: 0,
     sessionsOpened: 0,
     sessionsAborted: 0,
   }

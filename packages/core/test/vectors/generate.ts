@@ -652,12 +652,13 @@ for (const spec of envelopeSpecs) envelopeCases.push(await envelopeCase(spec))
 const FRAME_KEY = label('frame key')
 const OTHER_KEY = label('frame other key')
 const FRAME_DATA = 2
-const REC = { unit: 1, chunk: 2, ack: 3, ping: 4, pong: 5, close: 6 } as const
+const REC = { unit: 1, chunk: 2, ack: 3, ping: 4, pong: 5, close: 6, resume: 7 } as const
 
 type RecordJson =
   | { type: 'unit'; unit: string }
   | { type: 'chunk'; messageId: number; total: number; offset: number; data: string }
   | { type: 'ack'; seq: string }
+  | { type: 'resume'; seq: string }
   | { type: 'ping'; value: string }
   | { type: 'pong'; value: string }
   | { type: 'close'; code: string; reason: string }
@@ -671,6 +672,7 @@ function encodeRecordJson(r: RecordJson): Uint8Array {
       case 'chunk':
         return cat(u32(r.messageId), u32(r.total), u32(r.offset), fromHex(r.data))
       case 'ack':
+      case 'resume':
         return u64(BigInt(r.seq))
       case 'ping':
       case 'pong':
@@ -690,6 +692,8 @@ function toLibRecord(r: RecordJson): FrameRecord {
       return { ...r, type: REC.chunk, data: fromHex(r.data) }
     case 'ack':
       return { type: REC.ack, seq: BigInt(r.seq) }
+    case 'resume':
+      return { type: REC.resume, seq: BigInt(r.seq) }
     case 'ping':
       return { type: REC.ping, value: BigInt(r.value) }
     case 'pong':
@@ -775,9 +779,14 @@ const frameSpecs: FrameSpec[] = [
   },
   {
     name: 'valid: coalesced records',
-    description: 'a unit, an ack and a ping in one frame.',
+    description: 'a resume (the next unit is delivery number 3), a unit, an ack and a ping in one frame.',
     counter: 1n,
-    records: [{ type: 'unit', unit: sampleUnit }, { type: 'ack', seq: '7' }, ping],
+    records: [
+      { type: 'resume', seq: '3' },
+      { type: 'unit', unit: sampleUnit },
+      { type: 'ack', seq: '7' },
+      ping,
+    ],
     delivered: [sampleUnitBytes],
   },
   {
@@ -868,10 +877,10 @@ const frameSpecs: FrameSpec[] = [
   },
   {
     name: 'unknown record type inside a valid AEAD',
-    description: 'record type 7 with an 8-byte body, correctly sealed.',
+    description: 'record type 8 with an 8-byte body, correctly sealed.',
     error: 'DECODE_UNKNOWN_TYPE',
     counter: 0n,
-    plaintext: cat(u8(7), bytes32len(u64(1n))),
+    plaintext: cat(u8(8), bytes32len(u64(1n))),
   },
   {
     name: 'truncated: shorter than the header',
