@@ -16,12 +16,17 @@ keygen
   --force             overwrite FILE if it exists
 
 run
-  --signal URL        signaling server, e.g. http://127.0.0.1:8787
+  --signal URL[,URL…] signaling server, e.g. http://127.0.0.1:8787; several (instances of a
+                      cluster) are tried in turn when the current one is unreachable
   --room NAME         room to join (1-64 chars: letters, digits, . _ -)
   --key FILE          identity file written by keygen
   --roster FILE       roster JSON: only the parties listed are accepted (default: open mode)
-  --protocol NAME     run a protocol, then exit: secure-sum
+  --protocol NAME     run a protocol, then exit: secure-sum, frost-dkg, frost-sign
   --input N           this party's private input (secure-sum), an integer
+  --threshold T       frost-dkg: signatures need T of the N parties (2 ≤ T ≤ N)
+  --share FILE        frost-dkg: where to write this party's key share (mode 0600);
+                      frost-sign: the key share to sign with
+  --message HEX       frost-sign: the message to sign, hex
   --parties N         how many parties (this one included) the session has; the smallest
                       PartyId present proposes it
   --follow            never propose: join every proposal of --protocol that names this
@@ -31,7 +36,8 @@ run
   --round-timeout MS  timeout of each protocol round (default 30000)
   --timeout MS        give up on the whole run after MS (default 120000)
   --ice-servers JSON  ICE servers, e.g. '[{"urls":"turn:127.0.0.1:3478","username":"u","credential":"p"}]'
-                      (also CONCLAVE_ICE_SERVERS; default: none)
+                      (also CONCLAVE_ICE_SERVERS, better for credentials: argv is visible to
+                      other users in ps; default: none)
   --ice-relay-only    only use TURN relays (iceTransportPolicy 'relay')
   --loopback-only     keep only loopback ICE candidates (tests)
   --label TEXT        display label (default: the key file's)
@@ -53,12 +59,18 @@ export interface KeygenArgs {
 /** Parsed `run` options. */
 export interface RunArgs {
   command: 'run'
+  /** The first signaling server. */
   signal: string
+  /** The other signaling servers of `--signal URL,URL…`, tried in turn after `signal`. */
+  signalUrls: string[]
   room: string
   key: string
   roster?: string
-  protocol?: 'secure-sum'
+  protocol?: 'secure-sum' | 'frost-dkg' | 'frost-sign'
   input?: bigint
+  threshold?: number
+  share?: string
+  message?: Uint8Array
   parties?: number
   follow: boolean
   serve: boolean
@@ -86,6 +98,26 @@ function int(name: string, v: string | undefined, min: number, max: number): num
   if (!Number.isInteger(n) || n < min || n > max)
     throw new UsageError(`--${name} expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`)
   return n
+}
+
+/**
+ * Check one ICE server: `stun:`, `turn:` or `turns:` URLs, and a TURN server's credentials
+ * (without them the RTCPeerConnection would throw only when the first link is attempted).
+ */
+function checkIceServer(server: RTCIceServer, i: number): void {
+  const urls = Array.isArray(server.urls) ? server.urls : [server.urls]
+  for (const url of urls) {
+    if (typeof url !== 'string' || !/^(stun|turns?):/.test(url))
+      throw new UsageError(
+        `--ice-servers[${i}] expected stun:, turn: or turns: URLs, got ${JSON.stringify(url)}`,
+      )
+    if (
+      url.startsWith('turn') &&
+      (typeof server.username !== 'string' || typeof server.credential !== 'string')
+    ) {
+      throw new UsageError(`--ice-servers[${i}] (${url}) expected "username" and "credential" strings`)
+    }
+  }
 }
 
 /**
@@ -119,6 +151,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         protocol: { type: 'string' },
         input: { type: 'string' },
         parties: { type: 'string' },
+        threshold: { type: 'string' },
+        share: { type: 'string' },
+        message: { type: 'string' },
         follow: { type: 'boolean' },
         serve: { type: 'boolean' },
         'round-timeout': { type: 'string' },
@@ -145,18 +180,27 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     return { command, out, force: v.force === true, ...(label !== undefined ? { label } : {}) }
   }
   if (command !== 'run') throw new UsageError(`unknown command ${JSON.stringify(command)} (keygen, run)`)
-  const signal = str('signal')
+  const [signal, ...signalUrls] = (str('signal') ?? '').split(',').filter((u) => u !== '')
   const room = str('room')
   const key = str('key')
   if (!signal || !room || !key) throw new UsageError('run needs --signal URL, --room NAME and --key FILE')
-  try {
-    new URL(signal)
-  } catch {
-    throw new UsageError(`--signal expected a URL, got ${JSON.stringify(signal)}`)
+  for (const url of [signal, ...signalUrls]) {
+    try {
+      new URL(url)
+    } catch {
+      throw new UsageError(`--signal expected a URL, got ${JSON.stringify(url)}`)
+    }
   }
   const protocol = str('protocol')
-  if (protocol !== undefined && protocol !== 'secure-sum') {
-    throw new UsageError(`--protocol expected secure-sum, got ${JSON.stringify(protocol)}`)
+  if (
+    protocol !== undefined &&
+    protocol !== 'secure-sum' &&
+    protocol !== 'frost-dkg' &&
+    protocol !== 'frost-sign'
+  ) {
+    throw new UsageError(
+      `--protocol expected secure-sum, frost-dkg or frost-sign, got ${JSON.stringify(protocol)}`,
+    )
   }
   const inputText = str('input')
   let input: bigint | undefined
@@ -168,8 +212,29 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const parties = int('parties', str('parties'), 2, 1024)
   const serve = v.serve === true
   const follow = v.follow === true || serve
-  if (protocol && (input === undefined || (parties === undefined && !follow))) {
+  if (protocol === 'secure-sum' && (input === undefined || (parties === undefined && !follow))) {
     throw new UsageError(`--protocol ${protocol} needs --input N and --parties N (or --follow)`)
+  }
+  const threshold = int('threshold', str('threshold'), 2, 1024)
+  const share = str('share')
+  const messageHex = str('message')
+  let message: Uint8Array | undefined
+  if (protocol === 'frost-dkg') {
+    if (parties === undefined || threshold === undefined || !share) {
+      throw new UsageError('--protocol frost-dkg needs --parties N, --threshold T and --share FILE')
+    }
+    if (threshold > parties)
+      throw new UsageError(`--threshold ${threshold} is more than --parties ${parties}`)
+  }
+  if (protocol === 'frost-sign') {
+    if (parties === undefined || !share || messageHex === undefined) {
+      throw new UsageError('--protocol frost-sign needs --parties N, --share FILE and --message HEX')
+    }
+    if (!/^([0-9a-fA-F]{2})*$/.test(messageHex)) throw new UsageError('--message expected hex bytes')
+    message = Uint8Array.from(Buffer.from(messageHex, 'hex'))
+  }
+  if ((protocol === 'frost-dkg' || protocol === 'frost-sign') && follow) {
+    throw new UsageError(`--follow is for secure-sum; ${protocol} needs --parties`)
   }
   if (follow && !protocol) throw new UsageError('--follow needs --protocol')
   const iceText = str('ice-servers') ?? env.CONCLAVE_ICE_SERVERS
@@ -183,16 +248,21 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     if (!Array.isArray(iceServers) || !iceServers.every((s) => s && typeof s === 'object' && 'urls' in s)) {
       throw new UsageError('--ice-servers expected a JSON array of objects with "urls"')
     }
+    iceServers.forEach(checkIceServer)
   }
   const roster = str('roster')
   const label = str('label')
   return {
     command,
     signal,
+    signalUrls,
     room,
     key,
     ...(roster !== undefined ? { roster } : {}),
-    ...(protocol !== undefined ? { protocol: 'secure-sum' as const } : {}),
+    ...(protocol !== undefined ? { protocol } : {}),
+    ...(threshold !== undefined ? { threshold } : {}),
+    ...(share !== undefined ? { share } : {}),
+    ...(message !== undefined ? { message } : {}),
     ...(input !== undefined ? { input } : {}),
     ...(parties !== undefined ? { parties } : {}),
     follow,

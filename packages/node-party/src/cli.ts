@@ -4,24 +4,27 @@
  */
 import { ConclaveError, errorCode, type PartyEvent, type Session } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
-import { runSecureSum } from '@conclave/protocols'
 import { HELP, parseCommandLine, type RunArgs, UsageError } from './args.ts'
 import { runCoordinated } from './coordinate.ts'
 import { readIdentity, readRoster, writeNewIdentity } from './keyfile.ts'
 import { startNodeParty } from './node-party.ts'
 import { createOutput, type Output } from './output.ts'
+import { type ProtocolRun, prepareProtocol } from './protocols.ts'
 
 async function run(args: RunArgs, out: Output): Promise<number> {
   const crypto = createNodeCrypto()
   const { identity, label, warning } = await readIdentity(crypto, args.key)
   if (warning) out.emit('warning', { message: warning })
   const roster = args.roster ? await readRoster(args.roster) : undefined
+  // check protocol files and arguments before meeting anyone
+  const protocol = args.protocol ? await prepareProtocol(args) : undefined
   const abort = new AbortController()
   const node = await startNodeParty(
     {
       crypto,
       identity: identity.key,
       signal: args.signal,
+      signalUrls: args.signalUrls,
       room: args.room,
       roster,
       label: args.label ?? label,
@@ -86,24 +89,24 @@ async function run(args: RunArgs, out: Output): Promise<number> {
     })
     return stop(0)
   }
-  if (args.serve) return stop(await serve(args, party, out))
+  if (args.serve) return stop(await serve(args, party, out, protocol!))
   const deadline = Date.now() + args.timeoutMs
   const timer = setTimeout(() => abort.abort(), args.timeoutMs)
   const onSignal = (): void => abort.abort()
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {
-    const total = await runCoordinated(party, {
+    const result = await runCoordinated(party, {
       protocol: args.protocol,
       parties: args.parties ?? 0,
       follow: args.follow,
       roundTimeoutMs: args.roundTimeoutMs,
       deadline,
       signal: abort.signal,
-      run: (session: Session) => runSecureSum(session, args.input!),
+      run: (session: Session) => protocol!.run(session),
       progress: ({ event, ...fields }) => out.emit(event, fields),
     })
-    out.emit('result', { protocol: args.protocol, total: total.toString() })
+    out.emit('result', { protocol: args.protocol, ...result })
     // let the last frames leave before the links close (acknowledged delivery is a later layer)
     await new Promise((r) => setTimeout(r, 1000))
     return await stop(0)
@@ -122,7 +125,12 @@ async function run(args: RunArgs, out: Output): Promise<number> {
  * `--serve`: follow every proposal of the protocol that names this party, one after another,
  * until SIGINT/SIGTERM (the demo's headless parties).
  */
-async function serve(args: RunArgs, party: import('@conclave/core').Party, out: Output): Promise<number> {
+async function serve(
+  args: RunArgs,
+  party: import('@conclave/core').Party,
+  out: Output,
+  protocol: ProtocolRun,
+): Promise<number> {
   const abort = new AbortController()
   const onSignal = (): void => abort.abort()
   process.once('SIGINT', onSignal)
@@ -137,18 +145,18 @@ async function serve(args: RunArgs, party: import('@conclave/core').Party, out: 
       deadline: Number.MAX_SAFE_INTEGER,
       maxAttempts: 1,
       signal: abort.signal,
-      run: (session: Session) => runSecureSum(session, args.input!),
+      run: (session: Session) => protocol.run(session),
       progress: ({ event, ...fields }) => out.emit(event, fields),
     })
     const outcome = await Promise.race([
       run.then(
-        (total) => ({ total }),
+        (result) => ({ result }),
         (e: unknown) => ({ e }),
       ),
       stopped.then(() => undefined),
     ])
     if (!outcome) break
-    if ('total' in outcome) out.emit('result', { protocol: args.protocol, total: outcome.total.toString() })
+    if ('result' in outcome) out.emit('result', { protocol: args.protocol, ...outcome.result })
     else
       out.emit('error', {
         code: errorCode(outcome.e) ?? 'ERROR',

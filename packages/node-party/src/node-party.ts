@@ -28,6 +28,8 @@ export interface NodePartyOptions {
   identity: SigningKey
   /** Signaling server URL. */
   signal: string
+  /** More signaling servers of the same network (a cluster), tried in turn when one is unreachable. */
+  signalUrls?: string[]
   room: string
   roster?: Roster | undefined
   label?: string | undefined
@@ -70,6 +72,7 @@ export async function startNodeParty(
 ): Promise<NodeParty> {
   const signaling = createSignalingClient({
     url: o.signal,
+    ...(o.signalUrls?.length ? { urls: o.signalUrls } : {}),
     publicKey: o.identity.publicKey,
     sign: (bytes) => o.crypto.ed25519.sign(o.identity, bytes),
     ...(o.label !== undefined ? { label: o.label } : {}),
