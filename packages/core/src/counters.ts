@@ -27,6 +27,8 @@ export interface CounterSnapshot {
   duplicates: number
   /** Times a sender's inbox was full and its stream waited for the application. */
   inboxWaits: number
+  /** Units held back because their sender was over its rate limits. */
+  throttled: number
   sessionsOpened: number
   sessionsAborted: number
 }
@@ -40,6 +42,7 @@ export class Counters {
   retransmits = 0
   duplicates = 0
   inboxWaits = 0
+  throttled = 0
   sessionsOpened = 0
   sessionsAborted = 0
 
@@ -82,6 +85,7 @@ export class Counters {
       retransmits: this.retransmits,
       duplicates: this.duplicates,
       inboxWaits: this.inboxWaits,
+      throttled: this.throttled,
       sessionsOpened: this.sessionsOpened,
       sessionsAborted: this.sessionsAborted,
     }

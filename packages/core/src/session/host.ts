@@ -31,6 +31,7 @@ import {
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
 import { decodeProposal, encodeProposal } from '../wire/proposal.ts'
 import { PeerDelivery } from './delivery.ts'
+import { PeerGuard } from './guard.ts'
 import { type Limits, resolveLimits } from './limits.ts'
 import { ABORT_KIND, CONTROL_ROUND, PROPOSAL_KIND, SessionState } from './session-state.ts'
 import { deriveSessionId } from './sid.ts'
@@ -112,6 +113,7 @@ export class InThreadSessionHost implements SessionHost {
   private sendChain: Promise<void> = Promise.resolve()
   private readonly unknown: UnknownSessionBuffer<Held>
   private readonly counter = new Counters()
+  private readonly guard: PeerGuard
   private readonly peerRecords = new Map<PartyId, PeerRecord>()
   private readonly pendingProposals = new Map<SessionId, ProposalInfo>()
   private keepaliveTimer: ReturnType<typeof setInterval> | undefined
@@ -125,6 +127,7 @@ export class InThreadSessionHost implements SessionHost {
     this.now = config.now ?? Date.now
     this.mode = config.mode ?? 'conclave'
     this.epoch = config.epoch ?? config.crypto.randomBytes(16)
+    this.guard = new PeerGuard(this.limits, this.now)
     if (this.epoch.length !== 16)
       throw new ConclaveError('INVALID_ARGUMENT', `"epoch" expected 16 bytes, got ${this.epoch.length}`)
     this.unknown = new UnknownSessionBuffer<Held>({
@@ -207,8 +210,7 @@ export class InThreadSessionHost implements SessionHost {
         epoch: this.epoch,
         now: this.now,
         fingerprints: info.fingerprints,
-        admit: (peer) =>
-          this.config.roster && !this.config.roster.has(peer) ? 'HANDSHAKE_NOT_IN_ROSTER' : undefined,
+        admit: (peer) => this.admit(peer),
         maxFrameSize: info.maxFrameSize,
         maxMessageBytes: this.limits.maxMessageBytes + 1024,
         maxReassemblyBytes: this.limits.maxReassemblyBytes,
@@ -267,6 +269,7 @@ export class InThreadSessionHost implements SessionHost {
     if (known !== undefined && known !== epoch) this.peerRestarted(peer)
     // A new incarnation of the peer starts both delivery streams afresh; the same one resumes
     // them: everything not acknowledged is sent again after a `resume` naming its number.
+    this.relinkTries.delete(peer)
     const d = this.peerDelivery(peer)
     if (d.epoch !== undefined && d.epoch !== epoch) d.reset(epoch)
     d.epoch = epoch
@@ -278,18 +281,24 @@ export class InThreadSessionHost implements SessionHost {
   }
 
   private readonly relinkTimers = new Map<PartyId, ReturnType<typeof setTimeout>>()
+  private readonly relinkTries = new Map<PartyId, number>()
 
   /** Ask for a new link soon while units wait for `peer` and none is ready. */
   private relinkLater(peer: PartyId): void {
     if (this.stopped || this.relinkTimers.has(peer)) return
     if ((this.deliveries.get(peer)?.pendingCount ?? 0) === 0) return
-    const timer = setTimeout(() => {
-      this.relinkTimers.delete(peer)
-      if (this.stopped || this.readyLinks.has(peer)) return
-      if ((this.deliveries.get(peer)?.pendingCount ?? 0) === 0) return
-      this.sink?.requestLink(peer)
-      this.relinkLater(peer) // again until a link is ready, at most every 250 ms
-    }, 250)
+    const tries = this.relinkTries.get(peer) ?? 0
+    this.relinkTries.set(peer, tries + 1)
+    const timer = setTimeout(
+      () => {
+        this.relinkTimers.delete(peer)
+        if (this.stopped || this.readyLinks.has(peer)) return
+        if ((this.deliveries.get(peer)?.pendingCount ?? 0) === 0) return
+        this.sink?.requestLink(peer)
+        this.relinkLater(peer) // again until a link is ready, backing off to 10 s
+      },
+      Math.min(10_000, 250 * 2 ** tries),
+    )
     ;(timer as { unref?: () => void }).unref?.()
     this.relinkTimers.set(peer, timer)
   }
@@ -346,9 +355,12 @@ export class InThreadSessionHost implements SessionHost {
       this.counter.handshakeFailed(code)
       this.emit({ type: 'handshake-failed', peer, code, reason, transport: state.info.kind })
       if (code === 'FINGERPRINT_MISMATCH') this.emit({ type: 'alarm', code, peer, reason })
-    } else if (!remote && code !== 'LINK_CLOSED') {
+    } else if (!remote && code !== 'LINK_CLOSED' && code !== 'PEER_BANNED') {
       this.counter.drop(code)
       this.emit({ type: 'drop', code, peer, reason })
+      if (code !== 'LINK_LOST' && code !== 'PEER_BANNED' && this.guard.penalize(peer, code)) {
+        this.cutOff(peer, `penalty score over ${this.limits.penaltyThreshold}`)
+      }
     }
     if (this.readyLinks.get(peer) === state) this.readyLinks.delete(peer)
     // what the peer has not acknowledged needs a new link (also when this one died handshaking)
@@ -390,6 +402,21 @@ export class InThreadSessionHost implements SessionHost {
     if (state.cursor === undefined) {
       state.channel.close('DELIVERY_GAP', 'a unit before the resume record')
       return
+    }
+    // throttle a peer over its rates; cut it off when it stays over them
+    const charge = this.guard.charge(peer, bytes.length)
+    if (charge.verdict === 'ban') {
+      this.cutOff(peer, charge.reason)
+      return
+    }
+    if (charge.verdict === 'throttle') {
+      this.counter.throttled++
+      const wait = charge.waitMs
+      const prev = this.recvChains.get(peer) ?? Promise.resolve()
+      this.recvChains.set(
+        peer,
+        prev.then(() => new Promise<void>((r) => setTimeout(r, wait))),
+      )
     }
     const seq = state.cursor++
     try {
@@ -645,6 +672,27 @@ export class InThreadSessionHost implements SessionHost {
   ): void {
     this.counter.drop(code)
     this.emit({ type: 'drop', code, peer, sessionId, reason })
+    if (peer && this.guard.penalize(peer, code))
+      this.cutOff(peer, `penalty score over ${this.limits.penaltyThreshold}`)
+  }
+
+  /** Who may complete a handshake: not a banned peer, a roster member, within the peer limit. */
+  private admit(peer: PartyId): ErrorCode | undefined {
+    if (this.guard.banned(peer)) return 'PEER_BANNED'
+    if (this.config.roster && !this.config.roster.has(peer)) return 'HANDSHAKE_NOT_IN_ROSTER'
+    if (!this.readyLinks.has(peer) && this.readyLinks.size >= this.limits.maxPeers) return 'PEER_LIMIT'
+    return undefined
+  }
+
+  /** Disconnect `peer` and refuse it for the cool-down; the others are untouched. */
+  private cutOff(peer: PartyId, reason: string): void {
+    if (this.guard.banned(peer)) return
+    this.guard.ban(peer)
+    this.counter.drop('PEER_BANNED')
+    this.emit({ type: 'drop', code: 'PEER_BANNED', peer, reason })
+    for (const l of [...this.links.values()]) {
+      if (l.info.peer === peer || l.result?.peer === peer) l.channel.close('PEER_BANNED', reason)
+    }
   }
 
   // ── sending ───────────────────────────────────────────────────────────────────────────

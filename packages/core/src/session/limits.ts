@@ -29,6 +29,20 @@ export interface Limits {
   maxUnackedPerPeer: number
   /** Bytes kept per peer until it acknowledges them. @default 64 MiB */
   maxUnackedBytesPerPeer: number
+  /** Units per second a peer may send (token bucket rate). @default 5000 */
+  peerMessagesPerSecond: number
+  /** Bytes per second a peer may send. @default 32 MiB */
+  peerBytesPerSecond: number
+  /** Bucket size, in seconds of the rates above. @default 2 */
+  peerBurstSeconds: number
+  /** How long a peer may stay over its rates (throttled) before it is cut off (ms). @default 3000 */
+  throttleGraceMs: number
+  /** Penalty score at which a peer is cut off; invalid input adds to it, and it halves every minute. @default 100 */
+  penaltyThreshold: number
+  /** How long a cut-off peer is refused (ms). @default 60000 */
+  banMs: number
+  /** Most peers with a link at once; more are refused at the handshake. @default 256 */
+  maxPeers: number
   /** Keepalive ping period on a ready link (ms). @default 5000 */
   keepaliveMs: number
   /** A ready link with no frame for this long is lost (ms). @default 15000 */
@@ -49,6 +63,13 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   handshakeTimeoutMs: 2000,
   maxUnackedPerPeer: 10_000,
   maxUnackedBytesPerPeer: 64 * 1024 * 1024,
+  peerMessagesPerSecond: 5000,
+  peerBytesPerSecond: 32 * 1024 * 1024,
+  peerBurstSeconds: 2,
+  throttleGraceMs: 3000,
+  penaltyThreshold: 100,
+  banMs: 60_000,
+  maxPeers: 256,
   keepaliveMs: 5000,
   lostAfterMs: 15_000,
 })

@@ -82,6 +82,7 @@ function emptyCounters(): CounterSnapshot {
     retransmits: 0,
     duplicates: 0,
     inboxWaits: 0,
+    throttled: 0,
     sessionsOpened: 0,
     sessionsAborted: 0,
   }
