@@ -9,6 +9,7 @@ import { createWebCryptoBackend } from './crypto/webcrypto.ts'
 
 export * from './index.ts'
 export { nodeAead }
+export { createFileGrantStore } from './session/grant-store.node.ts'
 
 /** The fastest backend in Node: WebCrypto Ed25519/X25519 (Node ≥ 20) and node:crypto's AEAD. */
 export function createNodeCrypto(): CryptoBackend {

@@ -10,9 +10,11 @@ import { ConclaveError } from './errors.ts'
 import { Emitter, type Events } from './events.ts'
 import { type PartyId, parsePartyId, parseSessionId, partyIdFromBytes, type SessionId } from './ids.ts'
 import type { Roster } from './roster.ts'
+import type { GrantStore } from './session/grants.ts'
 import { createInThreadSessionHost } from './session/host.ts'
 import type { Limits } from './session/limits.ts'
 import { Session } from './session/session.ts'
+import { deriveSessionId } from './session/sid.ts'
 import type {
   PartyEvent,
   PeerInfo,
@@ -38,6 +40,8 @@ export interface PartyOptions {
   host?: SessionHost
   /** 16-byte stream epoch. @default random */
   epoch?: Uint8Array
+  /** Remembers used grantIds (a file store in Node survives restarts). @default in memory */
+  grantStore?: GrantStore
   now?: () => number
 }
 
@@ -72,6 +76,13 @@ export interface Party extends Events<PartyEvents> {
   join(sessionId: SessionId, options?: Pick<SessionOptions, 'roundTimeoutMs' | 'roundTimeouts'>): Session
   /** Proposals received and not joined yet. */
   proposals(): ProposalInfo[]
+  /**
+   * The session id a proposal of this party would have (to ask an issuer for its grant first).
+   * Pass the same `nonce` to `propose`.
+   */
+  sessionIdFor(
+    options: Pick<ProposeOptions, 'protocol' | 'params' | 'participants'> & { nonce: Uint8Array },
+  ): SessionId
   /** Ready peers. */
   peers(): PeerInfo[]
   /** Resolve when every one of `peers` has a ready link. */
@@ -116,7 +127,10 @@ class PartyImpl implements Party {
         crypto: o.crypto,
         identity: o.identity,
         ...(o.mode !== undefined ? { mode: o.mode } : {}),
-        ...(o.roster ? { roster: new Set(o.roster.parties.keys()) } : {}),
+        ...(o.roster
+          ? { roster: new Set(o.roster.parties.keys()), grantIssuers: o.roster.grantIssuers }
+          : {}),
+        ...(o.grantStore ? { grantStore: o.grantStore } : {}),
         ...(o.limits ? { limits: o.limits } : {}),
         ...(o.epoch ? { epoch: o.epoch } : {}),
         ...(o.now ? { now: o.now } : {}),
@@ -256,6 +270,18 @@ class PartyImpl implements Party {
 
   proposals(): ProposalInfo[] {
     return this.host.proposals()
+  }
+
+  sessionIdFor(
+    options: Pick<ProposeOptions, 'protocol' | 'params' | 'participants'> & { nonce: Uint8Array },
+  ): SessionId {
+    return deriveSessionId({
+      protocol: options.protocol,
+      params: options.params ?? new Uint8Array(0),
+      participants: options.participants.map((p) => parsePartyId(p)),
+      proposer: this.id,
+      nonce: options.nonce,
+    })
   }
 
   peers(): PeerInfo[] {

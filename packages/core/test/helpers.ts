@@ -11,6 +11,7 @@ import {
   encodePayload,
   encodeUnit,
   envelopeSignedBytes,
+  type GrantStore,
   generateIdentity,
   type HandshakeResult,
   type InThreadSessionHost,
@@ -40,7 +41,14 @@ export interface TestParty {
 export async function makeParty(
   net: MemoryNetwork,
   crypto: CryptoBackend,
-  options: { limits?: Partial<Limits>; roster?: Set<PartyId>; key?: SigningKey; mode?: string } = {},
+  options: {
+    limits?: Partial<Limits>
+    roster?: Set<PartyId>
+    key?: SigningKey
+    mode?: string
+    grantIssuers?: Set<PartyId>
+    grantStore?: GrantStore
+  } = {},
 ): Promise<TestParty> {
   const key = options.key ?? (await generateIdentity(crypto)).key
   const host = createInThreadSessionHost({
@@ -49,6 +57,8 @@ export async function makeParty(
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.roster ? { roster: options.roster } : {}),
     ...(options.mode ? { mode: options.mode } : {}),
+    ...(options.grantIssuers ? { grantIssuers: options.grantIssuers } : {}),
+    ...(options.grantStore ? { grantStore: options.grantStore } : {}),
   })
   const party = createParty({ identity: key, crypto, transport: net.transport(), host })
   const events: PartyEvent[] = []

@@ -31,6 +31,7 @@ import {
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
 import { decodeProposal, encodeProposal } from '../wire/proposal.ts'
 import { PeerDelivery } from './delivery.ts'
+import { checkGrant, createMemoryGrantStore, type GrantStore } from './grants.ts'
 import { PeerGuard } from './guard.ts'
 import { type Limits, resolveLimits } from './limits.ts'
 import { ABORT_KIND, CONTROL_ROUND, PROPOSAL_KIND, SessionState } from './session-state.ts'
@@ -58,6 +59,12 @@ export interface SessionHostConfig {
   roster?: ReadonlySet<PartyId> | undefined
   /** 16-byte stream epoch. @default 16 random bytes */
   epoch?: Uint8Array
+  /** Keys allowed to issue session grants (the roster's `grantIssuers`). */
+  grantIssuers?: ReadonlySet<PartyId> | undefined
+  /** Refuse proposals without a valid grant. @default true when `grantIssuers` is not empty */
+  requireGrant?: boolean
+  /** Remembers used grantIds. @default in memory (use a file store to survive restarts) */
+  grantStore?: GrantStore
   limits?: Partial<Limits>
   /** Clock (ms since the Unix epoch). @default Date.now */
   now?: () => number
@@ -114,6 +121,9 @@ export class InThreadSessionHost implements SessionHost {
   private readonly unknown: UnknownSessionBuffer<Held>
   private readonly counter = new Counters()
   private readonly guard: PeerGuard
+  private readonly grantIssuers: ReadonlySet<PartyId>
+  private readonly requireGrant: boolean
+  private readonly grantStore: GrantStore
   private readonly peerRecords = new Map<PartyId, PeerRecord>()
   private readonly pendingProposals = new Map<SessionId, ProposalInfo>()
   private keepaliveTimer: ReturnType<typeof setInterval> | undefined
@@ -128,6 +138,9 @@ export class InThreadSessionHost implements SessionHost {
     this.mode = config.mode ?? 'conclave'
     this.epoch = config.epoch ?? config.crypto.randomBytes(16)
     this.guard = new PeerGuard(this.limits, this.now)
+    this.grantIssuers = config.grantIssuers ?? new Set()
+    this.requireGrant = config.requireGrant ?? this.grantIssuers.size > 0
+    this.grantStore = config.grantStore ?? createMemoryGrantStore()
     if (this.epoch.length !== 16)
       throw new ConclaveError('INVALID_ARGUMENT', `"epoch" expected 16 bytes, got ${this.epoch.length}`)
     this.unknown = new UnknownSessionBuffer<Held>({
@@ -358,7 +371,7 @@ export class InThreadSessionHost implements SessionHost {
     } else if (!remote && code !== 'LINK_CLOSED' && code !== 'PEER_BANNED') {
       this.counter.drop(code)
       this.emit({ type: 'drop', code, peer, reason })
-      if (code !== 'LINK_LOST' && code !== 'PEER_BANNED' && this.guard.penalize(peer, code)) {
+      if (code !== 'LINK_LOST' && this.guard.penalize(peer, code)) {
         this.cutOff(peer, `penalty score over ${this.limits.penaltyThreshold}`)
       }
     }
@@ -498,8 +511,7 @@ export class InThreadSessionHost implements SessionHost {
     const sid = sessionIdFromBytes(unit.sessionId)
     const session = this.sessions.get(sid)
     if (!session && unit.round === CONTROL_ROUND && unit.kind === PROPOSAL_KIND) {
-      this.onProposal(held, sid)
-      return
+      return this.onProposal(held, sid)
     }
     if (!session) {
       if (this.runSessions.has(sid)) {
@@ -585,7 +597,7 @@ export class InThreadSessionHost implements SessionHost {
   }
 
   /** A proposal for a session not opened here: check it and tell the application. */
-  private onProposal(held: Held, sid: SessionId): void {
+  private async onProposal(held: Held, sid: SessionId): Promise<void> {
     const { unit, peer } = held
     if (this.runSessions.has(sid) || this.pendingProposals.has(sid)) return
     const bad = (why: string): void => this.refuse('PROPOSAL_INVALID', peer, sid, why)
@@ -621,6 +633,28 @@ export class InThreadSessionHost implements SessionHost {
       this.refuse('UNKNOWN_SESSION_OVER_CAP', peer, sid, 'too many pending proposals')
       return
     }
+    let grant: ProposalInfo['grant']
+    if (p.grant || this.requireGrant) {
+      if (!p.grant) {
+        this.refuse('GRANT_REQUIRED', peer, sid, 'a proposal without the grant this party requires')
+        return
+      }
+      try {
+        const g = await checkGrant(this.crypto, p.grant, {
+          sessionId: sid,
+          participants: p.participants,
+          self: this.self,
+          issuers: this.grantIssuers,
+          store: this.grantStore,
+          now: this.now(),
+        })
+        grant = { grantId: g.grantId, issuer: g.issuer, expiresAt: g.expiresAt, threshold: g.threshold }
+      } catch (e) {
+        this.refuse(errorCode(e) ?? 'GRANT_INVALID', peer, sid, e instanceof Error ? e.message : String(e))
+        return
+      }
+    }
+    if (this.runSessions.has(sid) || this.pendingProposals.has(sid)) return
     const info: ProposalInfo = {
       sessionId: sid,
       protocol: p.protocol,
@@ -628,6 +662,7 @@ export class InThreadSessionHost implements SessionHost {
       participants: [...p.participants],
       proposer: p.proposer,
       receivedAt: this.now(),
+      ...(grant ? { grant } : {}),
     }
     this.pendingProposals.set(sid, info)
     this.emit({ type: 'proposal', proposal: info })
@@ -645,16 +680,32 @@ export class InThreadSessionHost implements SessionHost {
       params: options.params ?? new Uint8Array(0),
       participants: [...options.participants],
       proposer: this.self,
-      nonce: this.crypto.randomBytes(32),
+      nonce: options.nonce ?? this.crypto.randomBytes(32),
     }
-    const body = encodeProposal(input)
     const id = deriveSessionId(input)
-    this.openSession({
-      id,
-      participants: input.participants,
-      ...(options.roundTimeoutMs !== undefined ? { roundTimeoutMs: options.roundTimeoutMs } : {}),
-      ...(options.roundTimeouts !== undefined ? { roundTimeouts: options.roundTimeouts } : {}),
-    })
+    if (options.grant || this.requireGrant) {
+      if (!options.grant)
+        throw new ConclaveError('GRANT_REQUIRED', 'this party requires a grant for every session')
+      const g = await checkGrant(this.crypto, options.grant, {
+        sessionId: id,
+        participants: input.participants,
+        self: this.self,
+        issuers: this.grantIssuers,
+        store: this.grantStore,
+        now: this.now(),
+      })
+      this.grantStore.add(g.grantId, g.expiresAt)
+    }
+    const body = encodeProposal(input, options.grant)
+    this.openSession(
+      {
+        id,
+        participants: input.participants,
+        ...(options.roundTimeoutMs !== undefined ? { roundTimeoutMs: options.roundTimeoutMs } : {}),
+        ...(options.roundTimeouts !== undefined ? { roundTimeouts: options.roundTimeouts } : {}),
+      },
+      true,
+    )
     const s = this.session(id)
     await this.dispatch(
       this.payload(s, CONTROL_ROUND, PROPOSAL_KIND, body, s.nextSeq('broadcast')),
@@ -731,12 +782,28 @@ export class InThreadSessionHost implements SessionHost {
 
   // ── sessions ──────────────────────────────────────────────────────────────────────────
 
-  openSession(options: SessionOptions): void {
+  /**
+   * Open a session. With grants required, only a session whose proposal carried a valid grant
+   * (or that this party proposed with one) may open; the grantId is then spent.
+   * @throws ConclaveError `SESSION_EXISTS`, `GRANT_REQUIRED`, `GRANT_EXPIRED`, `GRANT_REPLAYED`
+   */
+  openSession(options: SessionOptions, proposedHere = false): void {
     if (this.sessions.has(options.id) || this.runSessions.has(options.id)) {
       throw new ConclaveError(
         'SESSION_EXISTS',
         `session ${options.id.slice(0, 16)}… was already opened by this party`,
       )
+    }
+    const grant = this.pendingProposals.get(options.id)?.grant
+    if (grant) {
+      if (grant.expiresAt <= this.now())
+        throw new ConclaveError('GRANT_EXPIRED', 'the grant expired before joining')
+      if (this.grantStore.has(grant.grantId)) {
+        throw new ConclaveError('GRANT_REPLAYED', `grant ${grant.grantId} was used before`)
+      }
+      this.grantStore.add(grant.grantId, grant.expiresAt)
+    } else if (this.requireGrant && !proposedHere) {
+      throw new ConclaveError('GRANT_REQUIRED', 'this party requires a granted proposal for every session')
     }
     const s = new SessionState(options, this.self, this.limits, this.now())
     this.pendingProposals.delete(s.id)

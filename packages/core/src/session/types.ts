@@ -113,6 +113,8 @@ export interface ProposalInfo {
   participants: PartyId[]
   proposer: PartyId
   receivedAt: number
+  /** The grant that came with it (already checked), if any. */
+  grant?: { grantId: string; issuer: PartyId; expiresAt: number; threshold: number }
 }
 
 /** What `party.propose(…)` takes. */
@@ -124,6 +126,13 @@ export interface ProposeOptions {
   participants: readonly PartyId[]
   roundTimeoutMs?: number
   roundTimeouts?: Readonly<Record<number, number>>
+  /**
+   * A grant for this session (from `issueGrant`, for the sid of this very proposal: see
+   * `party.sessionIdFor`). Required when the roster names grant issuers.
+   */
+  grant?: Uint8Array
+  /** The nonce bound into the session id. @default 32 random bytes */
+  nonce?: Uint8Array
 }
 
 /** A ready peer. */

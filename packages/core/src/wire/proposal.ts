@@ -3,7 +3,8 @@
  *
  * ```
  * proposal = u8 version (1) ‖ str16 protocol ‖ bytes32len params ‖ u16 n ‖
- *            n × bytes32 participants (sorted) ‖ bytes32 proposer ‖ bytes32 nonce
+ *            n × bytes32 participants (sorted) ‖ bytes32 proposer ‖ bytes32 nonce ‖
+ *            bytes32len grant (empty: none; see `wire/grant.ts`)
  * ```
  * Every receiver recomputes the session id from it (`deriveSessionId`) and refuses a proposal
  * whose id differs from the envelope's, whose proposer is not the sender, or that does not
@@ -22,7 +23,7 @@ export const MAX_PARTICIPANTS = 1024
 export const MAX_PARAMS_BYTES = 64 * 1024
 
 /** Encode a proposal (participants sorted by byte order). */
-export function encodeProposal(p: SessionIdInput): Uint8Array {
+export function encodeProposal(p: SessionIdInput, grant: Uint8Array = new Uint8Array(0)): Uint8Array {
   const ids = p.participants.map((x) => partyIdToBytes(x)).sort(compareBytes)
   if (ids.length < 2 || ids.length > MAX_PARTICIPANTS) {
     throw new ConclaveError(
@@ -42,14 +43,14 @@ export function encodeProposal(p: SessionIdInput): Uint8Array {
     .bytes32len(p.params)
     .u16(ids.length)
   for (const id of ids) w.bytes(id, 32)
-  return w.bytes(partyIdToBytes(p.proposer), 32).bytes(p.nonce, 32).finish()
+  return w.bytes(partyIdToBytes(p.proposer), 32).bytes(p.nonce, 32).bytes32len(grant).finish()
 }
 
 /**
  * Decode a proposal.
  * @throws ConclaveError `DECODE_*` codes, `INVALID_PARTY_ID`
  */
-export function decodeProposal(bytes: Uint8Array): SessionIdInput {
+export function decodeProposal(bytes: Uint8Array): SessionIdInput & { grant: Uint8Array | undefined } {
   const r = new Reader(bytes)
   const v = r.u8('proposal version')
   if (v !== PROPOSAL_VERSION)
@@ -63,6 +64,14 @@ export function decodeProposal(bytes: Uint8Array): SessionIdInput {
   for (let i = 0; i < n; i++) participants.push(partyIdFromBytes(r.bytes(32, 'participant')))
   const proposer = partyIdFromBytes(r.bytes(32, 'proposer'))
   const nonce = r.bytes(32, 'nonce').slice()
+  const grant = r.bytes32len('grant', 64 * 1024)
   r.end('proposal')
-  return { protocol, params, participants, proposer, nonce }
+  return {
+    protocol,
+    params,
+    participants,
+    proposer,
+    nonce,
+    grant: grant.length > 0 ? grant.slice() : undefined,
+  }
 }
