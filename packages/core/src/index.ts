@@ -22,6 +22,13 @@ export * from './identity.ts'
 export * from './ids.ts'
 export { createParty, type Party, type PartyEvents, type PartyOptions } from './party.ts'
 export { parseRoster, type Roster, type RosterEntry } from './roster.ts'
+export {
+  decodeEcho,
+  type EquivocationEvidence,
+  echoKind,
+  encodeEcho,
+  verifyEquivocationEvidence,
+} from './session/evidence.ts'
 export { checkGrant, createMemoryGrantStore, type GrantCheck, type GrantStore } from './session/grants.ts'
 export { createInThreadSessionHost, InThreadSessionHost, type SessionHostConfig } from './session/host.ts'
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './session/limits.ts'

@@ -31,6 +31,7 @@ import {
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
 import { decodeProposal, encodeProposal } from '../wire/proposal.ts'
 import { PeerDelivery } from './delivery.ts'
+import { decodeEcho, echoKind, encodeEcho, equivocationError, equivocationEvidence } from './evidence.ts'
 import { checkGrant, createMemoryGrantStore, type GrantStore } from './grants.ts'
 import { PeerGuard } from './guard.ts'
 import { type Limits, resolveLimits } from './limits.ts'
@@ -126,6 +127,8 @@ export class InThreadSessionHost implements SessionHost {
   private readonly grantStore: GrantStore
   private readonly peerRecords = new Map<PartyId, PeerRecord>()
   private readonly pendingProposals = new Map<SessionId, ProposalInfo>()
+  /** Canonical proposal bytes (the sid's preimage) of pending proposals, for evidence. */
+  private readonly preimages = new Map<SessionId, Uint8Array>()
   private keepaliveTimer: ReturnType<typeof setInterval> | undefined
   private stopped = false
 
@@ -583,6 +586,10 @@ export class InThreadSessionHost implements SessionHost {
       return session.inbox.waitForRoom(peer).then(() => this.accept(held))
     }
     session.inbox.put({ from: peer, round: unit.round, kind: unit.kind, broadcast }, unit.body)
+    if (broadcast) {
+      const key = `${peer}|${unit.round}|${unit.kind}`
+      if (!session.broadcastUnits.has(key)) session.broadcastUnits.set(key, unit.bytes)
+    }
     session.replay.add(stream, unit.seq)
     session.freshStreams.add(freshKey)
     this.emit({
@@ -665,6 +672,7 @@ export class InThreadSessionHost implements SessionHost {
       ...(grant ? { grant } : {}),
     }
     this.pendingProposals.set(sid, info)
+    this.preimages.set(sid, encodeProposal(p))
     this.emit({ type: 'proposal', proposal: info })
   }
 
@@ -707,6 +715,7 @@ export class InThreadSessionHost implements SessionHost {
       true,
     )
     const s = this.session(id)
+    s.proposal = encodeProposal(input)
     await this.dispatch(
       this.payload(s, CONTROL_ROUND, PROPOSAL_KIND, body, s.nextSeq('broadcast')),
       BROADCAST_RECIPIENT,
@@ -749,7 +758,12 @@ export class InThreadSessionHost implements SessionHost {
   // ── sending ───────────────────────────────────────────────────────────────────────────
 
   /** Sign a payload for `recipient` and queue it; delivery keeps call order. */
-  private dispatch(payload: Uint8Array, recipient: Uint8Array, to: readonly PartyId[]): Promise<void> {
+  private dispatch(
+    payload: Uint8Array,
+    recipient: Uint8Array,
+    to: readonly PartyId[],
+    onUnit?: (unit: Uint8Array) => void,
+  ): Promise<void> {
     const timestamp = BigInt(Math.floor(this.now()))
     const signed = this.crypto.ed25519.sign(
       this.config.identity,
@@ -757,6 +771,7 @@ export class InThreadSessionHost implements SessionHost {
     )
     const done = this.sendChain.then(async () => {
       const unit = encodeUnit(payload, recipient, timestamp, await signed)
+      onUnit?.(unit)
       for (const peer of to) this.deliver(peer, unit)
     })
     this.sendChain = done.catch(() => undefined)
@@ -806,6 +821,8 @@ export class InThreadSessionHost implements SessionHost {
       throw new ConclaveError('GRANT_REQUIRED', 'this party requires a granted proposal for every session')
     }
     const s = new SessionState(options, this.self, this.limits, this.now())
+    s.proposal = this.preimages.get(s.id)
+    this.preimages.delete(s.id)
     this.pendingProposals.delete(s.id)
     this.sessions.set(s.id, s)
     this.runSessions.add(s.id)
@@ -861,7 +878,10 @@ export class InThreadSessionHost implements SessionHost {
     this.checkRound(round)
     s.touch(round)
     const payload = this.payload(s, round, kind, body, s.nextSeq('broadcast'))
-    await this.dispatch(payload, BROADCAST_RECIPIENT, s.others)
+    const key = `${this.self}|${round}|${kind}`
+    await this.dispatch(payload, BROADCAST_RECIPIENT, s.others, (unit) => {
+      if (!s.broadcastUnits.has(key)) s.broadcastUnits.set(key, unit)
+    })
   }
 
   private payload(s: SessionState, round: number, kind: string, body: Uint8Array, seq: bigint): Uint8Array {
@@ -889,7 +909,88 @@ export class InThreadSessionHost implements SessionHost {
     options: ReceiveOptions = {},
   ): Promise<Map<PartyId, Uint8Array>> {
     const s = this.session(sessionId)
-    return this.collectFrom(sessionId, s.others, round, options)
+    const got = await this.collectFrom(sessionId, s.others, round, options)
+    if (options.consistent) {
+      if (!options.broadcast)
+        throw new ConclaveError('INVALID_ARGUMENT', '"consistent" applies to broadcasts only')
+      await this.echo(s, round, options.kind ?? DEFAULT_KIND, options)
+    }
+    return got
+  }
+
+  /**
+   * The echo step of consistent broadcast: send the signed units of the round to everyone and
+   * check theirs as they arrive. Two validly signed units from one sender with different bodies
+   * abort the session with EQUIVOCATION and the evidence.
+   */
+  private async echo(s: SessionState, round: number, kind: string, options: ReceiveOptions): Promise<void> {
+    const order = [...s.participants].sort()
+    const units = order.map((p) => s.broadcastUnits.get(`${p}|${round}|${kind}`))
+    if (units.some((u) => u === undefined)) {
+      throw new ConclaveError(
+        'INVALID_ARGUMENT',
+        `consistent collect of round ${round}: this party has not broadcast in it`,
+      )
+    }
+    const mine = (units as Uint8Array[]).map((u) => decodeUnit(u, this.limits.maxMessageBytes))
+    await this.broadcast(s.id, round, encodeEcho(units as Uint8Array[]), echoKind(kind))
+    const check = async (q: PartyId, body: Uint8Array): Promise<void> => {
+      let echoed: Uint8Array[]
+      try {
+        echoed = decodeEcho(body)
+      } catch {
+        echoed = []
+      }
+      if (echoed.length !== order.length) return this.badEcho(s, q, 'malformed echo')
+      for (const [i, bytes] of echoed.entries()) {
+        const ours = mine[i]!
+        let theirs: EnvelopeUnit
+        try {
+          theirs = decodeUnit(bytes, this.limits.maxMessageBytes)
+        } catch {
+          return this.badEcho(s, q, 'undecodable unit in echo')
+        }
+        if (equalBytes(theirs.body, ours.body)) continue
+        const sameSlot =
+          equalBytes(theirs.from, ours.from) &&
+          equalBytes(theirs.sessionId, ours.sessionId) &&
+          theirs.round === ours.round &&
+          theirs.kind === ours.kind &&
+          equalBytes(theirs.recipient, BROADCAST_RECIPIENT)
+        const signed =
+          sameSlot &&
+          (await this.crypto.ed25519.verify(
+            theirs.from,
+            envelopeSignedBytes(theirs.payload, theirs.recipient, theirs.timestamp),
+            theirs.signature,
+          ))
+        if (!signed) return this.badEcho(s, q, 'echo holds a unit its sender did not sign')
+        const evidence = equivocationEvidence(ours, theirs, s.proposal)
+        const err = equivocationError(evidence)
+        await this.abortWith(s, err, [])
+        throw err
+      }
+    }
+    await Promise.all(
+      s.others.map((q) =>
+        this.receive(s.id, q, round, {
+          ...options,
+          kind: echoKind(kind),
+          broadcast: true,
+          consistent: false,
+        }).then((body) => check(q, body)),
+      ),
+    )
+    if (s.failure) throw s.failure
+  }
+
+  /** A participant's echo is garbage: abort, naming it (its echo is signed by it). */
+  private async badEcho(s: SessionState, q: PartyId, why: string): Promise<never> {
+    const err = new ConclaveError('SESSION_ABORTED', `bad echo from ${q.slice(0, 16)}…: ${why}`, {
+      culprit: q,
+    })
+    await this.abortWith(s, err, [])
+    throw err
   }
 
   private collectFrom(

@@ -29,6 +29,10 @@ export class SessionState {
   readonly freshStreams = new Set<string>()
   readonly openedAt: number
   private readonly seqs = new Map<string, bigint>()
+  /** Signed broadcast units by `from|round|kind` (the first of each), for the echo step. */
+  readonly broadcastUnits = new Map<string, Uint8Array>()
+  /** The session id's preimage (the proposal), when it came from one. */
+  proposal: Uint8Array | undefined
   /** Highest round this party has sent in or waited on. */
   currentRound = 1
   status: 'open' | 'aborted' | 'closed' = 'open'

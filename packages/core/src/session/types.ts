@@ -49,6 +49,14 @@ export interface ReceiveOptions {
   /** Wait at most this long (ms) instead of the round's deadline. */
   timeoutMs?: number
   signal?: AbortSignal
+  /**
+   * Consistent broadcast (collect of broadcasts only): after collecting, every participant
+   * echoes the signed units it got; a sender that broadcast different values to different
+   * parties is caught, the session aborts with `EQUIVOCATION` naming it, and the error's
+   * `details.evidence` holds the two signed units (see `verifyEquivocationEvidence`).
+   * Every participant must collect the round with this option. @default false
+   */
+  consistent?: boolean
 }
 
 /** Events a party emits. */
