@@ -75,6 +75,7 @@ export const ERROR_CODES = [
   'PEER_LIMIT',
   'RATE_LIMITED',
   'DELIVERY_GAP',
+  'OUTBOX_CORRUPT',
   // links
   'LINK_CLOSED',
   'LINK_LOST',

@@ -10,6 +10,11 @@ import { createWebCryptoBackend } from './crypto/webcrypto.ts'
 export * from './index.ts'
 export { nodeAead }
 export { createFileGrantStore } from './session/grant-store.node.ts'
+export {
+  createFileOutboxStore,
+  type FileOutboxStore,
+  type FileOutboxStoreOptions,
+} from './session/outbox-store.node.ts'
 
 /** The fastest backend in Node: WebCrypto Ed25519/X25519 (Node ≥ 20) and node:crypto's AEAD. */
 export function createNodeCrypto(): CryptoBackend {

@@ -32,6 +32,16 @@ export {
 export { checkGrant, createMemoryGrantStore, type GrantCheck, type GrantStore } from './session/grants.ts'
 export { createInThreadSessionHost, InThreadSessionHost, type SessionHostConfig } from './session/host.ts'
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './session/limits.ts'
+export type * from './session/outbox.ts'
+export {
+  applyOutboxRecord,
+  createMemoryOutboxStore,
+  createOutboxState,
+  encodeOutboxRecord,
+  encodeOutboxSnapshot,
+  type MemoryOutboxStore,
+  readOutboxLines,
+} from './session/outbox-state.ts'
 export { Session, type SessionEvents } from './session/session.ts'
 export { deriveSessionId, type SessionIdInput } from './session/sid.ts'
 export type * from './session/types.ts'

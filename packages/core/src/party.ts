@@ -13,6 +13,7 @@ import type { Roster } from './roster.ts'
 import type { GrantStore } from './session/grants.ts'
 import { createInThreadSessionHost } from './session/host.ts'
 import type { Limits } from './session/limits.ts'
+import type { OutboxStore } from './session/outbox.ts'
 import { Session } from './session/session.ts'
 import { deriveSessionId } from './session/sid.ts'
 import type {
@@ -42,6 +43,14 @@ export interface PartyOptions {
   epoch?: Uint8Array
   /** Remembers used grantIds (a file store in Node survives restarts). @default in memory */
   grantStore?: GrantStore
+  /**
+   * Outbox store (DESIGN "Delivery"): with it, a party restarted with the same key and store
+   * keeps its epoch, resumes its delivery streams, and reopening a session it had open
+   * (`party.session({ id, participants })`) resumes it (see `Session.resumed`). Only for the
+   * in-thread host: a custom `host` is given its store in its own configuration.
+   * @default none: a restart is a new epoch, and peers abort the open sessions (PEER_RESTARTED)
+   */
+  outbox?: OutboxStore
   now?: () => number
 }
 
@@ -107,6 +116,11 @@ export function createParty(options: PartyOptions): Party {
   if (!options || !options.identity || !options.crypto || !options.transport) {
     throw new ConclaveError('INVALID_ARGUMENT', 'createParty expected { identity, crypto, transport }')
   }
+  if (options.outbox && options.host)
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      '"outbox" applies to the in-thread host; pass it to the custom host',
+    )
   return new PartyImpl(options)
 }
 
@@ -133,6 +147,7 @@ class PartyImpl implements Party {
         ...(o.grantStore ? { grantStore: o.grantStore } : {}),
         ...(o.limits ? { limits: o.limits } : {}),
         ...(o.epoch ? { epoch: o.epoch } : {}),
+        ...(o.outbox ? { outbox: o.outbox } : {}),
         ...(o.now ? { now: o.now } : {}),
       })
   }
@@ -235,7 +250,7 @@ class PartyImpl implements Party {
       throw new ConclaveError('INVALID_ARGUMENT', '"participants" expected an array of PartyIds')
     const participants = [...options.participants].map((p) => parsePartyId(p)).sort()
     this.host.openSession({ ...options, id, participants })
-    const s = new Session(id, participants, this.id, this.host)
+    const s = new Session(id, participants, this.id, this.host, this.host.resumeOf?.(id))
     this.sessions.set(id, s)
     return s
   }

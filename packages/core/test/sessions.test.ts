@@ -218,3 +218,16 @@ describe('proposals', () => {
     )
   })
 })
+
+describe('concurrent receives on one slot', () => {
+  it('a receive that times out withdraws only itself; the message goes to the one still waiting', async () => {
+    const { crypto, ps, ids } = await group(2)
+    const sid = randomSid(crypto)
+    const [a, b] = ps.map((p) => p.party.session({ id: sid, participants: ids }))
+    const patient = b!.receive(ids[0]!, 1)
+    const hasty = b!.receive(ids[0]!, 1, { timeoutMs: 50 })
+    await expect(hasty).rejects.toMatchObject({ code: 'ROUND_TIMEOUT' })
+    await a!.send(ids[1]!, 1, utf8('for the patient one'))
+    expect(new TextDecoder().decode(await patient)).toBe('for the patient one')
+  })
+})

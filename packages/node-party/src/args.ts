@@ -42,6 +42,9 @@ run
   --loopback-only     keep only loopback ICE candidates (tests)
   --label TEXT        display label (default: the key file's)
   --in-thread         run the session host on the main thread (default: a worker_threads Worker)
+  --outbox FILE       outbox store (created with mode 0600): restarted with the same key and
+                      FILE, the party keeps its epoch and resumes its delivery streams and open
+                      sessions (nothing lost, nothing twice); runs the host in-thread
   --json              print one JSON object per line (ready, peer, proposal, result, error)
   --help              this text
 
@@ -82,6 +85,8 @@ export interface RunArgs {
   label?: string
   json: boolean
   inThread: boolean
+  /** `--outbox FILE`: the outbox store. */
+  outbox?: string
 }
 
 export type Args = KeygenArgs | RunArgs | { command: 'help' }
@@ -163,6 +168,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         'loopback-only': { type: 'boolean' },
         json: { type: 'boolean' },
         'in-thread': { type: 'boolean' },
+        outbox: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -252,6 +258,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   }
   const roster = str('roster')
   const label = str('label')
+  const outbox = str('outbox')
   return {
     command,
     signal,
@@ -275,5 +282,6 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     ...(label !== undefined ? { label } : {}),
     json: v.json === true,
     inThread: v['in-thread'] === true,
+    ...(outbox !== undefined ? { outbox } : {}),
   }
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import { ConclaveError, errorCode, type PartyEvent, type Session } from '@conclave/core'
-import { createNodeCrypto } from '@conclave/core/node'
+import { createFileOutboxStore, createNodeCrypto } from '@conclave/core/node'
 import { HELP, parseCommandLine, type RunArgs, UsageError } from './args.ts'
 import { runCoordinated } from './coordinate.ts'
 import { readIdentity, readRoster, writeNewIdentity } from './keyfile.ts'
@@ -32,6 +32,13 @@ async function run(args: RunArgs, out: Output): Promise<number> {
       ...(args.iceRelayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
       loopbackOnly: args.loopbackOnly,
       inThread: args.inThread,
+      ...(args.outbox
+        ? {
+            outbox: createFileOutboxStore(args.outbox, {
+              onWarning: (message) => out.emit('warning', { message }),
+            }),
+          }
+        : {}),
     },
     { signal: abort.signal },
   )

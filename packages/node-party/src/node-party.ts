@@ -11,6 +11,7 @@ import {
   createWebRtcTransport,
   type Limits,
   loopbackOnly,
+  type OutboxStore,
   type Party,
   type Roster,
   type SignalingClient,
@@ -45,6 +46,13 @@ export interface NodePartyOptions {
    * worker_threads Worker. @default false: the Worker, the same path browsers take
    */
   inThread?: boolean
+  /**
+   * Outbox store (e.g. `createFileOutboxStore(path)` from `@conclave/core/node`): a party
+   * restarted with the same key and store resumes its streams and sessions. The host then runs
+   * in-thread (the store is a synchronous object that does not cross into the Worker).
+   * @default none
+   */
+  outbox?: OutboxStore
 }
 
 /** A started Node party and its parts. */
@@ -87,17 +95,18 @@ export async function startNodeParty(
     ...(o.loopbackOnly ? { candidateFilter: loopbackOnly } : {}),
     ...(o.roster ? { persistentPeers: new Set(o.roster.parties.keys()) } : {}),
   })
-  const host = o.inThread
-    ? undefined
-    : await createNodeWorkerSessionHost(
-        toWorkerHostConfig({
-          crypto: o.crypto,
-          identity: o.identity,
-          ...(o.roster ? { roster: o.roster } : {}),
-          ...(o.limits ? { limits: o.limits } : {}),
-          ...(o.mode ? { mode: o.mode } : {}),
-        }),
-      )
+  const host =
+    o.inThread || o.outbox
+      ? undefined
+      : await createNodeWorkerSessionHost(
+          toWorkerHostConfig({
+            crypto: o.crypto,
+            identity: o.identity,
+            ...(o.roster ? { roster: o.roster } : {}),
+            ...(o.limits ? { limits: o.limits } : {}),
+            ...(o.mode ? { mode: o.mode } : {}),
+          }),
+        )
   const party = createParty({
     identity: o.identity,
     crypto: o.crypto,
@@ -106,6 +115,7 @@ export async function startNodeParty(
     ...(o.roster ? { roster: o.roster } : {}),
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.mode ? { mode: o.mode } : {}),
+    ...(o.outbox ? { outbox: o.outbox } : {}),
   })
   // registration resolves once the server answers; socket.io keeps retrying until then
   const started = signaling.start(options)

@@ -96,6 +96,30 @@ export class PeerDelivery {
     return 'new'
   }
 
+  /**
+   * Take up the state an outbox store kept across a restart of this party: the same peer
+   * incarnation, its unacknowledged units (sent again on the next link) and what was processed
+   * (received from then on: the peer sends the rest again, since no ack covered it).
+   */
+  restore(s: {
+    epoch: string | undefined
+    sendNext: bigint
+    unacked: Iterable<[bigint, Uint8Array]>
+    processed: bigint
+  }): void {
+    this.epoch = s.epoch
+    this.sendNext = s.sendNext
+    this.unacked.length = 0
+    this.unackedBytes = 0
+    for (const [seq, unit] of s.unacked) {
+      this.unacked.push({ seq, unit })
+      this.unackedBytes += unit.length
+    }
+    this.received = s.processed
+    this.processed = s.processed
+    this.ackedUpTo = 0n
+  }
+
   /** The peer restarted (a new epoch) or this is its first handshake: start afresh. */
   reset(epoch: string): void {
     this.epoch = epoch

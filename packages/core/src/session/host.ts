@@ -35,6 +35,7 @@ import { decodeEcho, echoKind, encodeEcho, equivocationError, equivocationEviden
 import { checkGrant, createMemoryGrantStore, type GrantStore } from './grants.ts'
 import { PeerGuard } from './guard.ts'
 import { type Limits, resolveLimits } from './limits.ts'
+import type { OutboxRecord, OutboxStore } from './outbox.ts'
 import { ABORT_KIND, CONTROL_ROUND, PROPOSAL_KIND, SessionState } from './session-state.ts'
 import { deriveSessionId } from './sid.ts'
 import type {
@@ -47,6 +48,7 @@ import type {
   ReceiveOptions,
   SessionHost,
   SessionOptions,
+  SessionResume,
 } from './types.ts'
 import { UnknownSessionBuffer } from './unknown-buffer.ts'
 
@@ -69,6 +71,13 @@ export interface SessionHostConfig {
   limits?: Partial<Limits>
   /** Clock (ms since the Unix epoch). @default Date.now */
   now?: () => number
+  /**
+   * Keeps the epoch, delivery streams and open sessions across restarts (DESIGN "Delivery"):
+   * a host started with the same key and store resumes them, and its peers see no restart.
+   * The store's epoch wins over `epoch`. The host closes the store on `stop()`.
+   * @default none: a restart is a new epoch, and peers abort the sessions with PEER_RESTARTED
+   */
+  outbox?: OutboxStore
 }
 
 interface LinkState {
@@ -96,6 +105,16 @@ interface Held {
   unit: EnvelopeUnit
   peer: PartyId
   clockOffsetMs: number
+  /** The unit's delivery number from `peer`, when it comes straight from the receive chain. */
+  deliverySeq?: bigint | undefined
+}
+
+/** What a unit being queued belongs to (journaled with it). */
+interface StreamRef {
+  session: SessionState
+  /** The recipient's PartyId or 'broadcast'. */
+  stream: string
+  seq: bigint
 }
 
 const DEFAULT_KIND = 'msg'
@@ -131,6 +150,10 @@ export class InThreadSessionHost implements SessionHost {
   private readonly preimages = new Map<SessionId, Uint8Array>()
   private keepaliveTimer: ReturnType<typeof setInterval> | undefined
   private stopped = false
+  private readonly outbox: OutboxStore | undefined
+  /** Sessions restored from the outbox store that the application has not reopened yet. */
+  private readonly dormant = new Set<SessionId>()
+  private readonly resumed = new Map<SessionId, SessionResume>()
 
   constructor(private readonly config: SessionHostConfig) {
     this.crypto = config.crypto
@@ -139,7 +162,9 @@ export class InThreadSessionHost implements SessionHost {
     this.limits = resolveLimits(config.limits)
     this.now = config.now ?? Date.now
     this.mode = config.mode ?? 'conclave'
-    this.epoch = config.epoch ?? config.crypto.randomBytes(16)
+    this.outbox = config.outbox
+    const stored = this.outbox?.load()
+    this.epoch = stored?.epoch ?? config.epoch ?? config.crypto.randomBytes(16)
     this.guard = new PeerGuard(this.limits, this.now)
     this.grantIssuers = config.grantIssuers ?? new Set()
     this.requireGrant = config.requireGrant ?? this.grantIssuers.size > 0
@@ -154,6 +179,61 @@ export class InThreadSessionHost implements SessionHost {
       onExpire: (held, sid) =>
         this.refuse('UNKNOWN_SESSION_EXPIRED', held.from, sid, 'held message of a session never opened'),
     })
+    if (this.outbox) this.restore()
+  }
+
+  /** Journal a record in the outbox store (when there is one and the host runs). */
+  private journal(record: OutboxRecord): void {
+    if (this.outbox && !this.stopped) this.outbox.append(record)
+  }
+
+  /**
+   * Take up what the outbox store kept: the epoch (journaled on first use), each peer's
+   * delivery streams, the ids of sessions that ended, and the open sessions with their
+   * sequence numbers, replay memory and unconsumed inbox. Restored sessions accept units at
+   * once and wait, dormant, for the application to reopen them (`openSession` with their id).
+   */
+  private restore(): void {
+    const state = this.outbox!.load()
+    if (!state.epoch) this.outbox!.append({ type: 'epoch', epoch: this.epoch })
+    for (const [peer, p] of state.peers) {
+      this.peerDelivery(peer).restore({
+        epoch: p.epoch,
+        sendNext: BigInt(p.sendNext),
+        unacked: [...p.unacked].map(([seq, unit]) => [BigInt(seq), unit] as [bigint, Uint8Array]),
+        processed: BigInt(p.processed),
+      })
+      if (p.epoch !== undefined) this.peerEpochs.set(peer, p.epoch)
+    }
+    for (const sid of state.ended) this.runSessions.add(sid)
+    for (const [sid, saved] of state.sessions) {
+      const s = new SessionState(saved.options, this.self, this.limits, this.now())
+      for (const [stream, next] of saved.seqs) s.restoreSeq(stream, BigInt(next))
+      for (const [stream, r] of saved.replay)
+        s.replay.restore(stream, BigInt(r.floor), [...r.above].map(BigInt))
+      for (const f of saved.fresh) s.freshStreams.add(f)
+      s.touch(saved.round)
+      for (const m of saved.inbox) s.inbox.put(m.key, m.body)
+      this.sessions.set(sid, s)
+      this.runSessions.add(sid)
+      this.dormant.add(sid)
+      this.resumed.set(sid, {
+        sent: Object.fromEntries(saved.sent),
+        received: Object.fromEntries(saved.taken),
+      })
+    }
+  }
+
+  /** Note that this party acts in `round` (journaled: a resumed session keeps its round window). */
+  private touch(s: SessionState, round: number): void {
+    if (round <= s.currentRound) return
+    s.touch(round)
+    this.journal({ type: 'round', sessionId: s.id, round })
+  }
+
+  /** Progress of a session resumed from the outbox store, once the application reopened it. */
+  resumeOf(sessionId: SessionId): SessionResume | undefined {
+    return this.dormant.has(sessionId) ? undefined : this.resumed.get(sessionId)
   }
 
   connect(sink: HostSink): void {
@@ -165,6 +245,8 @@ export class InThreadSessionHost implements SessionHost {
       )
       ;(this.keepaliveTimer as { unref?: () => void }).unref?.()
     }
+    // units kept by the outbox store wait for their peers: ask for links until they are ready
+    for (const [peer, d] of this.deliveries) if (d.pendingCount > 0) this.relinkLater(peer)
   }
 
   /** Ping every ready link; a link silent for `lostAfterMs` is lost. */
@@ -236,7 +318,14 @@ export class InThreadSessionHost implements SessionHost {
         sendFrame: (frame) => {
           traffic.framesSent++
           traffic.bytesSent += frame.length
-          this.out.sendFrame(info.linkId, frame)
+          try {
+            this.out.sendFrame(info.linkId, frame)
+          } catch (e) {
+            // the transport found the link dead (wrtc: the data channel closed under us); this runs
+            // inside the channel's flush, so the link is finished afterwards, not from here
+            const reason = `send failed: ${e instanceof Error ? e.message : String(e)}`
+            queueMicrotask(() => this.linkClosed(info.linkId, errorCode(e) ?? 'LINK_CLOSED', reason))
+          }
         },
         ready: (result) => this.onReady(state, result),
         unit: (unit) => {
@@ -287,12 +376,16 @@ export class InThreadSessionHost implements SessionHost {
     // them: everything not acknowledged is sent again after a `resume` naming its number.
     this.relinkTries.delete(peer)
     const d = this.peerDelivery(peer)
+    if (d.epoch !== epoch) this.journal({ type: 'peer-epoch', peer, epoch })
     if (d.epoch !== undefined && d.epoch !== epoch) d.reset(epoch)
     d.epoch = epoch
     const { from, units } = d.resume()
     state.channel.sendRecord({ type: RecordType.resume, seq: from })
     if (previous || known !== undefined) this.counter.retransmits += units.length
     for (const unit of units) this.transmit(state, unit)
+    // the last ack may have been lost with the old link (or this party restarted): say it again
+    d.ackedUpTo = 0n
+    if (d.processed > 0n) this.scheduleAck(peer)
     this.emit({ type: 'peer', peer, state: 'ready', transport: state.info.kind })
   }
 
@@ -339,6 +432,8 @@ export class InThreadSessionHost implements SessionHost {
       const d = this.deliveries.get(peer)
       const link = this.readyLinks.get(peer)
       if (!d || !link || link.channel.isClosed || d.processed <= d.ackedUpTo) return
+      // an ack never covers what the outbox store has not kept
+      this.journal({ type: 'processed', peer, next: Number(d.processed) })
       d.ackedUpTo = d.processed
       try {
         link.channel.sendRecord({ type: RecordType.ack, seq: d.processed })
@@ -352,7 +447,12 @@ export class InThreadSessionHost implements SessionHost {
   private onRecord(state: LinkState, rec: FrameRecord): void {
     const peer = state.result?.peer
     if (rec.type === RecordType.resume) state.cursor = rec.seq
-    if (rec.type === RecordType.ack && peer) this.deliveries.get(peer)?.onAck(rec.seq)
+    if (rec.type === RecordType.ack && peer) {
+      const d = this.deliveries.get(peer)
+      const before = d?.pendingCount ?? 0
+      d?.onAck(rec.seq)
+      if (d && d.pendingCount < before) this.journal({ type: 'ack', peer, next: Number(rec.seq) })
+    }
     if (rec.type === RecordType.ping) state.channel.sendRecord({ type: RecordType.pong, value: rec.value })
     if (rec.type === RecordType.pong) {
       const rtt = this.now() - Number(rec.value)
@@ -438,13 +538,14 @@ export class InThreadSessionHost implements SessionHost {
     try {
       if (d.receive(seq) === 'duplicate') {
         this.counter.duplicates++
+        this.scheduleAck(peer) // the sender did not see the ack that covers it
         return
       }
     } catch (e) {
       state.channel.close(errorCode(e) ?? 'DELIVERY_GAP', e instanceof Error ? e.message : String(e))
       return
     }
-    this.process(state, peer, bytes)
+    this.process(state, peer, bytes, seq)
     // acknowledged once processed (accepted or refused: a refused unit is not worth resending)
     const done = (this.recvChains.get(peer) ?? Promise.resolve()).then(() => {
       if (d.processed < seq + 1n) d.processed = seq + 1n
@@ -454,7 +555,7 @@ export class InThreadSessionHost implements SessionHost {
   }
 
   /** The receive pipeline of one unit. */
-  private process(state: LinkState, peer: PartyId, bytes: Uint8Array): void {
+  private process(state: LinkState, peer: PartyId, bytes: Uint8Array, deliverySeq: bigint): void {
     let unit: EnvelopeUnit
     try {
       unit = decodeUnit(bytes, this.limits.maxMessageBytes)
@@ -496,7 +597,7 @@ export class InThreadSessionHost implements SessionHost {
           this.refuse('ENVELOPE_BAD_SIGNATURE', peer, sid, 'envelope signature does not verify')
           return
         }
-        return this.accept({ unit, peer, clockOffsetMs: offset })
+        return this.accept({ unit, peer, clockOffsetMs: offset, deliverySeq })
       })
       .catch((e: unknown) => this.refuse(errorCode(e) ?? 'ENVELOPE_BAD_SIGNATURE', peer, sid, String(e)))
     this.recvChains.set(peer, chain)
@@ -585,7 +686,18 @@ export class InThreadSessionHost implements SessionHost {
       this.emit({ type: 'backpressure', peer, sessionId: sid, held: session.inbox.held(peer) })
       return session.inbox.waitForRoom(peer).then(() => this.accept(held))
     }
-    session.inbox.put({ from: peer, round: unit.round, kind: unit.kind, broadcast }, unit.body)
+    const key = { from: peer, round: unit.round, kind: unit.kind, broadcast }
+    this.journal({
+      type: 'accept',
+      sessionId: sid,
+      key,
+      body: unit.body,
+      replayStream: stream,
+      replaySeq: Number(unit.seq),
+      fresh: freshKey,
+      deliverySeq: held.deliverySeq === undefined ? -1 : Number(held.deliverySeq),
+    })
+    session.inbox.put(key, unit.body)
     if (broadcast) {
       const key = `${peer}|${unit.round}|${unit.kind}`
       if (!session.broadcastUnits.has(key)) session.broadcastUnits.set(key, unit.bytes)
@@ -716,10 +828,12 @@ export class InThreadSessionHost implements SessionHost {
     )
     const s = this.session(id)
     s.proposal = encodeProposal(input)
+    const seq = s.nextSeq('broadcast')
     await this.dispatch(
-      this.payload(s, CONTROL_ROUND, PROPOSAL_KIND, body, s.nextSeq('broadcast')),
+      this.payload(s, CONTROL_ROUND, PROPOSAL_KIND, body, seq),
       BROADCAST_RECIPIENT,
       s.others,
+      { session: s, stream: 'broadcast', seq },
     )
     return id
   }
@@ -762,6 +876,7 @@ export class InThreadSessionHost implements SessionHost {
     payload: Uint8Array,
     recipient: Uint8Array,
     to: readonly PartyId[],
+    ref: StreamRef,
     onUnit?: (unit: Uint8Array) => void,
   ): Promise<void> {
     const timestamp = BigInt(Math.floor(this.now()))
@@ -771,23 +886,49 @@ export class InThreadSessionHost implements SessionHost {
     )
     const done = this.sendChain.then(async () => {
       const unit = encodeUnit(payload, recipient, timestamp, await signed)
+      // stopped while signing: not journaled, so not sent (a resumed session sends it again)
+      if (this.stopped)
+        throw new ConclaveError('SESSION_CLOSED', 'the party stopped before the unit was queued')
       onUnit?.(unit)
-      for (const peer of to) this.deliver(peer, unit)
+      this.deliver(to, unit, ref)
     })
     this.sendChain = done.catch(() => undefined)
     return done
   }
 
   /**
-   * Hand a unit to a peer's delivery stream: it is kept until acknowledged, sent now when a
-   * link is ready, and on the next link otherwise.
-   * @throws ConclaveError `DELIVERY_BUFFER_FULL`
+   * Hand a unit to the delivery streams of its recipients: it is kept until acknowledged,
+   * journaled in the outbox store (one record for all recipients, so a crash queues it for all
+   * or none), then sent now where a link is ready and on the next link otherwise.
+   * @throws ConclaveError `DELIVERY_BUFFER_FULL` (the recipients queued before it keep the unit)
    */
-  private deliver(peer: PartyId, unit: Uint8Array): void {
-    this.peerDelivery(peer).enqueue(unit)
-    const link = this.readyLinks.get(peer)
-    if (link && !link.channel.isClosed) this.transmit(link, unit)
-    else this.out.requestLink(peer)
+  private deliver(to: readonly PartyId[], unit: Uint8Array, ref: StreamRef): void {
+    const queued: { peer: PartyId; seq: number }[] = []
+    let full: unknown
+    for (const peer of to) {
+      try {
+        queued.push({ peer, seq: Number(this.peerDelivery(peer).enqueue(unit)) })
+      } catch (e) {
+        full = e
+        break
+      }
+    }
+    if (queued.length > 0) {
+      this.journal({
+        type: 'enqueue',
+        sessionId: ref.session.id,
+        stream: ref.stream,
+        streamSeq: Number(ref.seq),
+        unit,
+        to: queued,
+      })
+    }
+    for (const { peer } of queued) {
+      const link = this.readyLinks.get(peer)
+      if (link && !link.channel.isClosed) this.transmit(link, unit)
+      else this.out.requestLink(peer)
+    }
+    if (full !== undefined) throw full
   }
 
   private transmit(link: LinkState, unit: Uint8Array): void {
@@ -803,6 +944,13 @@ export class InThreadSessionHost implements SessionHost {
    * @throws ConclaveError `SESSION_EXISTS`, `GRANT_REQUIRED`, `GRANT_EXPIRED`, `GRANT_REPLAYED`
    */
   openSession(options: SessionOptions, proposedHere = false): void {
+    if (this.dormant.delete(options.id)) {
+      // resumed from the outbox store: it already accepts units; the application is back
+      const s = this.sessions.get(options.id)!
+      this.emit({ type: 'session', sessionId: s.id, state: 'opened' })
+      for (const peer of s.others) if (!this.readyLinks.has(peer)) this.out.requestLink(peer)
+      return
+    }
     if (this.sessions.has(options.id) || this.runSessions.has(options.id)) {
       throw new ConclaveError(
         'SESSION_EXISTS',
@@ -824,12 +972,22 @@ export class InThreadSessionHost implements SessionHost {
     s.proposal = this.preimages.get(s.id)
     this.preimages.delete(s.id)
     this.pendingProposals.delete(s.id)
+    this.journal({
+      type: 'open',
+      session: {
+        id: s.id,
+        participants: [...options.participants],
+        ...(options.roundTimeoutMs !== undefined ? { roundTimeoutMs: options.roundTimeoutMs } : {}),
+        ...(options.roundTimeouts !== undefined ? { roundTimeouts: options.roundTimeouts } : {}),
+      },
+    })
     this.sessions.set(s.id, s)
     this.runSessions.add(s.id)
     this.counter.sessionsOpened++
     this.emit({ type: 'session', sessionId: s.id, state: 'opened' })
     for (const peer of s.others) if (!this.readyLinks.has(peer)) this.out.requestLink(peer)
-    for (const held of this.unknown.release(s.id)) this.accept(held.item)
+    // held units were processed (and acknowledged) long ago: their delivery numbers are stale
+    for (const held of this.unknown.release(s.id)) this.accept({ ...held.item, deliverySeq: undefined })
   }
 
   private session(id: SessionId): SessionState {
@@ -867,21 +1025,29 @@ export class InThreadSessionHost implements SessionHost {
     s.assertOpen()
     this.checkPeer(s, to, 'to')
     this.checkRound(round)
-    s.touch(round)
-    const payload = this.payload(s, round, kind, body, s.nextSeq(to))
-    await this.dispatch(payload, partyIdToBytes(to), [to])
+    this.touch(s, round)
+    const seq = s.nextSeq(to)
+    const payload = this.payload(s, round, kind, body, seq)
+    await this.dispatch(payload, partyIdToBytes(to), [to], { session: s, stream: to, seq })
   }
 
   async broadcast(sessionId: SessionId, round: number, body: Uint8Array, kind = DEFAULT_KIND): Promise<void> {
     const s = this.session(sessionId)
     s.assertOpen()
     this.checkRound(round)
-    s.touch(round)
-    const payload = this.payload(s, round, kind, body, s.nextSeq('broadcast'))
+    this.touch(s, round)
+    const seq = s.nextSeq('broadcast')
+    const payload = this.payload(s, round, kind, body, seq)
     const key = `${this.self}|${round}|${kind}`
-    await this.dispatch(payload, BROADCAST_RECIPIENT, s.others, (unit) => {
-      if (!s.broadcastUnits.has(key)) s.broadcastUnits.set(key, unit)
-    })
+    await this.dispatch(
+      payload,
+      BROADCAST_RECIPIENT,
+      s.others,
+      { session: s, stream: 'broadcast', seq },
+      (unit) => {
+        if (!s.broadcastUnits.has(key)) s.broadcastUnits.set(key, unit)
+      },
+    )
   }
 
   private payload(s: SessionState, round: number, kind: string, body: Uint8Array, seq: bigint): Uint8Array {
@@ -1003,11 +1169,12 @@ export class InThreadSessionHost implements SessionHost {
     s.assertOpen()
     this.checkRound(round)
     for (const f of from) this.checkPeer(s, f, 'from')
-    s.touch(round)
+    this.touch(s, round)
     const kind = options.kind ?? DEFAULT_KIND
     const broadcast = options.broadcast ?? false
     const got = new Map<PartyId, Uint8Array>()
     const keys = from.map((f) => ({ from: f, round, kind, broadcast }))
+    const takes: ReturnType<typeof s.inbox.take>[] = []
     return new Promise((resolve, reject) => {
       let settled = false
       const finish = (e?: unknown): void => {
@@ -1017,7 +1184,7 @@ export class InThreadSessionHost implements SessionHost {
         options.signal?.removeEventListener('abort', onAbort)
         if (e === undefined) resolve(got)
         else {
-          for (const k of keys) if (!got.has(k.from)) s.inbox.cancel(k, e)
+          for (const [i, k] of keys.entries()) if (!got.has(k.from)) takes[i]?.cancel(e)
           reject(e)
         }
       }
@@ -1040,9 +1207,16 @@ export class InThreadSessionHost implements SessionHost {
       if (options.signal?.aborted) return onAbort()
       options.signal?.addEventListener('abort', onAbort)
       for (const k of keys) {
-        s.inbox.take(k).then(
+        const t = s.inbox.take(k)
+        takes.push(t)
+        t.then(
           (body) => {
-            if (settled) return
+            if (settled) {
+              s.inbox.putBack(k, body) // the wait ended first: the message stays for the next receive
+              return
+            }
+            // journaled before the application sees it: after a restart it is not offered again
+            this.journal({ type: 'take', sessionId: s.id, key: k })
             got.set(k.from, body)
             if (got.size === keys.length) finish()
           },
@@ -1069,10 +1243,12 @@ export class InThreadSessionHost implements SessionHost {
     this.fail(s, err, undefined, silent)
     const body = new Writer(64).str16(code).str16(err.message.slice(0, 500)).finish()
     try {
+      const seq = s.nextSeq('broadcast')
       await this.dispatch(
-        this.payload(s, CONTROL_ROUND, ABORT_KIND, body, s.nextSeq('broadcast')),
+        this.payload(s, CONTROL_ROUND, ABORT_KIND, body, seq),
         BROADCAST_RECIPIENT,
         s.others,
+        { session: s, stream: 'broadcast', seq },
       )
     } catch (e) {
       this.refuse(errorCode(e) ?? 'PEER_UNREACHABLE', undefined, s.id, `abort not sent: ${String(e)}`)
@@ -1103,6 +1279,7 @@ export class InThreadSessionHost implements SessionHost {
     if (s.status !== 'open') return
     s.status = 'aborted'
     s.failure = err
+    this.journal({ type: 'end', sessionId: s.id })
     s.inbox.fail(err)
     this.counter.sessionsAborted++
     const code =
@@ -1125,7 +1302,10 @@ export class InThreadSessionHost implements SessionHost {
       s.status = 'closed'
       s.inbox.fail(new ConclaveError('SESSION_CLOSED', 'session closed'))
     }
+    // closed by the application (not by stop(): a stopped host's sessions resume next time)
+    this.journal({ type: 'end', sessionId })
     this.sessions.delete(sessionId)
+    this.dormant.delete(sessionId)
     this.emit({ type: 'session', sessionId, state: 'closed' })
   }
 
@@ -1174,6 +1354,7 @@ export class InThreadSessionHost implements SessionHost {
     for (const s of this.sessions.values()) this.closeSession(s.id)
     for (const l of [...this.links.values()]) l.channel.close('LINK_CLOSED', 'party stopping')
     this.unknown.clear()
+    this.outbox?.close()
   }
 }
 

@@ -66,9 +66,13 @@ export class Inbox {
     slot.push(body)
   }
 
-  /** Take the next body of a slot, waiting for it. */
-  take(key: InboxKey): Promise<Uint8Array> {
-    if (this.failure) return Promise.reject(this.failure)
+  /**
+   * Take the next body of a slot, waiting for it. The promise has a `cancel(reason)` that
+   * withdraws exactly this wait (not another one on the same slot).
+   */
+  take(key: InboxKey): Promise<Uint8Array> & { cancel(reason: unknown): void } {
+    const noop = { cancel: (): void => undefined }
+    if (this.failure) return Object.assign(Promise.reject(this.failure), noop)
     const k = keyOf(key)
     const slot = this.slots.get(k)
     if (slot && slot.length > 0) {
@@ -80,16 +84,44 @@ export class Inbox {
         this.roomWaiters.delete(key.from)
         for (const w of waiting) w()
       }
-      return Promise.resolve(body)
+      return Object.assign(Promise.resolve(body), noop)
     }
-    return new Promise((resolve, reject) => {
+    let waiter: Waiter | undefined
+    const promise = new Promise<Uint8Array>((resolve, reject) => {
       let list = this.waiters.get(k)
       if (!list) {
         list = []
         this.waiters.set(k, list)
       }
-      list.push({ resolve, reject })
+      waiter = { resolve, reject }
+      list.push(waiter)
     })
+    return Object.assign(promise, {
+      cancel: (reason: unknown): void => {
+        const list = this.waiters.get(k)
+        const i = list && waiter ? list.indexOf(waiter) : -1
+        if (i < 0) return
+        list!.splice(i, 1)
+        if (list!.length === 0) this.waiters.delete(k)
+        waiter!.reject(reason)
+      },
+    })
+  }
+
+  /** Put a body back at the head of its slot (a take that resolved after its wait was over). */
+  putBack(key: InboxKey, body: Uint8Array): void {
+    if (this.failure) return
+    const k = keyOf(key)
+    const w = this.waiters.get(k)
+    if (w && w.length > 0) {
+      w.shift()!.resolve(body)
+      if (w.length === 0) this.waiters.delete(k)
+      return
+    }
+    const slot = this.slots.get(k)
+    if (slot) slot.unshift(body)
+    else this.slots.set(k, [body])
+    this.heldPerSender.set(key.from, this.held(key.from) + 1)
   }
 
   /** True when `from` has `perSender` unconsumed messages and a new one would not fit. */
@@ -108,15 +140,6 @@ export class Inbox {
       }
       list.push(resolve)
     })
-  }
-
-  /** Withdraw a pending take (on timeout or abort signal). */
-  cancel(key: InboxKey, reason: unknown): void {
-    const k = keyOf(key)
-    const list = this.waiters.get(k)
-    const w = list?.shift()
-    if (list && list.length === 0) this.waiters.delete(k)
-    w?.reject(reason)
   }
 
   /** Fail every pending and future take with `e`. */

@@ -34,4 +34,9 @@ export class ReplayWindow {
       s.floor++
     }
   }
+
+  /** Take up a stream's memory kept by an outbox store: every seq below `floor`, and `above`. */
+  restore(stream: string, floor: bigint, above: Iterable<bigint>): void {
+    this.streams.set(stream, { floor, above: new Set(above) })
+  }
 }

@@ -80,6 +80,11 @@ export class SessionState {
     return s
   }
 
+  /** Continue the stream towards `to` at `next` (a session resumed from an outbox store). */
+  restoreSeq(to: string, next: bigint): void {
+    this.seqs.set(to, next)
+  }
+
   /** Note that this party acts in `round`. */
   touch(round: number): void {
     if (round > this.currentRound) this.currentRound = round

@@ -5,7 +5,7 @@
  */
 import { Emitter, type Events } from '../events.ts'
 import type { PartyId, SessionId } from '../ids.ts'
-import type { PartyEvent, ReceiveOptions, SessionHost } from './types.ts'
+import type { PartyEvent, ReceiveOptions, SessionHost, SessionResume } from './types.ts'
 
 /** Events of one session. */
 export type SessionEvents = {
@@ -24,6 +24,12 @@ export class Session implements Events<SessionEvents> {
     /** This party. */
     readonly self: PartyId,
     private readonly host: SessionHost,
+    /**
+     * Set when the session was resumed from the party's outbox store after a restart: how many
+     * units this party had sent per stream and how many messages it had received per sender,
+     * so the application continues where it stopped. Undefined for a new session.
+     */
+    readonly resumed?: SessionResume,
   ) {}
 
   /** The participants other than this party. */

@@ -155,6 +155,17 @@ export interface PeerInfo {
   health: number
 }
 
+/**
+ * What a session reopened from an outbox store had done before the restart, so that the
+ * application continues where it stopped (see `Session.resumed`).
+ */
+export interface SessionResume {
+  /** Units this party queued per stream: a participant's PartyId (direct) or `'broadcast'`. */
+  sent: Readonly<Record<string, number>>
+  /** Messages the application took (receive / collect) from each participant, by PartyId. */
+  received: Readonly<Record<string, number>>
+}
+
 /** The session host contract. */
 export interface SessionHost {
   /** Wire the host to its connection side. */
@@ -162,7 +173,16 @@ export interface SessionHost {
   linkOpened(info: LinkInfo): void
   linkFrame(linkId: string, frame: Uint8Array): void
   linkClosed(linkId: string, code: ErrorCode, reason: string): void
+  /**
+   * Open a session. With an outbox store, an id the store holds open is resumed instead.
+   * @throws ConclaveError `SESSION_EXISTS`
+   */
   openSession(options: SessionOptions): void
+  /**
+   * Progress of a session resumed from an outbox store in this host's lifetime (optional: hosts
+   * without a store need not implement it).
+   */
+  resumeOf?(sessionId: SessionId): SessionResume | undefined
   /** Open a session as its proposer and send the proposal to the others. */
   propose(options: ProposeOptions): Promise<SessionId>
   /** Proposals received and not joined yet. */
