@@ -10,6 +10,9 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   root: 'packages/web-demo',
+  // the session host Worker is an ES module (`new Worker(url, { type: 'module' })`)
+  worker: { format: 'es' },
+  build: { target: 'es2022' },
   test: {
     root: '.',
     include: ['packages/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts'],
