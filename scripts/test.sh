@@ -1,22 +1,43 @@
 #!/usr/bin/env bash
-# Runs every test of Conclave on a fresh machine: installs pnpm and the packages, then type
-# checks, lints, and runs the unit and integration tests (vitest).
-# Usage: ./scripts/test.sh [vitest filters…]
+# Runs every test of Conclave on a fresh machine: installs pnpm, the packages, and from Debian
+# what the tests start (Chromium, redis-server, coturn); then type checks, lints, runs the unit
+# and integration tests (vitest) and the browser tests (Playwright).
+# Usage: ./scripts/test.sh            everything
+#        ./scripts/test.sh FILTER…    only the vitest files matching FILTER (no e2e)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 install_deps
+# The signaling cluster and TURN tests start their own redis-server and turnserver (coturn) on
+# 127.0.0.1; install them from Debian when missing (under CI those tests never skip).
+apt_install redis-server redis-server
+apt_install turnserver coturn
+if [ $# -eq 0 ] && [ -z "${CONCLAVE_CHROMIUM:-}" ]; then apt_install chromium chromium; fi
 
 log "type check"
 pnpm -s typecheck
 log "lint"
 pnpm -s lint
-log "unit and integration tests"
+log "unit and integration tests (vitest)"
 mkdir -p .tmp
+rm -f .tmp/vitest.json .tmp/e2e.json
 status=0
 pnpm -s exec vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=$?
+if [ $# -eq 0 ]; then
+  log "browser tests (Playwright, Chromium)"
+  PLAYWRIGHT_JSON_OUTPUT_NAME=.tmp/e2e.json pnpm -s run e2e --reporter=list,json || status=$?
+fi
 node -e '
-  const r = require("./.tmp/vitest.json");
-  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
-  if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1) }
+  const fs = require("fs");
+  const v = fs.existsSync(".tmp/vitest.json") ? require("./.tmp/vitest.json") : null;
+  let passed = 0, failed = 0, skipped = 0;
+  if (v) { passed += v.numPassedTests; failed += v.numFailedTests; skipped += v.numPendingTests + v.numTodoTests;
+    console.log(`vitest: ${v.numPassedTests} passed, ${v.numFailedTests} failed, ${v.numPendingTests + v.numTodoTests} skipped`) }
+  if (fs.existsSync(".tmp/e2e.json")) {
+    const s = require("./.tmp/e2e.json").stats;
+    passed += s.expected; failed += s.unexpected + s.flaky; skipped += s.skipped;
+    console.log(`playwright: ${s.expected} passed, ${s.unexpected} failed, ${s.flaky} flaky, ${s.skipped} skipped`)
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  if (passed === 0) { console.error("no test ran"); process.exit(1) }
 ' || status=1
 exit $status
