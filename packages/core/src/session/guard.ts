@@ -12,8 +12,6 @@ import type { Limits } from './limits.ts'
 const WEIGHTS: Partial<Record<ErrorCode, number>> = {
   ENVELOPE_BAD_SIGNATURE: 20,
   ENVELOPE_WRONG_SENDER: 20,
-  FRAME_DECRYPT_FAILED: 50,
-  FRAME_BAD_COUNTER: 50,
   CHUNK_INVALID: 30,
   REASSEMBLY_OVER_CAP: 30,
   MESSAGE_TOO_LARGE: 20,

@@ -119,6 +119,14 @@ interface StreamRef {
 
 const DEFAULT_KIND = 'msg'
 
+/** Link-closing faults that only an authenticated peer can cause (after the frame's AEAD). */
+const AUTHENTICATED_FAULTS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'CHUNK_INVALID',
+  'REASSEMBLY_OVER_CAP',
+  'MESSAGE_TOO_LARGE',
+  'DELIVERY_GAP',
+])
+
 /** The in-thread session host. */
 export class InThreadSessionHost implements SessionHost {
   readonly self: PartyId
@@ -474,7 +482,11 @@ export class InThreadSessionHost implements SessionHost {
     } else if (!remote && code !== 'LINK_CLOSED' && code !== 'PEER_BANNED') {
       this.counter.drop(code)
       this.emit({ type: 'drop', code, peer, reason })
-      if (code !== 'LINK_LOST' && this.guard.penalize(peer, code)) {
+      // Only what the peer provably sent counts against it: a frame that fails to decrypt, or
+      // arrives out of order, may have been forged or damaged by whoever carries it (the
+      // network, a relaying signaling server), so penalising it would let them partition
+      // honest parties. Content errors inside authenticated frames are the peer's own.
+      if (AUTHENTICATED_FAULTS.has(code) && this.guard.penalize(peer, code)) {
         this.cutOff(peer, `penalty score over ${this.limits.penaltyThreshold}`)
       }
     }
@@ -734,6 +746,10 @@ export class InThreadSessionHost implements SessionHost {
       p = decodeProposal(unit.body)
     } catch (e) {
       bad(`undecodable proposal: ${e instanceof Error ? e.message : String(e)}`)
+      return
+    }
+    if (!p.participants.includes(p.proposer)) {
+      bad('the proposer is not one of the participants')
       return
     }
     if (deriveSessionId(p) !== sid) {

@@ -287,8 +287,13 @@ class RelayTransportImpl implements RelayTransport {
           p.failures = 0 // a (re)joined peer gets a fresh set of attempts
           if (p.wanted && p.phase !== 'open' && p.phase !== 'opening' && !p.retryTimer) this.open(p)
         } else {
+          // payloads to it are refused now: no link, no retries until it joins again
           const p = this.peers.get(peer)
-          if (p) this.lose(p, 'LINK_LOST', 'the peer left the room', false)
+          if (!p) return
+          if (p.retryTimer) clearTimeout(p.retryTimer)
+          p.retryTimer = undefined
+          if (p.phase === 'backoff') p.phase = 'idle'
+          this.lose(p, 'LINK_LOST', 'the peer left the room', false)
         }
       }),
     )
@@ -633,8 +638,9 @@ class RelayTransportImpl implements RelayTransport {
     const wasInRoom = this.inRoom
     this.inRoom = false
     if (!wasInRoom) return
-    // Payloads in flight on the old socket may be gone either way.
-    this.queue = this.queue.filter((o) => o.link === undefined)
+    // Payloads in flight on the old socket may be gone, and what waits here belongs to links and
+    // opens that end now: every link is lost, and opened again once the client is back in the room.
+    this.queue = []
     for (const p of this.peers.values()) this.lose(p, 'LINK_LOST', 'the signaling connection dropped', true)
   }
 
