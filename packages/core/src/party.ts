@@ -207,6 +207,7 @@ class PartyImpl implements Party {
   }
 
   private emitEvent(ev: PartyEvent): void {
+    if (ev.type === 'alarm') this.o.transport.blockRelay?.(ev.peer)
     if (ev.type === 'session') this.sessions.get(ev.sessionId)?.dispatch(ev)
     this.emitter.emit(ev.type, ev as never)
     this.emitter.emit('event', ev)

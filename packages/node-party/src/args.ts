@@ -39,6 +39,8 @@ run
                       (also CONCLAVE_ICE_SERVERS, better for credentials: argv is visible to
                       other users in ps; default: none)
   --ice-relay-only    only use TURN relays (iceTransportPolicy 'relay')
+  --transport MODE    webrtc (default), relay (frames through the signaling server, still
+                      end-to-end encrypted), or hybrid (webrtc, relay while no direct link)
   --loopback-only     keep only loopback ICE candidates (tests)
   --label TEXT        display label (default: the key file's)
   --in-thread         run the session host on the main thread (default: a worker_threads Worker)
@@ -81,6 +83,7 @@ export interface RunArgs {
   timeoutMs: number
   iceServers: RTCIceServer[]
   iceRelayOnly: boolean
+  transport: 'webrtc' | 'relay' | 'hybrid'
   loopbackOnly: boolean
   label?: string
   json: boolean
@@ -125,6 +128,12 @@ function checkIceServer(server: RTCIceServer, i: number): void {
   }
 }
 
+function parseTransport(v: string | undefined): 'webrtc' | 'relay' | 'hybrid' {
+  if (v === undefined) return 'webrtc'
+  if (v === 'webrtc' || v === 'relay' || v === 'hybrid') return v
+  throw new UsageError(`--transport expected webrtc, relay or hybrid, got ${JSON.stringify(v)}`)
+}
+
 /**
  * Parse argv (without node and the script).
  * @throws UsageError
@@ -165,6 +174,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         timeout: { type: 'string' },
         'ice-servers': { type: 'string' },
         'ice-relay-only': { type: 'boolean' },
+        transport: { type: 'string' },
         'loopback-only': { type: 'boolean' },
         json: { type: 'boolean' },
         'in-thread': { type: 'boolean' },
@@ -278,6 +288,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     timeoutMs: int('timeout', str('timeout'), 1000, 86_400_000) ?? 120_000,
     iceServers,
     iceRelayOnly: v['ice-relay-only'] === true,
+    transport: parseTransport(str('transport')),
     loopbackOnly: v['loopback-only'] === true,
     ...(label !== undefined ? { label } : {}),
     json: v.json === true,

@@ -31,6 +31,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
       iceServers: args.iceServers,
       ...(args.iceRelayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
       loopbackOnly: args.loopbackOnly,
+      transport: args.transport,
       inThread: args.inThread,
       ...(args.outbox
         ? {

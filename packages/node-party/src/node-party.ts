@@ -6,7 +6,9 @@
 import { createRequire } from 'node:module'
 import {
   type CryptoBackend,
+  createHybridTransport,
   createParty,
+  createRelayTransport,
   createSignalingClient,
   createWebRtcTransport,
   type Limits,
@@ -39,6 +41,12 @@ export interface NodePartyOptions {
   iceTransportPolicy?: RTCIceTransportPolicy
   /** Keep only loopback ICE candidates. */
   loopbackOnly?: boolean
+  /**
+   * `webrtc` (direct links only), `relay` (every frame through the signaling server, still
+   * end-to-end encrypted), or `hybrid` (webrtc, falling back to the relay while no direct link
+   * can be had). @default 'webrtc'
+   */
+  transport?: 'webrtc' | 'relay' | 'hybrid'
   limits?: Partial<Limits>
   mode?: string
   /**
@@ -85,16 +93,22 @@ export async function startNodeParty(
     sign: (bytes) => o.crypto.ed25519.sign(o.identity, bytes),
     ...(o.label !== undefined ? { label: o.label } : {}),
   })
-  const transport = createWebRtcTransport({
-    signaling,
-    room: o.room,
+  const persistent = o.roster ? { persistentPeers: new Set(o.roster.parties.keys()) } : {}
+  const rtc = {
     SimplePeer: loadSimplePeer(),
     wrtc: loadWrtc(),
     iceServers: o.iceServers ?? [],
     ...(o.iceTransportPolicy ? { iceTransportPolicy: o.iceTransportPolicy } : {}),
     ...(o.loopbackOnly ? { candidateFilter: loopbackOnly } : {}),
-    ...(o.roster ? { persistentPeers: new Set(o.roster.parties.keys()) } : {}),
-  })
+    ...persistent,
+  }
+  const mode = o.transport ?? 'webrtc'
+  const transport =
+    mode === 'relay'
+      ? createRelayTransport({ signaling, room: o.room, ...persistent })
+      : mode === 'hybrid'
+        ? createHybridTransport({ signaling, room: o.room, webrtc: rtc })
+        : createWebRtcTransport({ signaling, room: o.room, ...rtc })
   const host =
     o.inThread || o.outbox
       ? undefined

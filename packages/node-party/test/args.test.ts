@@ -60,3 +60,11 @@ describe('follow mode', () => {
     expect(() => parseCommandLine([...base, '--follow'], {})).toThrowError(/--follow needs --protocol/)
   })
 })
+
+describe('transport mode', () => {
+  it('defaults to webrtc and accepts relay and hybrid', () => {
+    expect(parseCommandLine(base, {})).toMatchObject({ transport: 'webrtc' })
+    expect(parseCommandLine([...base, '--transport', 'hybrid'], {})).toMatchObject({ transport: 'hybrid' })
+    expect(() => parseCommandLine([...base, '--transport', 'carrier-pigeon'], {})).toThrowError(/--transport/)
+  })
+})

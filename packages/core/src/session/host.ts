@@ -1008,6 +1008,7 @@ export class InThreadSessionHost implements SessionHost {
 
   private session(id: SessionId): SessionState {
     const s = this.sessions.get(id)
+    if (!s && this.stopped) throw new ConclaveError('SESSION_CLOSED', 'the party has stopped')
     if (!s) throw new ConclaveError('SESSION_UNKNOWN', `no open session ${String(id).slice(0, 16)}…`)
     return s
   }

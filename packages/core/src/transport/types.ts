@@ -65,4 +65,10 @@ export interface Transport {
   onLink(handler: (link: Link) => void): () => void
   /** States before a link exists (transports that have them). */
   onState?(handler: (event: LinkStateEvent) => void): () => void
+  /**
+   * Never fall back to the signaling server's relay for `peer` (called by the party on a
+   * FINGERPRINT_MISMATCH alarm: the server is then presumed hostile). Transports with a relay
+   * fallback implement it.
+   */
+  blockRelay?(peer: PartyId): void
 }

@@ -344,7 +344,8 @@ class WebRtcTransport implements Transport {
       if (c.sp !== sp) return
       if (data.candidate && this.o.candidateFilter && !this.o.candidateFilter(data.candidate.candidate))
         return
-      this.sendSignal(c, { kind: signalKind(data), attempt, payload: { instance: this.instance, sp: data } })
+      const out = this.filterSdp(data)
+      this.sendSignal(c, { kind: signalKind(out), attempt, payload: { instance: this.instance, sp: out } })
     })
     sp.on('connect', () => {
       if (c.sp !== sp) return
@@ -446,10 +447,21 @@ class WebRtcTransport implements Transport {
     )
       return
     try {
-      c.sp!.signal(payload)
+      c.sp!.signal(this.filterSdp(payload))
     } catch (e) {
       this.fail(c, 'PEER_UNREACHABLE', `bad signal: ${e instanceof Error ? e.message : String(e)}`)
     }
+  }
+
+  /** Candidates can also sit in an SDP (`a=candidate:` lines): the filter applies to them too. */
+  private filterSdp(data: SimplePeerSignal): SimplePeerSignal {
+    const keep = this.o.candidateFilter
+    if (!keep || typeof data.sdp !== 'string') return data
+    const sdp = data.sdp
+      .split('\r\n')
+      .filter((line) => !line.startsWith('a=candidate:') || keep(line.slice(2)))
+      .join('\r\n')
+    return { ...data, sdp }
   }
 
   private sendSignal(c: PeerConn, data: Omit<SignalData, 'linkId'>): void {
