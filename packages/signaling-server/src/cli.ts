@@ -29,9 +29,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return
   }
   const log = createLogger({ level: command.config.logLevel })
-  if (process.env.REDIS_URL) {
-    log.warn('redis_unsupported', { hint: 'REDIS_URL is set but this build runs one in-memory instance' })
-  }
+  // With --redis-url / REDIS_URL this instance joins the cluster on that Redis (see docs/deploy.md).
   const server = createSignalingServer({ ...command.config, logger: log })
   const { url } = await server.start()
   process.stdout.write(`${JSON.stringify({ event: 'listening', url })}\n`)

@@ -52,6 +52,19 @@ export interface SignalingServerConfig {
   violationWindowMs: number
   /** @default 'info' */
   logLevel: LogLevel
+  /**
+   * Redis URL (`redis://` or `rediss://`). When set, this instance is one of a cluster: the
+   * socket.io Redis adapter delivers to parties on other instances, and the registry lives in
+   * Redis. Read from `REDIS_URL`. @default undefined: one process, everything in memory
+   */
+  redisUrl: string | undefined
+  /** Prefix of the Redis keys and channels (one per network sharing a Redis). @default 'conclave' */
+  redisPrefix: string
+  /**
+   * Time to live of a registration in Redis: the instance holding it refreshes it every third of
+   * this; when the instance dies, its registrations are gone this long after. @default 30000
+   */
+  registryTtlMs: number
 }
 
 /** The defaults (see {@link SignalingServerConfig} for what each one means). */
@@ -72,6 +85,9 @@ export const DEFAULT_CONFIG: Readonly<SignalingServerConfig> = Object.freeze({
   maxViolations: 20,
   violationWindowMs: 10_000,
   logLevel: 'info',
+  redisUrl: undefined,
+  redisPrefix: 'conclave',
+  registryTtlMs: 30_000,
 })
 
 /** One setting: its flag, its environment variable, and its smallest allowed value. */
@@ -81,12 +97,20 @@ interface Setting {
   env: string
   help: string
   min?: number
+  /** Shown in `--help` instead of the default value. */
+  shown?: string
 }
 
 const SETTINGS: readonly Setting[] = [
   { key: 'host', flag: 'host', env: 'CONCLAVE_SIGNAL_HOST', help: 'interface to listen on' },
   { key: 'port', flag: 'port', env: 'CONCLAVE_SIGNAL_PORT', help: 'TCP port, 0 = any free port', min: 0 },
-  { key: 'origin', flag: 'origin', env: 'CONCLAVE_SIGNAL_ORIGIN', help: 'public origin named in challenges' },
+  {
+    key: 'origin',
+    flag: 'origin',
+    env: 'CONCLAVE_SIGNAL_ORIGIN',
+    help: 'public origin named in challenges',
+    shown: 'http://<host>:<port>',
+  },
   {
     key: 'maxPayloadBytes',
     flag: 'max-payload-bytes',
@@ -177,6 +201,26 @@ const SETTINGS: readonly Setting[] = [
     env: 'CONCLAVE_SIGNAL_LOG_LEVEL',
     help: 'debug | info | warn | error | silent',
   },
+  {
+    key: 'redisUrl',
+    flag: 'redis-url',
+    env: 'REDIS_URL',
+    help: 'run as one instance of a cluster on this Redis',
+    shown: 'none: one process',
+  },
+  {
+    key: 'redisPrefix',
+    flag: 'redis-prefix',
+    env: 'CONCLAVE_SIGNAL_REDIS_PREFIX',
+    help: 'prefix of Redis keys and channels',
+  },
+  {
+    key: 'registryTtlMs',
+    flag: 'registry-ttl-ms',
+    env: 'CONCLAVE_SIGNAL_REGISTRY_TTL_MS',
+    help: "lifetime in Redis of a dead instance's registrations",
+    min: 1000,
+  },
 ]
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error', 'silent'])
@@ -190,7 +234,7 @@ export const HELP = [
   '',
   'Options (each also read from its environment variable; flags win):',
   ...SETTINGS.map((s) => {
-    const def = s.key === 'eventBurst' ? '2 x rate' : String(DEFAULT_CONFIG[s.key] ?? 'http://<host>:<port>')
+    const def = s.key === 'eventBurst' ? '2 x rate' : (s.shown ?? String(DEFAULT_CONFIG[s.key]))
     return `  --${s.flag.padEnd(26)} ${s.env.padEnd(44)} ${s.help} (default ${def})`
   }),
   `  --${'help'.padEnd(26)} ${''.padEnd(44)} print this and exit`,
@@ -223,6 +267,22 @@ function parseOrigin(raw: string): string {
   return url.origin
 }
 
+function parseRedisUrl(raw: string): void {
+  let url: URL | undefined
+  try {
+    url = new URL(raw)
+  } catch {
+    url = undefined
+  }
+  if (url?.protocol !== 'redis:' && url?.protocol !== 'rediss:') {
+    // The value may hold a password: name only its scheme.
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `--redis-url / REDIS_URL expected redis://host:port or rediss://host:port, got ${url ? url.protocol : 'no URL'}`,
+    )
+  }
+}
+
 /**
  * Fill in and check a partial configuration (what `createSignalingServer` does with its options).
  * @throws ConclaveError `INVALID_ARGUMENT` naming the setting, what was expected and what came
@@ -243,6 +303,13 @@ export function resolveConfig(partial: Partial<SignalingServerConfig> = {}): Sig
   if (config.port > 65535)
     throw new ConclaveError('INVALID_ARGUMENT', `"port" expected at most 65535, got ${config.port}`)
   if (config.origin !== undefined) config.origin = parseOrigin(config.origin)
+  if (config.redisUrl !== undefined) parseRedisUrl(config.redisUrl)
+  if (typeof config.redisPrefix !== 'string' || !/^[\w.-]{1,64}$/.test(config.redisPrefix)) {
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `"redisPrefix" expected 1-64 letters, digits, _ . -, got ${JSON.stringify(config.redisPrefix)}`,
+    )
+  }
   if (!LOG_LEVELS.has(config.logLevel)) {
     throw new ConclaveError(
       'INVALID_ARGUMENT',

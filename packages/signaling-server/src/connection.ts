@@ -3,7 +3,7 @@
  * registration and routing handlers, cut it on timeouts, and clean up when it goes.
  * @module
  */
-import type { ClientToServerEvents } from '@conclave/core'
+import type { ClientToServerEvents, SignalingErrorCode } from '@conclave/core'
 import { announce, type ConnectionContext, type SignalingSocket } from './context.ts'
 import { ackOf, createGuard } from './guard.ts'
 import { createRegistration } from './registration.ts'
@@ -16,6 +16,8 @@ export interface Connection {
   readonly partyId: string | undefined
   /** Cut the socket if it overstayed unregistered, or went silent while registered. */
   sweep(now: number): void
+  /** Tell the socket why, then disconnect it (the client does not reconnect by itself). */
+  cut(code: SignalingErrorCode, message: string): void
 }
 
 /** Take over a freshly connected socket: send the challenge and handle its events. */
@@ -70,6 +72,9 @@ export function handleConnection(ctx: ConnectionContext, socket: SignalingSocket
       } else if (member && now - guard.lastActivity > config.heartbeatTimeoutMs) {
         guard.cut('HEARTBEAT_TIMEOUT', `silent for more than ${config.heartbeatTimeoutMs} ms`)
       }
+    },
+    cut(code, message) {
+      guard.cut(code, message)
     },
   }
 }

@@ -4,6 +4,9 @@
  * join rooms, see presence, exchange WebRTC signals and relay opaque frames with parties in the
  * same room. HTTP: `GET /healthz`, `/metrics` (Prometheus), `/registry/nodes`, `/registry/stats`.
  *
+ * One process keeps everything in memory; with `redisUrl` (`REDIS_URL`) several instances serve
+ * one network through Redis (see {@link createRedisCluster} and `docs/deploy.md`).
+ *
  * Run it with `conclave-signal --host 127.0.0.1 --port 8787` (see `--help`), or embed it:
  * @example
  * ```ts
@@ -14,6 +17,7 @@
  * @module
  */
 export { createTokenBucket, type TokenBucket } from './bucket.ts'
+export type { Cluster, KeepAliveStatus } from './cluster.ts'
 export {
   type CommandLine,
   DEFAULT_CONFIG,
@@ -32,6 +36,8 @@ export {
   PROMETHEUS_CONTENT_TYPE,
   type SignalingMetrics,
 } from './metrics.ts'
+export { createRedisCluster, type RedisClusterOptions, redactRedisUrl } from './redis-cluster.ts'
+export { createRedisRegistry, type RedisRegistry, type RedisRegistryOptions } from './redis-registry.ts'
 export {
   createMemoryRegistry,
   type JoinLimits,

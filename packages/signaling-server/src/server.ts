@@ -6,12 +6,15 @@ import { createServer, type Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ConclaveError, createNobleBackend } from '@conclave/core'
 import { Server } from 'socket.io'
+import type { Cluster } from './cluster.ts'
 import { resolveConfig, type SignalingServerConfig } from './config.ts'
 import { type Connection, handleConnection } from './connection.ts'
 import type { SignalingIo, VerifyFn } from './context.ts'
 import { createHttpHandler } from './http.ts'
+import { startKeepAlive } from './keepalive.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createMetrics, type MetricsGauges, type SignalingMetrics } from './metrics.ts'
+import { createRedisCluster } from './redis-cluster.ts'
 import { createMemoryRegistry, type Registry } from './registry.ts'
 
 /** Options of {@link createSignalingServer}: any {@link SignalingServerConfig} field, and the seams. */
@@ -21,8 +24,13 @@ export interface SignalingServerOptions extends Partial<SignalingServerConfig> {
    * @default strict Ed25519 of core's noble backend (`createNobleBackend().ed25519.verify`)
    */
   verify?: VerifyFn
-  /** Membership and presence store. @default createMemoryRegistry() (one process) */
+  /** Membership and presence store. @default the cluster's, else createMemoryRegistry() (one process) */
   registry?: Registry
+  /**
+   * The cluster this instance is part of: shared registry and cross-instance delivery.
+   * @default createRedisCluster(…) when `redisUrl` is set, else none (one process)
+   */
+  cluster?: Cluster
   /** @default a JSON-lines logger on stderr at `logLevel` */
   logger?: Logger
 }
@@ -69,16 +77,39 @@ function hostForUrl(host: string): string {
  * @throws ConclaveError `INVALID_ARGUMENT` on a bad option
  */
 export function createSignalingServer(options: SignalingServerOptions = {}): SignalingServer {
-  const { verify: verifyOption, registry: registryOption, logger, ...partial } = options
+  const {
+    verify: verifyOption,
+    registry: registryOption,
+    cluster: clusterOption,
+    logger,
+    ...partial
+  } = options
   const config = resolveConfig(partial)
   const log = logger ?? createLogger({ level: config.logLevel })
-  const registry = registryOption ?? createMemoryRegistry()
+  if (clusterOption && registryOption) {
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      'pass "cluster" or "registry", not both: a cluster brings its registry',
+    )
+  }
+  const cluster: Cluster | undefined =
+    clusterOption ??
+    (config.redisUrl === undefined
+      ? undefined
+      : createRedisCluster({
+          url: config.redisUrl,
+          prefix: config.redisPrefix,
+          ttlMs: config.registryTtlMs,
+          log,
+        }))
+  const registry = registryOption ?? cluster?.registry ?? createMemoryRegistry()
   const metrics = createMetrics()
   const verify: VerifyFn = verifyOption ?? createNobleBackend().ed25519.verify
   const connections = new Map<string, Connection>()
   let http: HttpServer | undefined
   let io: SignalingIo | undefined
   let sweeper: ReturnType<typeof setInterval> | undefined
+  let stopKeepAlive: (() => void) | undefined
   let startedAt = Date.now()
   let stopping: Promise<void> | undefined
 
@@ -109,6 +140,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     async start() {
       if (http) throw new ConclaveError('INVALID_ARGUMENT', 'signaling server already started')
       stopping = undefined
+      await cluster?.start()
       const server = createServer(
         createHttpHandler({ registry, metrics, log, gauges, startedAt: () => startedAt }),
       )
@@ -118,6 +150,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
         address = await listen(server)
       } catch (error) {
         http = undefined
+        await cluster?.stop()
         throw error
       }
       startedAt = Date.now()
@@ -130,6 +163,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
         maxHttpBufferSize: config.maxPayloadBytes + config.payloadOverheadBytes,
         serveClient: false,
         connectTimeout: config.registrationTimeoutMs,
+        ...(cluster ? { adapter: cluster.adapter } : {}),
       })
       io = ioServer
       ioServer.on('connection', (socket) => {
@@ -149,13 +183,14 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
         for (const connection of [...connections.values()]) connection.sweep(now)
       }, period)
       sweeper.unref()
+      if (cluster) stopKeepAlive = startKeepAlive(cluster, connections, log)
       if (config.origin === undefined && (config.host === '0.0.0.0' || config.host === '::')) {
         log.warn('origin_unset', {
           host: config.host,
           hint: 'set --origin to the URL clients dial, or they refuse the challenge',
         })
       }
-      log.info('listening', { url, origin })
+      log.info('listening', { url, origin, ...(cluster ? { cluster: cluster.instanceId } : {}) })
       return { url, port: address.port, origin }
     },
 
@@ -166,11 +201,15 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       if (!server || !ioServer) return Promise.resolve()
       if (sweeper) clearInterval(sweeper)
       sweeper = undefined
+      stopKeepAlive?.()
+      stopKeepAlive = undefined
       stopping = new Promise<void>((resolve) => {
         // io.close() disconnects every socket and closes the HTTP server with it.
         ioServer.close(() => resolve())
         server.closeAllConnections()
-      }).then(() => {
+      }).then(async () => {
+        // The disconnect handlers' registry writes are queued by now: let them finish.
+        await cluster?.stop()
         http = undefined
         io = undefined
         log.info('stopped')
