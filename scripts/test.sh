@@ -24,7 +24,7 @@ status=0
 pnpm -s exec vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=$?
 if [ $# -eq 0 ]; then
   log "browser tests (Playwright, Chromium)"
-  PLAYWRIGHT_JSON_OUTPUT_NAME=.tmp/e2e.json pnpm -s run e2e --reporter=list,json || status=$?
+  PLAYWRIGHT_JSON_OUTPUT_NAME="$ROOT/.tmp/e2e.json" pnpm -s run e2e --reporter=list,json || status=$?
 fi
 node -e '
   const fs = require("fs");

@@ -11,8 +11,9 @@
  *   every one of `peers` is ready (connected and handshaken) → `up { t0, tRegistered, tFirstReady, tReady }`
  * - `down` → stop the party and the signaling client, close every RTCPeerConnection → `down`
  * - `session { sid, participants }` → open a session → `session`; `session-close { sid }` → `session-closed`
- * - `recv { sid, from, n, maxMs }` → `armed`, then `received { tLast, count, bytes, outOfOrder }`
- * - `send { sid, to, n, size, batch, highWater, watch, maxMs }` → `sent { tFirst, tEnd, … }`
+ * - `recv { sid, from, n, creditEvery, maxMs }` → `armed`, then `received { tLast, count, bytes, outOfOrder, … }`;
+ *   `expect { n }` lowers the count waited for (the sender had sends refused)
+ * - `send { sid, to, n, size, batch, window, highWater, watch, maxMs }` → `sent { tFirst, tEnd, … }`
  * - `echo { sid, from, n, maxMs }` → `echoing`, then `echoed { count }`
  * - `ping { sid, to, n, warmup, size, maxMs }` → `rtt { samples }`
  * - `sum { sid, participants, input }` → `sum { t0, t1, total }` (runSecureSum)
@@ -22,10 +23,11 @@
  * Every loop is bounded in count and in time (`maxMs`); a stalled run reports what it got.
  * @module
  */
-import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
+import { createHash, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { createInterface } from 'node:readline'
 import {
+  createNobleBackend,
   createNodeCrypto,
   createParty,
   createSignalingClient,
@@ -45,6 +47,7 @@ import {
   loopbackOnly,
   Packer,
   type Party,
+  type PartyId,
   parsePartyId,
   parseSessionId,
   RecordType,
@@ -103,6 +106,33 @@ const TrackedSimplePeer = function TrackedSimplePeer(opts: ConstructorParameters
   }
   return sp
 } as unknown as SimplePeerConstructor
+
+/**
+ * An abort signal that fires after `ms` unless cleared. A plain timer and controller: a signal
+ * from `AbortSignal.timeout()` that only `AbortSignal.any()` refers to can be garbage-collected
+ * before it fires (Node keeps weak references to the sources of `any`).
+ */
+function timeLimit(ms: number, also?: AbortSignal): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(new Error(`time limit of ${ms} ms`)), ms)
+  const onAlso = (): void => controller.abort(also?.reason)
+  also?.addEventListener('abort', onAlso, { once: true })
+  if (also?.aborted) onAlso()
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer)
+      also?.removeEventListener('abort', onAlso)
+    },
+  }
+}
+
+/** `CODE: message` of a ConclaveError, the message of any other error. */
+function describeError(e: unknown): string {
+  const code = (e as { code?: unknown })?.code
+  const message = e instanceof Error ? e.message : String(e)
+  return typeof code === 'string' ? `${code}: ${message}` : message
+}
 
 /** CPU time of this whole process (every thread: wrtc's, libuv's pool) in µs since `since`. */
 function cpuSince(since: NodeJS.CpuUsage): number {
@@ -209,9 +239,15 @@ async function up(c: Command): Promise<void> {
       process.stderr.write(`${(now() - t0).toFixed(1)} ms ${label} ${type} ${fields.join(' ')}\n`)
     })
   }
+  const p = party
   try {
-    await party.start({ signal: AbortSignal.timeout(timeoutMs) })
-    await party.waitForPeers(want, { timeoutMs: Math.max(1, timeoutMs - (now() - t0)) })
+    await p.start({ signal: AbortSignal.timeout(timeoutMs) })
+    const left = Math.max(1, timeoutMs - (now() - t0))
+    // The room's auto-connect makes the links. `waitForPeers` would also call `connect()` for a
+    // peer that has not joined the room yet: that offer is refused by the server and the attempt
+    // then waits for its 15 s connect timeout (see README), so it is opt-in here.
+    if (c.waitForPeers === true) await p.waitForPeers(want, { timeoutMs: left })
+    else await untilReady(p, want, left)
   } catch (e) {
     emit('up', {
       ok: false,
@@ -224,6 +260,31 @@ async function up(c: Command): Promise<void> {
   }
   const tReady = now()
   emit('up', { ok: true, t0, tRegistered, tFirstReady, tReady, peers: party.peers().length })
+}
+
+/** Resolve when every one of `want` is a ready peer of `p` (party events only, no `connect()`). */
+function untilReady(p: Party, want: readonly PartyId[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const missing = (): PartyId[] => {
+      const ready = new Set(p.peers().map((x) => x.peer))
+      return want.filter((w) => !ready.has(w))
+    }
+    const done = (e?: Error): void => {
+      off()
+      clearTimeout(timer)
+      if (e) reject(e)
+      else resolve()
+    }
+    const check = (): void => {
+      if (missing().length === 0) done()
+    }
+    const off = p.on('peer', check)
+    const timer = setTimeout(
+      () => done(new Error(`peers not ready after ${timeoutMs} ms: ${missing().length} of ${want.length}`)),
+      timeoutMs,
+    )
+    check()
+  })
 }
 
 async function down(): Promise<void> {
@@ -256,31 +317,51 @@ function session(c: Command): Session {
   return s
 }
 
+/**
+ * The receive loop in progress: its target (lowered by `expect` when the sender had sends
+ * refused) and what stops it early.
+ */
+let recvTarget = { n: 0, count: 0, stop: new AbortController() }
+
 async function recv(c: Command): Promise<void> {
   const s = session(c)
   const from = parsePartyId(str(c, 'from'))
   const n = num(c, 'n')
   const maxMs = num(c, 'maxMs', 30_000)
-  const signal = AbortSignal.timeout(maxMs)
+  const target = { n, count: 0, stop: new AbortController() }
+  recvTarget = target
+  const limit = timeLimit(maxMs, target.stop.signal)
+  const signal = limit.signal
   let count = 0
   let bytes = 0
   let outOfOrder = 0
   let tLast = Number.NaN
   let error: string | undefined
+  const creditEvery = num(c, 'creditEvery', 0)
   const cpu0 = process.cpuUsage()
   const frames0 = frames().received
   emit('armed')
   try {
-    for (; count < n; ) {
+    for (; count < target.n; ) {
       const body = await s.receive(from, 1, { signal })
       if (body.length >= 4 && new DataView(body.buffer, body.byteOffset, 4).getUint32(0) !== count)
         outOfOrder++
       count++
+      target.count = count
       bytes += body.length
+      // application-level flow control: tell the sender how far the application has read
+      if (creditEvery > 0 && (count % creditEvery === 0 || count === n)) {
+        const credit = new Uint8Array(4)
+        new DataView(credit.buffer).setUint32(0, count)
+        s.send(from, 1, credit, { kind: 'credit' }).catch(() => undefined)
+      }
     }
     tLast = now()
   } catch (e) {
-    error = e instanceof Error ? e.message : String(e)
+    if (count >= target.n) tLast = now()
+    else error = e instanceof Error ? e.message : String(e)
+  } finally {
+    limit.clear()
   }
   emit('received', {
     tLast,
@@ -298,7 +379,12 @@ async function recv(c: Command): Promise<void> {
 
 /**
  * Send `n` bodies of `size` bytes with `session.send`, `batch` at a time without awaiting each
- * one; between batches, when `watch` is set, wait while wrtc holds more than `highWater` bytes.
+ * one. Flow control between batches (each optional):
+ * - `window`: at most this many messages beyond what the receiving application has read (it
+ *   sends a `credit` message every `creditEvery`): Conclave keeps every unacknowledged unit in a
+ *   bounded retransmit buffer and refuses sends past it (`DELIVERY_BUFFER_FULL`);
+ * - `watch`: wait while wrtc's data channel holds more than `highWater` bytes (wrtc fails when
+ *   its buffer overflows, and Conclave passes no backpressure on).
  */
 async function send(c: Command): Promise<void> {
   const s = session(c)
@@ -310,10 +396,31 @@ async function send(c: Command): Promise<void> {
   const watch = c.watch !== false
   const maxMs = num(c, 'maxMs', 30_000)
   const pollMs = num(c, 'pollMs', 1)
+  const window = num(c, 'window', 0)
+  const stopCredits = new AbortController()
+  let credited = 0
+  let creditWaiter: (() => void) | undefined
+  if (window > 0) {
+    void (async () => {
+      const limit = timeLimit(maxMs + 5000, stopCredits.signal)
+      try {
+        while (credited < n) {
+          const b = await s.receive(to, 1, { kind: 'credit', signal: limit.signal })
+          credited = new DataView(b.buffer, b.byteOffset, 4).getUint32(0)
+          creditWaiter?.()
+        }
+      } finally {
+        limit.clear()
+      }
+    })().catch(() => undefined)
+  }
+  let creditWaitMs = 0
   const body = new Uint8Array(size)
   globalThis.crypto.getRandomValues(body.subarray(0, Math.min(size, 65536)))
   const view = new DataView(body.buffer)
   let sent = 0
+  /** Sends accepted (a refused one rejects its promise: DELIVERY_BUFFER_FULL …). */
+  let ok = 0
   let maxBuffered = 0
   let waitedMs = 0
   let error: string | undefined
@@ -321,18 +428,40 @@ async function send(c: Command): Promise<void> {
   const frames0 = frames().sent
   const rssBefore = process.memoryUsage.rss()
   let rssMax = rssBefore
+  // wrtc's buffer and this process's RSS, sampled while sending (reading bufferedAmount costs
+  // about as much as a send(), so not more often than this)
+  const sampler = setInterval(() => {
+    maxBuffered = Math.max(maxBuffered, bufferedAmount())
+    rssMax = Math.max(rssMax, process.memoryUsage.rss())
+  }, 20)
   const tFirst = now()
   const deadline = tFirst + maxMs
   try {
     while (sent < n) {
+      if (window > 0 && sent - credited >= window) {
+        const w0 = now()
+        while (sent - credited >= window && now() < deadline) {
+          await new Promise<void>((r) => {
+            creditWaiter = r
+            setTimeout(r, 50)
+          })
+        }
+        creditWaitMs += now() - w0
+      }
       const pending: Promise<void>[] = []
-      const end = Math.min(n, sent + batch)
+      const end = Math.min(n, sent + Math.min(batch, window > 0 ? window - (sent - credited) : batch))
       // session.send encodes the body synchronously, so one buffer can be reused
       for (; sent < end; sent++) {
         if (size >= 4) view.setUint32(0, sent)
         pending.push(s.send(to, 1, body))
       }
-      await Promise.all(pending)
+      const results = await Promise.allSettled(pending)
+      for (const r of results) {
+        if (r.status === 'fulfilled') ok++
+        else error ??= describeError(r.reason)
+      }
+      rssMax = Math.max(rssMax, process.memoryUsage.rss())
+      if (error) break
       const buffered = bufferedAmount()
       maxBuffered = Math.max(maxBuffered, buffered)
       rssMax = Math.max(rssMax, process.memoryUsage.rss())
@@ -350,14 +479,21 @@ async function send(c: Command): Promise<void> {
     error = e instanceof Error ? e.message : String(e)
   }
   const tEnd = now()
-  // the last frames leave at the next flush: let it happen before reading the counters
+  clearInterval(sampler)
+  stopCredits.abort()
+  // the last frames leave at the next flush (all that is queued, in one go): let it happen,
+  // then read the counters and wrtc's buffer right after it
   await new Promise<void>((r) => setImmediate(r))
+  maxBuffered = Math.max(maxBuffered, bufferedAmount())
+  rssMax = Math.max(rssMax, process.memoryUsage.rss())
   emit('sent', {
     tFirst,
     tEnd,
+    creditWaitMs,
     cpuUs: cpuSince(cpu0),
     frames: frames().sent - frames0,
     sent,
+    ok,
     maxBuffered,
     waitedMs,
     rssGrowth: rssMax - rssBefore,
@@ -370,7 +506,8 @@ async function echo(c: Command): Promise<void> {
   const s = session(c)
   const from = parsePartyId(str(c, 'from'))
   const n = num(c, 'n')
-  const signal = AbortSignal.timeout(num(c, 'maxMs', 30_000))
+  const limit = timeLimit(num(c, 'maxMs', 30_000))
+  const signal = limit.signal
   let count = 0
   const receivePath: number[] = []
   const sendPath: number[] = []
@@ -387,6 +524,8 @@ async function echo(c: Command): Promise<void> {
     }
   } catch {
     // reported by the count
+  } finally {
+    limit.clear()
   }
   emit('echoed', { count, receivePath: median(receivePath), sendPath: median(sendPath) })
 }
@@ -397,7 +536,8 @@ async function ping(c: Command): Promise<void> {
   const n = num(c, 'n')
   const warmup = num(c, 'warmup', 50)
   const size = num(c, 'size', 32)
-  const signal = AbortSignal.timeout(num(c, 'maxMs', 30_000))
+  const limit = timeLimit(num(c, 'maxMs', 30_000))
+  const signal = limit.signal
   const body = new Uint8Array(size)
   const samples: number[] = []
   const sendPath: number[] = []
@@ -418,6 +558,8 @@ async function ping(c: Command): Promise<void> {
     }
   } catch (e) {
     error = e instanceof Error ? e.message : String(e)
+  } finally {
+    limit.clear()
   }
   emit('rtt', {
     samples,
@@ -530,7 +672,17 @@ async function phases(): Promise<void> {
     const reps = size > 1024 ? 500 : 3000
     out[`node_sync_sign_${size}_us`] = await perOp(reps, () => nodeSign(null, msg, pair.privateKey))
     out[`node_sync_verify_${size}_us`] = await perOp(reps, () => nodeVerify(null, msg, pair.publicKey, sig))
+    // what a unit costs in a batch signature (DESIGN "Batch": one signature over SHA-256 digests)
+    out[`sha256_unit_${size}_us`] = await perOp(reps, () => createHash('sha256').update(msg).digest())
   }
+  // the noble backend (browsers without WebCrypto Ed25519; the signaling server's default verify)
+  const noble = createNobleBackend()
+  const nobleKey = await noble.ed25519.generate({ extractable: true })
+  const nobleMsg = crypto.randomBytes(400)
+  const nobleSig = await noble.ed25519.sign(nobleKey, nobleMsg)
+  out.noble_verify_400_us = await perOp(300, () =>
+    noble.ed25519.verify(nobleKey.publicKey, nobleMsg, nobleSig),
+  )
   out.microtask_hop_us = await perOp(20_000, () => Promise.resolve())
   out.set_immediate_hop_us = await perOp(5000, () => new Promise<void>((r) => setImmediate(r)))
   out.ab_timeout_signal_us = await perOp(5000, () => AbortSignal.timeout(30_000))
@@ -568,6 +720,12 @@ async function handle(c: Command): Promise<void> {
     }
     case 'recv':
       return recv(c)
+    case 'expect': {
+      // the sender had sends refused: wait only for the ones it got in
+      recvTarget.n = num(c, 'n')
+      if (recvTarget.count >= recvTarget.n) recvTarget.stop.abort()
+      return
+    }
     case 'send':
       return send(c)
     case 'echo':

@@ -13,7 +13,9 @@
  *   (a partial run writes nothing to docs/ unless `BENCH_OUT` is set)
  * - `BENCH_OUT` directory to write benchmarks.json / benchmarks.md to (default `docs/`)
  * - `BENCH_CPU_PROF` directory: run the Conclave children under `node --cpu-prof` there
- * - `BENCH_VERBOSE=1` forward the children's stderr
+ * - `BENCH_VERBOSE=1` forward the children's stderr; `BENCH_TRACE=1` the Conclave children's
+ *   party events on it
+ * - `BENCH_HIGH_WATER` bytes of wrtc buffer the senders stay under (default 4 MiB)
  *
  * Every child is killed by its PID when done, on error and on timeout; the whole run has a
  * time limit too.
@@ -54,14 +56,24 @@ const CONFIG = {
   highWater: Number(process.env.BENCH_HIGH_WATER ?? 4 * 1024 * 1024),
   /** session.send calls in flight before the Conclave sender awaits them (per size). */
   batch: { small: 1_000, large: 16 },
+  /**
+   * Conclave messages sent beyond what the receiving application has read (it sends a credit
+   * every `creditEvery`): below the retransmit buffer's bounds (10,000 units, 64 MiB per peer).
+   */
+  window: { small: 4_000, large: 128 },
+  creditEvery: { small: 500, large: 16 },
   meshSizes: [2, 4, 8],
   sumParties: 5,
   signaling: { parties: 1_000, pairs: 100, perSender: 150, pauseMs: 2_200 },
+  /** Pause before and between stopping one party and the next (see bringDown). */
+  downGapMs: 300,
   /** Time limit of one transfer (each loop also stops by its count). */
   transferMaxMs: 30_000,
 }
 
 const t0Run = Date.now()
+/** Load averages (1, 5, 15 min) when the run started: other work on the machine skews every figure. */
+const loadAtStart = os.loadavg()
 const elapsed = (): string => `${((Date.now() - t0Run) / 1000).toFixed(1)}s`
 function progress(message: string): void {
   console.log(`[${elapsed().padStart(6)}] ${message}`)
@@ -92,6 +104,8 @@ class Child {
   private readonly handlers = new Map<string, (m: Message) => void>()
   private readonly stderrTail: string[] = []
   exited = false
+  /** How it exited (signal or code, and its last stderr lines). */
+  exitInfo = ''
 
   constructor(
     readonly name: string,
@@ -123,6 +137,7 @@ class Child {
     })
     this.proc.on('exit', (code, signal) => {
       this.exited = true
+      this.exitInfo = `${signal ?? `code ${code}`}${this.stderrTail.length > 0 ? `: ${this.stderrTail.slice(-3).join(' | ')}` : ''}`
       children.delete(this)
       const e = new Error(`${name} exited (${signal ?? code}) ${this.stderrTail.slice(-5).join(' | ')}`)
       for (const w of this.waiters.splice(0)) {
@@ -180,7 +195,7 @@ class Child {
   }
 
   send(cmd: string, data: Record<string, unknown> = {}): void {
-    if (this.exited) throw new Error(`${this.name} has exited`)
+    if (this.exited) throw new Error(`${this.name} has exited (${this.exitInfo})`)
     this.proc.stdin.write(`${JSON.stringify({ cmd, ...data })}\n`)
   }
 
@@ -188,7 +203,7 @@ class Child {
   next(ev: string, timeoutMs = 30_000): Promise<Message> {
     const q = this.queues.get(ev)
     if (q && q.length > 0) return Promise.resolve(q.shift()!)
-    if (this.exited) return Promise.reject(new Error(`${this.name} has exited`))
+    if (this.exited) return Promise.reject(new Error(`${this.name} has exited (${this.exitInfo})`))
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         ev,
@@ -434,8 +449,19 @@ async function bringUp(
   return bad ? { ...result, ms: Number.NaN, error: String(bad.error) } : result
 }
 
+/**
+ * Stop the parties one after the other, after a quiet moment. wrtc segfaults in
+ * RTCDataChannel::Send when a party sends (its close record, an acknowledgement) on a channel
+ * whose other end has just closed its RTCPeerConnection (see README): parties stopping at the
+ * same instant, or right after traffic, crash each other.
+ */
 async function bringDown(parties: ConclaveChild[]): Promise<void> {
-  await Promise.all(parties.map((p) => p.child.ask('down', {}, 'down', 15_000)))
+  // let the last acknowledgements (sent 10 ms after processing) go out before anyone stops
+  await sleep(CONFIG.downGapMs)
+  for (const p of parties) {
+    await p.child.ask('down', {}, 'down', 15_000)
+    await sleep(CONFIG.downGapMs)
+  }
 }
 
 async function openSession(parties: ConclaveChild[]): Promise<string> {
@@ -474,6 +500,9 @@ interface TransferOptions {
   size: number
   batch: number
   watch: boolean
+  /** Credit window (0: none) and how often the receiver sends credit. */
+  window: number
+  creditEvery: number
   maxMs?: number
 }
 
@@ -495,7 +524,11 @@ async function conclaveTransferOnce(
 ): Promise<{ ms: number; sent: Message; received: Message }> {
   const maxMs = o.maxMs ?? CONFIG.transferMaxMs
   const sid = await openSession([sender, receiver])
-  await receiver.child.ask('recv', { sid, from: sender.id, n: o.n, maxMs: maxMs + 5000 }, 'armed')
+  await receiver.child.ask(
+    'recv',
+    { sid, from: sender.id, n: o.n, creditEvery: o.creditEvery, maxMs: maxMs + 5000 },
+    'armed',
+  )
   const receivedP = receiver.child.next('received', maxMs + 15_000)
   const sent = await sender.child.ask(
     'send',
@@ -506,12 +539,15 @@ async function conclaveTransferOnce(
       size: o.size,
       batch: o.batch,
       watch: o.watch,
+      window: o.window,
       highWater: CONFIG.highWater,
       maxMs,
     },
     'sent',
     maxMs + 15_000,
   )
+  // a sender that had sends refused: the receiver waits for the accepted ones only
+  if (Number(sent.ok) < o.n) receiver.child.send('expect', { n: Number(sent.ok) })
   const received = await receivedP
   await sender.child.ask('session-close', { sid }, 'session-closed', 5000).catch(() => undefined)
   return { ms: Number(received.tLast) - Number(sent.tFirst), sent, received }
@@ -559,6 +595,8 @@ async function pairSection(server: Server): Promise<void> {
         size: small.size,
         batch: CONFIG.batch.small,
         watch: true,
+        window: CONFIG.window.small,
+        creditEvery: CONFIG.creditEvery.small,
       })
       if (Number(r.received.count) !== small.n) throw new Error(describeFailure(r.sent, r.received))
       record('conclave_256B_msgs_per_s', (small.n / r.ms) * 1000)
@@ -586,6 +624,8 @@ async function pairSection(server: Server): Promise<void> {
         size: large.size,
         batch: CONFIG.batch.large,
         watch: true,
+        window: CONFIG.window.large,
+        creditEvery: CONFIG.creditEvery.large,
       })
       if (Number(r.received.count) !== large.n) throw new Error(describeFailure(r.sent, r.received))
       record('conclave_64KiB_MBps', bytes / 1000 / r.ms)
@@ -643,8 +683,9 @@ async function pairSection(server: Server): Promise<void> {
         throw new Error(`only ${samples.length} of ${rtt.n} round trips: ${String(r.error)}`)
       record('conclave_rtt_p50_ms', percentile(samples, 50))
       record('conclave_rtt_p99_ms', percentile(samples, 99))
+      const wire = Number(r.wireAndPeer) - Number(echoed.receivePath) - Number(echoed.sendPath)
       progress(
-        `conclave RTT    ${tag}: p50 ${fmt(percentile(samples, 50))} ms, p99 ${fmt(percentile(samples, 99))} ms`,
+        `conclave RTT    ${tag}: p50 ${fmt(percentile(samples, 50))} ms, p99 ${fmt(percentile(samples, 99))} ms (medians: send ${fmt(Number(r.sendPath))} + wire ${fmt(wire)} + peer receive ${fmt(Number(echoed.receivePath))} + peer send ${fmt(Number(echoed.sendPath))} + receive ${fmt(Number(r.receivePath))} ms)`,
       )
     } catch (e) {
       fail(`conclave RTT ${tag}`, e)
@@ -661,60 +702,80 @@ async function pairSection(server: Server): Promise<void> {
     }
   }
 
-  if (want('probes')) {
-    // Bursts without the bench's flow control: what Conclave does when an application just sends.
-    try {
-      progress(`probe: ${small.n} × 256 B sent at once (no batching, no flow control)`)
-      const r = await conclaveTransfer(sender, receiver, {
-        n: small.n,
-        size: small.size,
-        batch: small.n,
-        watch: false,
-        maxMs: 20_000,
-      })
-      const ok = Number(r.received.count) === small.n
-      probes.conclave_256B_burst = {
-        ok,
-        msgs_per_s: ok ? round((small.n / r.ms) * 1000) : null,
-        received: r.received.count,
-        max_buffered_bytes: r.sent.maxBuffered,
-        sender_rss_growth_bytes: r.sent.rssGrowth,
-        ...(ok ? {} : { failure: describeFailure(r.sent, r.received) }),
-      }
-      progress(`  → ${ok ? `${fmt((small.n / r.ms) * 1000)} msg/s` : describeFailure(r.sent, r.received)}`)
-    } catch (e) {
-      probes.conclave_256B_burst = { ok: false, failure: e instanceof Error ? e.message : String(e) }
-      fail('probe 256 B burst', e)
-    }
-    try {
-      const n = 1000
-      progress(`probe: ${n} × 64 KiB in batches of 64 without waiting for wrtc's buffer`)
-      const r = await conclaveTransfer(sender, receiver, {
-        n,
-        size: large.size,
-        batch: 64,
-        watch: false,
-        maxMs: 20_000,
-      })
-      const ok = Number(r.received.count) === n
-      probes.conclave_64KiB_unthrottled = {
-        ok,
-        MBps: ok ? round((n * large.size) / 1000 / r.ms) : null,
-        received: r.received.count,
-        max_buffered_bytes: r.sent.maxBuffered,
-        sender_rss_growth_bytes: r.sent.rssGrowth,
-        ...(ok ? {} : { failure: describeFailure(r.sent, r.received) }),
-      }
-      progress(
-        `  → ${ok ? `${fmt((n * large.size) / 1000 / r.ms)} MB/s` : describeFailure(r.sent, r.received)}, wrtc buffer peaked at ${fmt(Number(r.sent.maxBuffered) / 1048576)} MiB`,
-      )
-    } catch (e) {
-      probes.conclave_64KiB_unthrottled = { ok: false, failure: e instanceof Error ? e.message : String(e) }
-      fail('probe 64 KiB unthrottled', e)
-    }
-  }
+  await Promise.all([raw.a.stop(), raw.b.stop()])
+  await bringDown(pair)
+  for (const p of pair) await p.child.stop()
+}
 
-  await Promise.all([raw.a.stop(), raw.b.stop(), sender.child.stop(), receiver.child.stop()])
+// ── probes: what an application that just sends gets ────────────────────────────────────
+
+/** One probe on a fresh pair of Conclave processes, so that whatever happens stays in it. */
+async function probe(server: Server, name: string, title: string, o: TransferOptions): Promise<void> {
+  progress(`probe ${name}: ${title}`)
+  const procs = [
+    new Child(`${name}-sender`, script('conclave-peer.ts')),
+    new Child(`${name}-receiver`, script('conclave-peer.ts')),
+  ]
+  try {
+    await Promise.all(procs.map((c) => c.next('loaded')))
+    const pair = await prepare(procs)
+    const up = await bringUp(server, pair)
+    if (!up.ok) throw new Error(`pair did not connect: ${up.error}`)
+    const [sender, receiver] = pair as [ConclaveChild, ConclaveChild]
+    const r = await conclaveTransfer(sender, receiver, o)
+    const ok = Number(r.received.count) === o.n
+    const result = {
+      ok,
+      sent_ok: r.sent.ok,
+      received: r.received.count,
+      out_of_order: r.received.outOfOrder,
+      ...(ok ? { msgs_per_s: round((o.n / r.ms) * 1000), MBps: round((o.n * o.size) / 1000 / r.ms) } : {}),
+      wrtc_buffer_peak_bytes: r.sent.maxBuffered,
+      sender_rss_growth_bytes: r.sent.rssGrowth,
+      receiver_drops: r.received.drops,
+      sender_drops: r.sent.drops,
+      ...(ok ? {} : { failure: describeFailure(r.sent, r.received) }),
+    }
+    const dropped = { ...(r.sent.drops as object), ...(r.received.drops as object) }
+    if (ok && Object.keys(dropped).length > 0) {
+      Object.assign(result, { note: `all delivered, after ${JSON.stringify(dropped)}` })
+    }
+    probes[name] = result
+    if ('note' in result) progress(`  (${String(result.note)})`)
+    progress(
+      `  → ${ok ? `all ${o.n} delivered: ${fmt((o.n / r.ms) * 1000)} msg/s, ${fmt((o.n * o.size) / 1000 / r.ms)} MB/s` : `${String(r.received.count)} of ${o.n} delivered: ${describeFailure(r.sent, r.received)}`}; wrtc buffer peak ${fmt(Number(r.sent.maxBuffered) / 1048576)} MiB, sender RSS +${fmt(Number(r.sent.rssGrowth) / 1048576)} MiB`,
+    )
+    await bringDown(pair)
+  } catch (e) {
+    probes[name] = { ok: false, failure: e instanceof Error ? e.message : String(e) }
+    progress(`  → ${e instanceof Error ? e.message : String(e)}`)
+  } finally {
+    for (const c of procs) await c.stop()
+  }
+}
+
+async function probeSection(server: Server): Promise<void> {
+  progress("── probes: bursts without the bench's flow control (fresh pair each) ──")
+  const { small, large } = CONFIG
+  if (process.env.BENCH_PROBE !== '64')
+    await probe(server, 'conclave_256B_burst', `${fmt(small.n)} × 256 B, every session.send at once`, {
+      n: small.n,
+      size: small.size,
+      batch: small.n,
+      watch: false,
+      window: 0,
+      creditEvery: 0,
+      maxMs: 20_000,
+    })
+  await probe(server, 'conclave_64KiB_unthrottled', `1,000 × 64 KiB, every session.send at once`, {
+    n: 1000,
+    size: large.size,
+    batch: 1000,
+    watch: false,
+    window: 0,
+    creditEvery: 0,
+    maxMs: 20_000,
+  })
 }
 
 // ── mesh section: connection times, secure-sum ───────────────────────────────────────────
@@ -790,7 +851,7 @@ async function meshSection(server: Server): Promise<void> {
     }
   }
 
-  await Promise.all(procs.map((c) => c.stop()))
+  for (const c of procs) await c.stop()
 }
 
 // ── signaling section ────────────────────────────────────────────────────────────────────
@@ -802,12 +863,10 @@ async function signalingSection(server: Server): Promise<void> {
   await load.next('loaded')
   try {
     const rssBefore = rssOf(server.child.pid)
-    const reg = await load.ask(
-      'register',
-      { url: server.url, n: s.parties, maxMs: 60_000 },
-      'registered',
-      90_000,
+    const regRun = await withCpu([server.child.pid, load.pid], () =>
+      load.ask('register', { url: server.url, n: s.parties, maxMs: 60_000 }, 'registered', 90_000),
     )
+    const reg = regRun.result
     const stats = await getJson(`${server.url}/registry/stats`)
     const rssAfter = rssOf(server.child.pid)
     record('signaling_parties_held', Number(stats.parties))
@@ -818,13 +877,15 @@ async function signalingSection(server: Server): Promise<void> {
       failed: reg.failed,
       errors: reg.errors,
       ms: round(Number(reg.ms)),
+      server_cpu_ms: regRun.cpuMs[0],
+      load_cpu_ms: regRun.cpuMs[1],
       server_rss_before_bytes: rssBefore,
       server_rss_after_bytes: rssAfter,
       server_rss_per_party_bytes: round((rssAfter - rssBefore) / Math.max(1, Number(stats.parties))),
       registry_stats: stats,
     }
     progress(
-      `registered ${String(reg.ok)}/${s.parties} parties in ${fmt(Number(reg.ms))} ms; server holds ${String(stats.parties)}, RSS ${fmt(rssBefore / 1048576)} → ${fmt(rssAfter / 1048576)} MiB`,
+      `registered ${String(reg.ok)}/${s.parties} parties in ${fmt(Number(reg.ms))} ms (CPU: server ${fmt(regRun.cpuMs[0])} ms, load ${fmt(regRun.cpuMs[1])} ms); server holds ${String(stats.parties)}, RSS ${fmt(rssBefore / 1048576)} → ${fmt(rssAfter / 1048576)} MiB`,
     )
     const paired = await load.ask('pair', { pairs: s.pairs }, 'paired', 60_000)
     if (Number(paired.ok) !== 2 * s.pairs)
@@ -832,7 +893,10 @@ async function signalingSection(server: Server): Promise<void> {
     for (let rep = 1; rep <= REPS; rep++) {
       await sleep(s.pauseMs) // let every socket's token bucket refill: nothing is refused for rate
       const before = await metric(server.url, 'signals_relayed_total')
-      const r = await load.ask('burst', { perSender: s.perSender, maxMs: 20_000 }, 'burst', 40_000)
+      const run = await withCpu([server.child.pid, load.pid], () =>
+        load.ask('burst', { perSender: s.perSender, maxMs: 20_000 }, 'burst', 40_000),
+      )
+      const r = run.result
       const after = await metric(server.url, 'signals_relayed_total')
       if (r.timedOut) {
         fail(
@@ -842,9 +906,12 @@ async function signalingSection(server: Server): Promise<void> {
         continue
       }
       const rate = (Number(r.received) / Number(r.ms)) * 1000
+      const [serverCpu, loadCpu] = run.cpuMs as [number, number]
       record('signaling_signals_per_s', rate)
+      record('signaling_server_cpu_us_per_signal', (serverCpu * 1000) / Number(r.received))
+      record('signaling_load_cpu_us_per_signal', (loadCpu * 1000) / Number(r.received))
       progress(
-        `signal burst rep ${rep}/${REPS}: ${String(r.received)} signals relayed in ${fmt(Number(r.ms))} ms = ${fmt(rate)}/s (server counted ${after - before}, acked ${String(r.acked)})`,
+        `signal burst rep ${rep}/${REPS}: ${String(r.received)} signals relayed in ${fmt(Number(r.ms))} ms = ${fmt(rate)}/s (server counted ${after - before}, acked ${String(r.acked)}; CPU: server ${fmt(serverCpu)} ms, load ${fmt(loadCpu)} ms)`,
       )
     }
     await load.ask('stop', {}, 'stopped')
@@ -969,6 +1036,8 @@ function report(durationMs: number): void {
     cores: cpus.length,
     memory_bytes: os.totalmem(),
     os: osName(),
+    loadavg_start: loadAtStart.map((x) => round(x, 3)),
+    loadavg_end: os.loadavg().map((x) => round(x, 3)),
   }
   const versions = {
     node: process.version,
@@ -1013,6 +1082,12 @@ function report(durationMs: number): void {
   md.push(row(['CPU', `${machine.cpu}, ${machine.cores} cores`]))
   md.push(row(['memory', `${fmt(machine.memory_bytes / 2 ** 30)} GiB`]))
   md.push(row(['OS', machine.os]))
+  md.push(
+    row([
+      'load average (1 / 5 / 15 min)',
+      `${machine.loadavg_start.map((x) => fmt(x)).join(' / ')} at the start, ${machine.loadavg_end.map((x) => fmt(x)).join(' / ')} at the end`,
+    ]),
+  )
   md.push(row(['node', versions.node]))
   md.push(row(['@roamhq/wrtc', versions['@roamhq/wrtc']]))
   md.push(row(['simple-peer', versions['simple-peer']]))
@@ -1063,9 +1138,59 @@ function report(durationMs: number): void {
     ]),
     '',
     'MB = 10⁶ bytes of message body. The raw sender sends one message per `send()` (unbatched) and',
-    `keeps wrtc's \`bufferedAmount\` under ${fmt(CONFIG.highWater / 1048576)} MiB; the Conclave sender calls`,
-    '`session.send` without awaiting each call, awaits them in batches, and between batches applies the',
-    'same limit to the data channel (Conclave gives the application no backpressure of its own; see probes).',
+    `keeps wrtc's \`bufferedAmount\` under ${fmt(CONFIG.highWater / 1048576)} MiB. The Conclave sender calls \`session.send\``,
+    `without awaiting each call (${fmt(CONFIG.batch.small)} / ${CONFIG.batch.large} in flight, then awaited together), stays within`,
+    `${fmt(CONFIG.window.small)} / ${CONFIG.window.large} messages of what the receiving application has read (it sends a credit`,
+    `message every ${CONFIG.creditEvery.small} / ${CONFIG.creditEvery.large}), and applies the raw sender's limit to the data channel between`,
+    'batches: Conclave gives the application no backpressure to wait on (see the probes).',
+    '',
+  )
+  const cell = (k: string): string => (figures[k] ? fmt(figures[k].median) : '—')
+  md.push(
+    '## Where the time goes',
+    '',
+    'CPU time per message (µs, medians; user + system of every thread of the process, from',
+    '`/proc/<pid>/stat`, over the whole transfer). Both processes share the same cores, so the sum',
+    'bounds the rate a 2-core machine can reach.',
+    '',
+    row([
+      'messages',
+      'raw sender',
+      'raw receiver',
+      'Conclave sender',
+      'Conclave receiver',
+      'Conclave / raw (sum)',
+    ]),
+    row(['---', '---', '---', '---', '---', '---']),
+    ...(['256B', '64KiB'] as const).map((m) =>
+      row([
+        m === '256B' ? '256 B' : '64 KiB',
+        cell(`raw_${m}_sender_cpu_us_per_msg`),
+        cell(`raw_${m}_receiver_cpu_us_per_msg`),
+        cell(`conclave_${m}_sender_cpu_us_per_msg`),
+        cell(`conclave_${m}_receiver_cpu_us_per_msg`),
+        `${fmt(med(`conclave_${m}_cpu_us_per_msg`) / med(`raw_${m}_cpu_us_per_msg`))}×`,
+      ]),
+    ),
+    '',
+    `Conclave's 256 B units travel ${cell('conclave_256B_units_per_frame')} to a frame (one wrtc \`send()\` per frame).`,
+    '',
+    'Conclave round trip, median of each part (ms): from `session.send` to the frame entering',
+    "wrtc's `send()` (*send*), the rest of the way through wrtc and back (*wire*, comparable to the",
+    "raw round trip), the echoing peer's receive and send paths, and from the reply frame leaving",
+    'wrtc to `receive` resolving (*receive*):',
+    '',
+    row(['send', 'wire', 'peer receive', 'peer send', 'receive', 'total p50', 'raw p50']),
+    row(['---', '---', '---', '---', '---', '---', '---']),
+    row([
+      cell('conclave_rtt_sender_send_path_ms'),
+      cell('conclave_rtt_wire_ms'),
+      cell('conclave_rtt_echo_receive_path_ms'),
+      cell('conclave_rtt_echo_send_path_ms'),
+      cell('conclave_rtt_sender_receive_path_ms'),
+      cell('conclave_rtt_p50_ms'),
+      cell('raw_rtt_p50_ms'),
+    ]),
     '',
   )
   md.push(
@@ -1101,23 +1226,59 @@ function report(durationMs: number): void {
       `signal messages relayed per second (${CONFIG.signaling.pairs} pairs × ${CONFIG.signaling.perSender} signals per burst)`,
       span('signaling_signals_per_s'),
     ]),
+    row(['server CPU per relayed signal, µs', span('signaling_server_cpu_us_per_signal')]),
+    row([
+      'load process CPU per signal (socket.io client, ack, receipt), µs',
+      span('signaling_load_cpu_us_per_signal'),
+    ]),
     '',
   )
   const reg = details.signaling_registration as Record<string, unknown> | undefined
   if (reg) {
+    md.push(
+      `Registering took ${fmt(Number(reg.server_cpu_ms))} ms of server CPU (${fmt(Number(reg.server_cpu_ms) / Math.max(1, Number(reg.registered)))} ms per party) and ${fmt(Number(reg.load_cpu_ms))} ms in the load process.`,
+    )
     md.push(
       `Server RSS ${fmt(Number(reg.server_rss_before_bytes) / 1048576)} MiB before and ${fmt(Number(reg.server_rss_after_bytes) / 1048576)} MiB after the registrations`,
       `(≈ ${fmt(Number(reg.server_rss_per_party_bytes) / 1024)} KiB per registered party, socket included).`,
       '',
     )
   }
-  md.push('## Probes (one run each, default settings, no flow control by the bench)', '')
+  md.push(
+    '## Probes: an application that just sends (one run each, fresh pair, default limits)',
+    '',
+    "No flow control by the bench: no credit window, no look at wrtc's buffer.",
+    '',
+  )
   if (Object.keys(probes).length === 0) md.push('Not run.', '')
-  for (const [k, v] of Object.entries(probes)) md.push(`- \`${k}\`: \`${JSON.stringify(v)}\``)
-  md.push('')
+  else {
+    md.push(
+      row(['probe', 'delivered', 'rate', 'wrtc buffer peak', 'sender RSS growth', 'what happened']),
+      row(['---', '---', '---', '---', '---', '---']),
+    )
+    const titles: Record<string, string> = {
+      conclave_256B_burst: `${fmt(CONFIG.small.n)} × 256 B, every \`send\` at once`,
+      conclave_64KiB_unthrottled: '1,000 × 64 KiB, every `send` at once',
+    }
+    for (const [k, raw] of Object.entries(probes)) {
+      const v = raw as Record<string, unknown>
+      const mib = (x: unknown): string => (typeof x === 'number' ? `${fmt(x / 1048576)} MiB` : '—')
+      md.push(
+        row([
+          titles[k] ?? k,
+          `${String(v.received ?? '—')}${v.sent_ok !== undefined ? ` (${String(v.sent_ok)} sends accepted)` : ''}`,
+          v.ok ? `${fmt(Number(v.msgs_per_s))} msg/s, ${fmt(Number(v.MBps))} MB/s` : '—',
+          mib(v.wrtc_buffer_peak_bytes),
+          mib(v.sender_rss_growth_bytes),
+          String(v.failure ?? v.note ?? 'all delivered').replace(/\|/g, '\\|'),
+        ]),
+      )
+    }
+    md.push('')
+  }
   if (phasesUs) {
     md.push(
-      '## Where the time goes: cost of each step (µs per operation, one process, no network)',
+      '## Cost of each step of the message path (µs per operation, one process, no network)',
       '',
       row(['step', 'µs']),
       row(['---', '---']),
@@ -1148,15 +1309,24 @@ function report(durationMs: number): void {
 
 async function main(): Promise<void> {
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true })
-  progress(`Conclave benchmark: ${REPS} repetitions, ${os.cpus().length} cores, node ${process.version}`)
+  progress(
+    `Conclave benchmark: ${REPS} repetitions, ${os.cpus().length} cores, node ${process.version}, load average ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}`,
+  )
   const server = await startServer()
   progress(`signaling server (child ${server.child.pid}) at ${server.url}`)
   try {
-    if (want('pair') || want('phases') || want('probes')) {
+    if (want('pair') || want('phases')) {
       try {
         await pairSection(server)
       } catch (e) {
         fail('pair section', e)
+      }
+    }
+    if (want('probes')) {
+      try {
+        await probeSection(server)
+      } catch (e) {
+        fail('probes', e)
       }
     }
     if (want('mesh') || want('sum')) {
