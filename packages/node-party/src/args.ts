@@ -236,21 +236,25 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const messageHex = str('message')
   let message: Uint8Array | undefined
   if (protocol === 'frost-dkg') {
-    if (parties === undefined || threshold === undefined || !share) {
-      throw new UsageError('--protocol frost-dkg needs --parties N, --threshold T and --share FILE')
+    if ((parties === undefined && !follow) || threshold === undefined || !share) {
+      throw new UsageError(
+        '--protocol frost-dkg needs --parties N (or --follow), --threshold T and --share FILE',
+      )
     }
-    if (threshold > parties)
+    if (parties !== undefined && threshold > parties)
       throw new UsageError(`--threshold ${threshold} is more than --parties ${parties}`)
   }
   if (protocol === 'frost-sign') {
-    if (parties === undefined || !share || messageHex === undefined) {
-      throw new UsageError('--protocol frost-sign needs --parties N, --share FILE and --message HEX')
+    if ((parties === undefined && !follow) || !share || messageHex === undefined) {
+      throw new UsageError(
+        '--protocol frost-sign needs --parties N (or --follow), --share FILE and --message HEX',
+      )
     }
     if (!/^([0-9a-fA-F]{2})*$/.test(messageHex)) throw new UsageError('--message expected hex bytes')
     message = Uint8Array.from(Buffer.from(messageHex, 'hex'))
   }
-  if ((protocol === 'frost-dkg' || protocol === 'frost-sign') && follow) {
-    throw new UsageError(`--follow is for secure-sum; ${protocol} needs --parties`)
+  if ((protocol === 'frost-dkg' || protocol === 'frost-sign') && serve) {
+    throw new UsageError(`--serve is for secure-sum; ${protocol} runs once (use --follow)`)
   }
   if (follow && !protocol) throw new UsageError('--follow needs --protocol')
   const iceText = str('ice-servers') ?? env.CONCLAVE_ICE_SERVERS
