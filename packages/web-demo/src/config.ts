@@ -1,7 +1,10 @@
 /**
  * The page's settings, from its URL: `?room=NAME` (default `demo`), `?signal=URL` (default the
  * page's host name on port 8787), `?label=TEXT` (this tab's display label for this visit),
- * `?roster=URL` (a roster JSON: only its parties are accepted; without it, open mode).
+ * `?roster=URL` (a roster JSON: only its parties are accepted; without it, open mode),
+ * `?ice=JSON` (ICE servers, e.g. `[{"urls":"turn:turn.example:3478","username":"u","credential":"p"}]`;
+ * default none: no STUN/TURN server is ever contacted unless named here) and `?iceRelay=1`
+ * (TURN relays only).
  * @module
  */
 
@@ -14,6 +17,46 @@ export interface DemoConfig {
   label: string | undefined
   /** Where to fetch the roster JSON from (resolved against the page). */
   roster: string | undefined
+  /** ICE servers (STUN/TURN with credentials). @default [] */
+  iceServers: RTCIceServer[]
+  /** Only relay candidates (`iceTransportPolicy: 'relay'`). */
+  iceRelayOnly: boolean
+}
+
+/**
+ * Parse and check `?ice=`: a JSON array of `{ urls, username?, credential? }` whose URLs are
+ * `stun:`, `turn:` or `turns:`, TURN ones with credentials.
+ * @throws Error naming what is wrong
+ */
+export function parseIceServers(text: string | null): RTCIceServer[] {
+  if (!text) return []
+  let v: unknown
+  try {
+    v = JSON.parse(text)
+  } catch {
+    throw new Error('"ice" expected a JSON array of ICE servers')
+  }
+  if (!Array.isArray(v)) throw new Error('"ice" expected a JSON array of ICE servers')
+  return v.map((e, i) => {
+    const s = e as { urls?: unknown; username?: unknown; credential?: unknown }
+    const urls = typeof s?.urls === 'string' ? [s.urls] : s?.urls
+    if (
+      !Array.isArray(urls) ||
+      urls.length === 0 ||
+      !urls.every((u) => typeof u === 'string' && /^(stun|turns?):/.test(u))
+    ) {
+      throw new Error(`"ice"[${i}].urls expected stun:, turn: or turns: URLs`)
+    }
+    const turn = urls.some((u: string) => u.startsWith('turn'))
+    if (turn && (typeof s.username !== 'string' || typeof s.credential !== 'string')) {
+      throw new Error(`"ice"[${i}] is a TURN server: it needs "username" and "credential"`)
+    }
+    return {
+      urls: urls as string[],
+      ...(typeof s.username === 'string' ? { username: s.username } : {}),
+      ...(typeof s.credential === 'string' ? { credential: s.credential } : {}),
+    }
+  })
 }
 
 const ROOM = /^[A-Za-z0-9._-]{1,64}$/
@@ -37,5 +80,7 @@ export function readConfig(location: Location): DemoConfig {
   }
   const label = q.get('label')?.slice(0, 64) || undefined
   const roster = q.get('roster') ? new URL(q.get('roster')!, location.href).href : undefined
-  return { room, signal, label, roster }
+  const iceServers = parseIceServers(q.get('ice'))
+  const iceRelayOnly = q.get('iceRelay') === '1'
+  return { room, signal, label, roster, iceServers, iceRelayOnly }
 }

@@ -36,6 +36,10 @@ export interface RuntimeOptions {
   signal: string
   /** Trust anchor: only its parties are accepted, and retried forever. Without it: open mode. */
   roster?: Roster | undefined
+  /** ICE servers from the page's settings (`?ice=`). @default [] */
+  iceServers?: RTCIceServer[]
+  /** TURN relays only (`?iceRelay=1`). */
+  iceRelayOnly?: boolean
 }
 
 /** A party and the parts the page talks to directly. */
@@ -69,7 +73,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     signaling,
     room: o.room,
     SimplePeer,
-    iceServers: [],
+    iceServers: o.iceServers ?? [],
+    ...(o.iceRelayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
     ...(o.roster ? { persistentPeers: new Set(o.roster.parties.keys()) } : {}),
   })
   const party = createParty({
