@@ -25,6 +25,8 @@ export interface NodeParty {
   name: string
   id: string
   child: Child
+  /** The identity file (pass it as `key` to run the same party again). */
+  key: string
 }
 
 /** Options of {@link Demo.nodeParty}. */
@@ -35,6 +37,10 @@ export interface NodePartyOptions {
   roundTimeoutMs?: number
   /** Keep answering proposals until killed (`--serve`) instead of exiting after one result. */
   serve?: boolean
+  /** Reuse this identity file (of an earlier run of the same party) instead of making one. */
+  key?: string
+  /** More `run` arguments, e.g. `['--protocol', 'frost-dkg', '--follow', …]`. */
+  args?: string[]
 }
 
 /** Parties of one test, in one room. */
@@ -70,10 +76,22 @@ export class Demo {
   /** Start `conclave-party run` (default ICE candidates: tabs link over the interface address). */
   async nodeParty(name: string, o: NodePartyOptions = {}): Promise<NodeParty> {
     this.dir ??= await mkdtemp(join(tmpdir(), 'conclave-e2e-'))
-    const key = join(this.dir, `${name}.json`)
-    const keygen = spawnNode(`${name} keygen`, PARTY_BIN, ['keygen', '--json', '--out', key, '--label', name])
-    const made = await keygen.waitFor((l) => l.event === 'keygen', 30_000, 'keygen line')
-    await keygen.exited
+    let key = o.key
+    let partyId = o.key ? this.nodes.find((n) => n.key === o.key)?.id : undefined
+    if (!key || !partyId) {
+      key = join(this.dir, `${name}.json`)
+      const keygen = spawnNode(`${name} keygen`, PARTY_BIN, [
+        'keygen',
+        '--json',
+        '--out',
+        key,
+        '--label',
+        name,
+      ])
+      const made = await keygen.waitFor((l) => l.event === 'keygen', 30_000, 'keygen line')
+      await keygen.exited
+      partyId = String(made.partyId)
+    }
     const { signal } = servers()
     const args = ['run', '--json', '--signal', signal, '--room', this.room, '--key', key]
     if (o.input !== undefined) {
@@ -81,11 +99,18 @@ export class Demo {
       args.push('--timeout', '600000')
     }
     if (o.roundTimeoutMs !== undefined) args.push('--round-timeout', String(o.roundTimeoutMs))
+    if (o.args) args.push(...o.args)
     const child = spawnNode(name, PARTY_BIN, args, { CONCLAVE_ICE_SERVERS: '' })
     await child.waitFor((l) => l.event === 'ready', 30_000, 'ready line')
-    const party = { name, id: String(made.partyId), child }
+    const party = { name, id: partyId, child, key }
     this.nodes.push(party)
     return party
+  }
+
+  /** A path in this test's temporary directory (e.g. for a key share file). */
+  async file(name: string): Promise<string> {
+    this.dir ??= await mkdtemp(join(tmpdir(), 'conclave-e2e-'))
+    return join(this.dir, name)
   }
 
   async close(): Promise<void> {

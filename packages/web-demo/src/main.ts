@@ -1,7 +1,7 @@
 /**
  * The Conclave demo page: one party per tab. It claims this tab's identity, starts the party
  * (session host in a Web Worker, webrtc links, signaling), and wires the views: the parties of
- * the room, chat, secure-sum, and the event log (handshake failures, drops, aborts with codes).
+ * the room, chat, secure-sum, FROST threshold signing, and the event log (handshake failures, drops, aborts with codes).
  *
  * Tests read the page only through the DOM: `data-testid` attributes and visible text.
  * @module
@@ -10,6 +10,7 @@ import { type PartyEvent, type PartyId, parseRoster, type Roster } from '@concla
 import { type ChatMessage, ChatService } from './chat.ts'
 import { readConfig } from './config.ts'
 import { byId, clock, h, short } from './dom.ts'
+import { FrostPanel } from './frost.ts'
 import { claimIdentity, replaceIdentity } from './identity.ts'
 import { LogView } from './log.ts'
 import { PeerTable } from './peers.ts'
@@ -63,6 +64,8 @@ async function main(): Promise<void> {
     label,
     room: config.room,
     signal: config.signal,
+    iceServers: config.iceServers,
+    iceRelayOnly: config.iceRelayOnly,
   })
   const { party, signaling } = rt
 
@@ -226,6 +229,26 @@ async function main(): Promise<void> {
       status: byId('sum-status'),
     },
     byId('sums'),
+  )
+
+  // ── threshold signing ──
+  new FrostPanel(
+    party,
+    peers,
+    {
+      dkgForm: byId<HTMLFormElement>('frost-dkg-form'),
+      threshold: byId<HTMLInputElement>('frost-threshold'),
+      timeout: byId<HTMLInputElement>('frost-timeout'),
+      create: byId<HTMLButtonElement>('frost-create'),
+      signForm: byId<HTMLFormElement>('frost-sign-form'),
+      key: byId<HTMLSelectElement>('frost-key'),
+      message: byId<HTMLInputElement>('frost-message'),
+      signers: byId('frost-signers'),
+      sign: byId<HTMLButtonElement>('frost-sign'),
+      status: byId('frost-status'),
+      keys: byId('frost-keys'),
+    },
+    byId('frost-sessions'),
   )
 
   try {
