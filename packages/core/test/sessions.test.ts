@@ -231,3 +231,34 @@ describe('concurrent receives on one slot', () => {
     expect(new TextDecoder().decode(await patient)).toBe('for the patient one')
   })
 })
+
+describe('session start', () => {
+  async function joinNext(p: TestParty): Promise<import('@conclave/core').Session> {
+    const ev = await new Promise<import('@conclave/core').ProposalInfo>((resolve) => {
+      const off = p.party.on('proposal', (e) => {
+        off()
+        resolve(e.proposal)
+      })
+    })
+    return p.party.join(ev.sessionId)
+  }
+
+  it('starts once every participant has acked the proposal', async () => {
+    const { ps, ids } = await group(3)
+    const joined = ps.slice(1).map((p) => joinNext(p))
+    const s0 = await ps[0]!.party.propose({ protocol: 'start', participants: ids })
+    const [s1, s2] = await Promise.all(joined)
+    await Promise.all([s0, s1!, s2!].map((s) => s.started({ timeoutMs: 5000 })))
+  })
+
+  it('a party that never joins keeps the session from starting, and is named', async () => {
+    const { ps, ids } = await group(3)
+    const joined = joinNext(ps[1]!) // ps[2] ignores the proposal
+    const s0 = await ps[0]!.party.propose({ protocol: 'start', participants: ids })
+    await joined
+    await expect(s0.started({ timeoutMs: 300 })).rejects.toMatchObject({
+      code: 'ROUND_TIMEOUT',
+      details: { silent: [ids[2]] },
+    })
+  })
+})

@@ -36,7 +36,14 @@ import { checkGrant, createMemoryGrantStore, type GrantStore } from './grants.ts
 import { PeerGuard } from './guard.ts'
 import { type Limits, resolveLimits } from './limits.ts'
 import type { OutboxRecord, OutboxStore } from './outbox.ts'
-import { ABORT_KIND, CONTROL_ROUND, PROPOSAL_KIND, SessionState } from './session-state.ts'
+import {
+  ABORT_KIND,
+  ACK_KIND,
+  CONTROL_ROUND,
+  PROPOSAL_KIND,
+  SessionState,
+  START_KIND,
+} from './session-state.ts'
 import { deriveSessionId } from './sid.ts'
 import type {
   HostSink,
@@ -662,6 +669,11 @@ export class InThreadSessionHost implements SessionHost {
       this.refuse('ENVELOPE_REPLAY', peer, sid, `sequence ${unit.seq} already delivered`)
       return
     }
+    if (unit.round === CONTROL_ROUND && (unit.kind === ACK_KIND || unit.kind === START_KIND)) {
+      session.replay.add(stream, unit.seq)
+      this.onControl(session, peer, unit.kind, broadcast)
+      return
+    }
     if (unit.round === CONTROL_ROUND && unit.kind === PROPOSAL_KIND && broadcast) {
       session.replay.add(stream, unit.seq) // the proposal of a session already joined
       return
@@ -844,6 +856,7 @@ export class InThreadSessionHost implements SessionHost {
     )
     const s = this.session(id)
     s.proposal = encodeProposal(input)
+    s.proposer = this.self
     const seq = s.nextSeq('broadcast')
     await this.dispatch(
       this.payload(s, CONTROL_ROUND, PROPOSAL_KIND, body, seq),
@@ -984,8 +997,10 @@ export class InThreadSessionHost implements SessionHost {
     } else if (this.requireGrant && !proposedHere) {
       throw new ConclaveError('GRANT_REQUIRED', 'this party requires a granted proposal for every session')
     }
+    const proposal = this.pendingProposals.get(options.id)
     const s = new SessionState(options, this.self, this.limits, this.now())
     s.proposal = this.preimages.get(s.id)
+    if (proposal) s.proposer = proposal.proposer
     this.preimages.delete(s.id)
     this.pendingProposals.delete(s.id)
     this.journal({
@@ -1004,6 +1019,17 @@ export class InThreadSessionHost implements SessionHost {
     for (const peer of s.others) if (!this.readyLinks.has(peer)) this.out.requestLink(peer)
     // held units were processed (and acknowledged) long ago: their delivery numbers are stale
     for (const held of this.unknown.release(s.id)) this.accept({ ...held.item, deliverySeq: undefined })
+    // joining a proposed session: tell the proposer (it sends `start` when everyone has)
+    if (proposal && proposal.proposer !== this.self) {
+      const to = proposal.proposer
+      const seq = s.nextSeq(to)
+      void this.dispatch(
+        this.payload(s, CONTROL_ROUND, ACK_KIND, new Uint8Array(0), seq),
+        partyIdToBytes(to),
+        [to],
+        { session: s, stream: to, seq },
+      ).catch(() => undefined)
+    }
   }
 
   private session(id: SessionId): SessionState {
@@ -1165,6 +1191,67 @@ export class InThreadSessionHost implements SessionHost {
       ),
     )
     if (s.failure) throw s.failure
+  }
+
+  /** `ack` (to the proposer) and `start` (from the proposer) of the control round. */
+  private onControl(s: SessionState, peer: PartyId, kind: string, broadcast: boolean): void {
+    if (kind === ACK_KIND && !broadcast && s.proposer === this.self) {
+      s.acks.add(peer)
+      if (s.startedAt === undefined && s.others.every((p) => s.acks.has(p))) {
+        this.markStarted(s)
+        const seq = s.nextSeq('broadcast')
+        void this.dispatch(
+          this.payload(s, CONTROL_ROUND, START_KIND, new Uint8Array(0), seq),
+          BROADCAST_RECIPIENT,
+          s.others,
+          { session: s, stream: 'broadcast', seq },
+        ).catch(() => undefined)
+      }
+      return
+    }
+    if (kind === START_KIND && broadcast && peer === s.proposer) {
+      this.markStarted(s)
+      return
+    }
+    this.refuse('ROUND_RESERVED', peer, s.id, `unexpected control message ${kind}`)
+  }
+
+  private markStarted(s: SessionState): void {
+    if (s.startedAt !== undefined) return
+    s.startedAt = this.now()
+    for (const w of s.startWaiters.splice(0)) w.resolve()
+  }
+
+  async started(sessionId: SessionId, options: { timeoutMs?: number } = {}): Promise<void> {
+    const s = this.session(sessionId)
+    s.assertOpen()
+    if (s.proposer === undefined || s.startedAt !== undefined) return
+    const ms = options.timeoutMs ?? this.limits.roundTimeoutMs
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const silent = s.proposer === this.self ? s.others.filter((p) => !s.acks.has(p)) : [s.proposer!]
+        const err = new ConclaveError(
+          'ROUND_TIMEOUT',
+          `session did not start: no word from ${silent.length}`,
+          {
+            round: CONTROL_ROUND,
+            silent,
+          },
+        )
+        void this.abortWith(s, err, silent)
+        reject(err)
+      }, ms)
+      s.startWaiters.push({
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      })
+    })
   }
 
   /** A participant's echo is garbage: abort, naming it (its echo is signed by it). */

@@ -15,6 +15,10 @@ import type { SessionOptions } from './types.ts'
 export const ABORT_KIND = 'abort'
 /** Kind of the proposal envelope in the control round. */
 export const PROPOSAL_KIND = 'proposal'
+/** A participant's acceptance of a proposal, sent to the proposer. */
+export const ACK_KIND = 'ack'
+/** The proposer's word that every participant acknowledged: round 1 may begin. */
+export const START_KIND = 'start'
 /** The control round. */
 export const CONTROL_ROUND = 0
 
@@ -33,6 +37,13 @@ export class SessionState {
   readonly broadcastUnits = new Map<string, Uint8Array>()
   /** The session id's preimage (the proposal), when it came from one. */
   proposal: Uint8Array | undefined
+  /** The proposer, for sessions that came from a proposal (this party or another). */
+  proposer: PartyId | undefined
+  /** Participants whose ack the proposer has. */
+  readonly acks = new Set<PartyId>()
+  /** Settled when the session has started (see `started`). */
+  startedAt: number | undefined
+  readonly startWaiters: { resolve(): void; reject(e: unknown): void }[] = []
   /** Highest round this party has sent in or waited on. */
   currentRound = 1
   status: 'open' | 'aborted' | 'closed' = 'open'

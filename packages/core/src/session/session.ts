@@ -63,6 +63,15 @@ export class Session implements Events<SessionEvents> {
     return this.host.collect(this.id, round, options)
   }
 
+  /**
+   * Resolves once the session has started: at once for a session opened directly; for a
+   * proposed one, when the proposer has every participant's ack and has sent `start`.
+   * @throws ConclaveError `ROUND_TIMEOUT` naming who was silent (the session is aborted)
+   */
+  started(options: { timeoutMs?: number } = {}): Promise<void> {
+    return this.host.started ? this.host.started(this.id, options) : Promise.resolve()
+  }
+
   /** Abort the session for everyone with a signed, final abort. */
   abort(reason: string): Promise<void> {
     return this.host.abort(this.id, reason)

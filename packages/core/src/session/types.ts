@@ -192,6 +192,13 @@ export interface SessionHost {
   receive(sessionId: SessionId, from: PartyId, round: number, options?: ReceiveOptions): Promise<Uint8Array>
   collect(sessionId: SessionId, round: number, options?: ReceiveOptions): Promise<Map<PartyId, Uint8Array>>
   abort(sessionId: SessionId, reason: string): Promise<void>
+  /**
+   * Resolves once the session has started: at once for a session opened directly; for a
+   * proposed one, when the proposer has every participant's ack and has sent `start`.
+   * @throws ConclaveError `ROUND_TIMEOUT` naming who did not ack (or the silent proposer); the
+   *   session is then aborted
+   */
+  started?(sessionId: SessionId, options?: { timeoutMs?: number }): Promise<void>
   closeSession(sessionId: SessionId): void
   peers(): PeerInfo[]
   counters(): CounterSnapshot

@@ -314,6 +314,12 @@ class WorkerHost implements WorkerHostApi {
     return this.result(undefined)
   }
 
+  async started(sessionId: SessionId, timeoutMs?: number): Promise<WithSnapshot<void>> {
+    const host = this.running()
+    await this.guard(sessionId, () => host.started!(sessionId, timeoutMs !== undefined ? { timeoutMs } : {}))
+    return this.result(undefined)
+  }
+
   async stop(): Promise<void> {
     if (!this.host || this.stopped) return
     this.stopped = true
@@ -354,6 +360,7 @@ export function exposeSessionHost(endpoint: Endpoint, factory: WorkerCryptoFacto
     collect: (sessionId, round, options, waitId) => host.collect(sessionId, round, options, waitId),
     cancel: (waitId) => host.cancel(waitId),
     abort: (sessionId, reason) => host.abort(sessionId, reason),
+    started: (sessionId, timeoutMs) => host.started(sessionId, timeoutMs),
     snapshot: () => host.snapshot(),
     stop: () => host.stop(),
   }

@@ -372,6 +372,10 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
     return this.call(() => this.remote.abort(sessionId, String(reason)))
   }
 
+  started(sessionId: SessionId, options: { timeoutMs?: number } = {}): Promise<void> {
+    return this.call(() => this.remote.started(sessionId, options.timeoutMs))
+  }
+
   closeSession(sessionId: SessionId): void {
     this.push({ op: 'close-session', sessionId })
   }

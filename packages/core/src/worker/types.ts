@@ -150,6 +150,7 @@ export interface WorkerHostApi {
   /** Abort the receive / collect started with `waitId` (ABORTED); unknown ids are ignored. */
   cancel(waitId: string): void
   abort(sessionId: SessionId, reason: string): Promise<WithSnapshot<void>>
+  started(sessionId: SessionId, timeoutMs?: number): Promise<WithSnapshot<void>>
   /** A fresh snapshot. */
   snapshot(): HostSnapshot
   /** Stop the host and resolve once its last batch (close records, events) reached the main side. */
