@@ -44,7 +44,7 @@ for n in 1 2; do
   input=$((n * 100))
   log "headless party node-$n (secure-sum input ${input})"
   node packages/node-party/bin/conclave-party.js run --signal "$SIGNAL_URL" --room "$ROOM" --key "$key" \
-    --protocol secure-sum --input "$input" --serve >"$STATE/node-$n.log" 2>&1 &
+    --protocol secure-sum --input "$input" --serve --round-timeout 120000 >"$STATE/node-$n.log" 2>&1 &
   pids+=($!)
 done
 
