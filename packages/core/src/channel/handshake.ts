@@ -40,6 +40,8 @@ export interface HandshakeParams {
 /** The outcome of a completed handshake. */
 export interface HandshakeResult {
   peer: PartyId
+  /** The peer's 32-byte public key (its PartyId's bytes), kept so no unit re-parses the hex. */
+  peerKey: Uint8Array
   version: number
   sendKey: Uint8Array
   receiveKey: Uint8Array
@@ -168,6 +170,7 @@ export class Handshake {
     const { initiatorToResponder: i2r, responderToInitiator: r2i } = this.keys
     return {
       peer: partyIdFromBytes(hello.partyId),
+      peerKey: hello.partyId.slice(),
       version: this.version,
       sendKey: this.p.initiator ? i2r : r2i,
       receiveKey: this.p.initiator ? r2i : i2r,

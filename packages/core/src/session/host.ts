@@ -588,7 +588,7 @@ export class InThreadSessionHost implements SessionHost {
       return
     }
     const sid = sessionIdFromBytes(unit.sessionId)
-    if (!equalBytes(unit.from, partyIdToBytes(peer))) {
+    if (!equalBytes(unit.from, state.result!.peerKey)) {
       this.refuse(
         'ENVELOPE_WRONG_SENDER',
         peer,

@@ -28,6 +28,7 @@ import type { SignalingError } from '../signaling/error.ts'
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../signaling/validate.ts'
 import { decodeRelayMessage, encodeRelayMessage, RELAY_HEADER_BYTES, RelayKind } from '../wire/relay.ts'
 import { type BackoffOptions, backoffDelay } from './backoff.ts'
+import { BaseLink } from './link-base.ts'
 import type { Link, LinkStateEvent, Transport } from './types.ts'
 
 const MAX_LINK_MESSAGE = 64 * 1024
@@ -99,25 +100,19 @@ interface LinkOwner {
   closedByOwner(link: RelayLink, code: ErrorCode, reason: string): void
 }
 
-class RelayLink implements Link {
+class RelayLink extends BaseLink {
   readonly kind = 'relay' as const
-  readonly id: string
-  closed = false
   /** Frame bytes queued for the socket. */
   queued = 0
-  private readonly emitter = new Emitter<{
-    message: Uint8Array
-    close: { code: ErrorCode; reason: string }
-  }>()
 
   constructor(
-    readonly peer: PartyId,
-    readonly initiator: boolean,
-    readonly maxMessageSize: number,
+    peer: PartyId,
+    initiator: boolean,
+    maxMessageSize: number,
     readonly generation: number,
     private readonly owner: LinkOwner,
   ) {
-    this.id = `relay-${++linkCounter}`
+    super('relay', ++linkCounter, peer, initiator, maxMessageSize)
   }
 
   fingerprints(): undefined {
@@ -128,43 +123,13 @@ class RelayLink implements Link {
     return this.queued
   }
 
-  send(frame: Uint8Array): void {
-    if (this.closed) throw new ConclaveError('LINK_CLOSED', `link ${this.id} is closed`)
-    if (!(frame instanceof Uint8Array)) {
-      throw new ConclaveError('INVALID_ARGUMENT', `"frame" expected a Uint8Array, got ${typeof frame}`)
-    }
-    if (frame.length > this.maxMessageSize) {
-      throw new ConclaveError(
-        'FRAME_TOO_LARGE',
-        `frame of ${frame.length} bytes over the link's ${this.maxMessageSize}`,
-      )
-    }
+  protected transmit(frame: Uint8Array): void {
     this.owner.sendFrame(this, frame)
   }
 
-  deliver(frame: Uint8Array): void {
-    if (!this.closed) this.emitter.emit('message', frame)
-  }
-
-  onMessage(handler: (frame: Uint8Array) => void): () => void {
-    return this.emitter.on('message', handler)
-  }
-
-  onClose(handler: (code: ErrorCode, reason: string) => void): () => void {
-    return this.emitter.on('close', ({ code, reason }) => handler(code, reason))
-  }
-
-  /** Close from the owner's side: frames already sent still go out, then the peer is told. */
-  close(code: ErrorCode = 'LINK_CLOSED', reason = ''): void {
-    if (this.closed) return
-    this.markClosed(code, reason)
+  /** Frames already sent still go out, then the peer is told. */
+  protected closedByOwner(code: ErrorCode, reason: string): void {
     this.owner.closedByOwner(this, code, reason)
-  }
-
-  markClosed(code: ErrorCode, reason: string): void {
-    if (this.closed) return
-    this.closed = true
-    this.emitter.emit('close', { code, reason })
   }
 }
 

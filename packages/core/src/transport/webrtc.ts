@@ -14,6 +14,7 @@ import type { SignalingClient } from '../signaling/client.ts'
 import type { SignalData, SignalEvent } from '../signaling/protocol.ts'
 import { fingerprintsFromSdp } from '../wire/handshake.ts'
 import { type BackoffOptions, backoffDelay } from './backoff.ts'
+import { BaseLink } from './link-base.ts'
 import type { SimplePeerConstructor, SimplePeerInstance, SimplePeerSignal } from './simple-peer-types.ts'
 import type { Link, LinkStateEvent, Transport } from './types.ts'
 
@@ -66,24 +67,18 @@ export function linkMaxMessageSize(pc: RTCPeerConnection | null): number {
 
 let linkCounter = 0
 
-class WebRtcLink implements Link {
+class WebRtcLink extends BaseLink {
   readonly kind = 'webrtc' as const
-  readonly id: string
-  closed = false
-  private readonly emitter = new Emitter<{
-    message: Uint8Array
-    close: { code: ErrorCode; reason: string }
-  }>()
 
   constructor(
-    readonly peer: PartyId,
-    readonly initiator: boolean,
-    readonly maxMessageSize: number,
+    peer: PartyId,
+    initiator: boolean,
+    maxMessageSize: number,
     private readonly sp: SimplePeerInstance,
     private readonly fps: { local: string[]; remote: string[] },
     private readonly onClosed: (link: WebRtcLink, code: ErrorCode, reason: string) => void,
   ) {
-    this.id = `rtc-${++linkCounter}`
+    super('rtc', ++linkCounter, peer, initiator, maxMessageSize)
   }
 
   fingerprints(): { local: string[]; remote: string[] } {
@@ -94,15 +89,11 @@ class WebRtcLink implements Link {
     return this.sp._channel?.bufferedAmount ?? 0
   }
 
-  send(frame: Uint8Array): void {
-    if (this.closed || this.sp.destroyed) throw new ConclaveError('LINK_CLOSED', `link ${this.id} is closed`)
-    // wrtc silently drops a message over the SCTP max message size: refuse it loudly instead
-    if (frame.length > this.maxMessageSize) {
-      throw new ConclaveError(
-        'FRAME_TOO_LARGE',
-        `frame of ${frame.length} bytes over the link's ${this.maxMessageSize}`,
-      )
-    }
+  protected override get pathGone(): boolean {
+    return this.sp.destroyed
+  }
+
+  protected transmit(frame: Uint8Array): void {
     try {
       this.sp.send(frame)
     } catch (e) {
@@ -110,30 +101,9 @@ class WebRtcLink implements Link {
     }
   }
 
-  deliver(frame: Uint8Array): void {
-    if (!this.closed) this.emitter.emit('message', frame)
-  }
-
-  onMessage(handler: (frame: Uint8Array) => void): () => void {
-    return this.emitter.on('message', handler)
-  }
-
-  onClose(handler: (code: ErrorCode, reason: string) => void): () => void {
-    return this.emitter.on('close', ({ code, reason }) => handler(code, reason))
-  }
-
-  /** Close from the owner's side (destroys the connection). */
-  close(code: ErrorCode = 'LINK_CLOSED', reason = ''): void {
-    if (this.closed) return
-    this.markClosed(code, reason)
+  /** Destroys the connection. */
+  protected closedByOwner(code: ErrorCode, reason: string): void {
     this.onClosed(this, code, reason)
-  }
-
-  /** The connection went away under us. */
-  markClosed(code: ErrorCode, reason: string): void {
-    if (this.closed) return
-    this.closed = true
-    this.emitter.emit('close', { code, reason })
   }
 }
 
