@@ -190,9 +190,12 @@ export class Writer {
     return this.len
   }
 
-  /** The written bytes (a fresh, exact copy). */
+  /**
+   * The written bytes, exactly: the buffer itself when it was sized exactly (no copy; the
+   * writer is done with it), else a fresh copy. Either way an unshared, exact ArrayBuffer.
+   */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.len)
+    return this.len === this.buf.length ? this.buf : this.buf.slice(0, this.len)
   }
 }
 

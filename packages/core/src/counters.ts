@@ -31,6 +31,9 @@ export interface CounterSnapshot {
   throttled: number
   sessionsOpened: number
   sessionsAborted: number
+  /** Batch units sent and received (each carries several envelopes, counted in `messages*`). */
+  batchesSent: number
+  batchesReceived: number
 }
 
 /** Mutable counters. */
@@ -45,6 +48,8 @@ export class Counters {
   throttled = 0
   sessionsOpened = 0
   sessionsAborted = 0
+  batchesSent = 0
+  batchesReceived = 0
 
   /** The counters of one transport kind. */
   of(kind: TransportKind): TrafficCounters {
@@ -88,6 +93,8 @@ export class Counters {
       throttled: this.throttled,
       sessionsOpened: this.sessionsOpened,
       sessionsAborted: this.sessionsAborted,
+      batchesSent: this.batchesSent,
+      batchesReceived: this.batchesReceived,
     }
   }
 }

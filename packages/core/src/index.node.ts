@@ -4,11 +4,12 @@
  * @packageDocumentation
  */
 import { nodeAead } from './crypto/aead.node.ts'
+import { withNodeNative } from './crypto/native.node.ts'
 import type { CryptoBackend } from './crypto/types.ts'
 import { createWebCryptoBackend } from './crypto/webcrypto.ts'
 
 export * from './index.ts'
-export { nodeAead }
+export { nodeAead, withNodeNative }
 export { createFileGrantStore } from './session/grant-store.node.ts'
 export {
   createFileOutboxStore,
@@ -16,8 +17,11 @@ export {
   type FileOutboxStoreOptions,
 } from './session/outbox-store.node.ts'
 
-/** The fastest backend in Node: WebCrypto Ed25519/X25519 (Node ≥ 20) and node:crypto's AEAD. */
+/**
+ * The fastest backend in Node: WebCrypto Ed25519/X25519 keys (Node ≥ 20), node:crypto's AEAD, and
+ * node:crypto's synchronous Ed25519 and SHA-256 on the hot paths (`withNodeNative`).
+ */
 export function createNodeCrypto(): CryptoBackend {
-  return createWebCryptoBackend({ aead: nodeAead })
+  return withNodeNative(createWebCryptoBackend({ aead: nodeAead }))
 }
 export { createNodeWorkerSessionHost, type NodeWorkerSessionHostOptions } from './worker/node.ts'

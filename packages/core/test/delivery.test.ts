@@ -102,7 +102,8 @@ describe('acknowledged delivery', () => {
   it('a full retransmit buffer is an error to the sender (DELIVERY_BUFFER_FULL), never a silent drop', async () => {
     const crypto = createNodeCrypto()
     const net = network()
-    const a = await makeParty(net, crypto, { limits: { maxUnackedPerPeer: 50 } })
+    // one envelope per unit (no batches): the bound counts envelopes
+    const a = await makeParty(net, crypto, { limits: { maxUnackedPerPeer: 50, maxBatchUnits: 1 } })
     stops.push(() => a.party.stop())
     // b is known but never comes online: nothing is acknowledged
     const ghost = (await import('@conclave/core')).partyIdFromBytes(crypto.randomBytes(32)) as PartyId
@@ -111,6 +112,21 @@ describe('acknowledged delivery', () => {
     const refused = results.filter((r) => r.status === 'rejected')
     expect(refused).toHaveLength(10)
     for (const r of refused)
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'DELIVERY_BUFFER_FULL' })
+  })
+
+  it('a batch that does not fit the retransmit buffer is refused whole, with its code', async () => {
+    const crypto = createNodeCrypto()
+    const net = network()
+    // 60 sends in one turn: the first goes alone, the other 59 make batches of 10, 10, 10, 10,
+    // 10 and 9; the buffer keeps 5 units: the first and four batches
+    const a = await makeParty(net, crypto, { limits: { maxUnackedPerPeer: 5, maxBatchUnits: 10 } })
+    stops.push(() => a.party.stop())
+    const ghost = (await import('@conclave/core')).partyIdFromBytes(crypto.randomBytes(32)) as PartyId
+    const s = a.party.session({ id: randomSid(crypto), participants: [a.party.id, ghost] })
+    const results = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => s.send(ghost, 1, body(i))))
+    expect(results.map((r) => r.status === 'fulfilled')).toEqual(Array.from({ length: 60 }, (_, i) => i < 41))
+    for (const r of results.slice(41))
       expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'DELIVERY_BUFFER_FULL' })
   })
 })

@@ -3,11 +3,13 @@
  * handshake but then sends whatever units and records a test crafts (the attacker).
  */
 import {
+  batchSignedBytes,
   type CryptoBackend,
   createInThreadSessionHost,
   createMemoryNetwork,
   createParty,
   type EnvelopeFields,
+  encodeBatch,
   encodePayload,
   encodeUnit,
   envelopeSignedBytes,
@@ -29,6 +31,7 @@ import {
   type SigningKey,
   sessionIdToBytes,
 } from '@conclave/core'
+import { sha256 } from '@noble/hashes/sha2.js'
 
 export interface TestParty {
   party: Party
@@ -187,6 +190,35 @@ export class RawPeer {
     }
     const sig = await this.crypto.ed25519.sign(opts.signer ?? this.key, signed)
     return encodeUnit(payload, recipient, timestamp, sig)
+  }
+
+  /**
+   * A batch of validly signed envelopes (each item's fields overridable), as wire bytes. `sign`
+   * may replace what is signed (the batch's signed bytes by default).
+   */
+  async batch(
+    items: { fields: Partial<EnvelopeFields> & { sessionId: Uint8Array }; recipient: Uint8Array }[],
+    opts: { signer?: SigningKey; signed?: (real: Uint8Array) => Uint8Array } = {},
+  ): Promise<Uint8Array> {
+    const list = items.map(({ fields, recipient }) => ({
+      payload: encodePayload({
+        round: 1,
+        kind: 'msg',
+        from: partyIdToBytes(this.id),
+        epoch: this.epoch,
+        seq: this.seq++,
+        body: new Uint8Array([1, 2, 3]),
+        ...fields,
+      }),
+      recipient,
+      timestamp: BigInt(Date.now()),
+    }))
+    const digests = new Uint8Array(32 * list.length)
+    for (const [i, it] of list.entries())
+      digests.set(sha256(envelopeSignedBytes(it.payload, it.recipient, it.timestamp)), 32 * i)
+    const real = batchSignedBytes(digests)
+    const sig = await this.crypto.ed25519.sign(opts.signer ?? this.key, opts.signed?.(real) ?? real)
+    return encodeBatch(list, sig)
   }
 
   send(peer: PartyId, bytes: Uint8Array): void {

@@ -99,6 +99,30 @@ describe('outbox state', () => {
     expect(state.ended.has(SID)).toBe(true)
   })
 
+  it('a batch is one enqueue record: one unit to resend, every stream it carries counted', () => {
+    const state = createOutboxState()
+    applyOutboxRecord(state, { type: 'open', session: { id: SID, participants: [P1, P2] } })
+    const batch: OutboxRecord = {
+      type: 'enqueue',
+      sessionId: SID,
+      stream: P2,
+      streamSeq: 0,
+      unit: new Uint8Array([0x80]),
+      to: [{ peer: P2, seq: 0 }],
+      more: [1, 2].map((streamSeq) => ({ sessionId: SID, stream: P2, streamSeq })),
+    }
+    applyOutboxRecord(state, batch)
+    expect([...state.peers.get(P2)!.unacked.keys()]).toEqual([0])
+    expect(state.sessions.get(SID)!.seqs.get(P2)).toBe(3)
+    expect(state.sessions.get(SID)!.sent.get(P2)).toBe(3)
+    // and it reads back from its JSON line
+    const back = readOutboxLines([
+      encodeOutboxRecord({ type: 'open', session: { id: SID, participants: [P1, P2] } }),
+      encodeOutboxRecord(batch),
+    ]).state
+    expect(encodeOutboxSnapshot(back)).toBe(encodeOutboxSnapshot(state))
+  })
+
   it('reads back what it wrote, from records and from a snapshot', () => {
     const folded = createOutboxState()
     for (const r of journal()) applyOutboxRecord(folded, r)

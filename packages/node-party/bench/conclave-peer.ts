@@ -1,6 +1,7 @@
 /**
- * Benchmark child: one Conclave party in its own process, as real parties run: WebCrypto
- * Ed25519/X25519 and node:crypto's ChaCha20-Poly1305 (`createNodeCrypto`), the webrtc transport
+ * Benchmark child: one Conclave party in its own process, as real parties run: WebCrypto keys
+ * with node:crypto's synchronous Ed25519 and SHA-256, and its ChaCha20-Poly1305
+ * (`createNodeCrypto`), the webrtc transport
  * (simple-peer on @roamhq/wrtc, no STUN host, loopback candidates only) and the signaling client.
  * The orchestrator (`run.ts`) drives it over stdin/stdout.
  *
@@ -27,6 +28,7 @@ import { createHash, generateKeyPairSync, sign as nodeSign, verify as nodeVerify
 import { createRequire } from 'node:module'
 import { createInterface } from 'node:readline'
 import {
+  batchSignedBytes,
   createNobleBackend,
   createNodeCrypto,
   createParty,
@@ -663,6 +665,21 @@ async function phases(): Promise<void> {
       decodeRecords(crypto.aead.open(aeadKey, frameNonce(raw.counter), raw.header, raw.body))
     })
     out[`units_per_frame_${size}`] = units
+    // in a batch (DESIGN "Envelope"): a SHA-256 per envelope and one signature for all of them
+    const n = size > 1024 ? 16 : 256
+    const items = Array.from({ length: n }, () => signed)
+    const digestsOf = (): Uint8Array => {
+      const d = new Uint8Array(32 * n)
+      for (const [i, it] of items.entries()) d.set(crypto.sha256!([it]), 32 * i)
+      return d
+    }
+    const batchSig = crypto.ed25519.signSync!(key, batchSignedBytes(digestsOf()))
+    out[`batch_sign_${size}_per_unit_us`] =
+      (await perOp(reps / n + 20, () => crypto.ed25519.signSync!(key, batchSignedBytes(digestsOf())))) / n
+    out[`batch_verify_${size}_per_unit_us`] =
+      (await perOp(reps / n + 20, () =>
+        crypto.ed25519.verifySync!(key.publicKey, batchSignedBytes(digestsOf()), batchSig),
+      )) / n
   }
   // for comparison: node:crypto's one-shot synchronous Ed25519 (no WebCrypto promise, no pool hop)
   const pair = generateKeyPairSync('ed25519')

@@ -1293,16 +1293,32 @@ function report(durationMs: number): void {
     md.push('')
   }
 
-  const text = `${md.join('\n').trimEnd()}\n`
+  let text = `${md.join('\n').trimEnd()}\n`
   if (OUT_DIR) {
     mkdirSync(OUT_DIR, { recursive: true })
     writeFileSync(join(OUT_DIR, 'benchmarks.json'), `${JSON.stringify(json, null, 2)}\n`)
+    text += keptBlocks(join(OUT_DIR, 'benchmarks.md'))
     writeFileSync(join(OUT_DIR, 'benchmarks.md'), text)
     progress(`wrote ${relative(ROOT, join(OUT_DIR, 'benchmarks.json'))} and benchmarks.md`)
   } else {
     progress('partial run (BENCH_ONLY without BENCH_OUT): nothing written')
   }
   console.log(`\n${text}`)
+}
+
+/**
+ * The hand-written blocks of the previous report (`<!-- name:begin -->` … `<!-- name:end -->`:
+ * the analysis, the signaling cluster figures of `pnpm bench:cluster`), kept as they were.
+ */
+function keptBlocks(file: string): string {
+  let old: string
+  try {
+    old = readFileSync(file, 'utf8')
+  } catch {
+    return ''
+  }
+  const blocks = old.match(/<!-- ([a-z0-9-]+):begin -->[\s\S]*?<!-- \1:end -->/g) ?? []
+  return blocks.map((b) => `\n${b}\n`).join('')
 }
 
 // ── main ─────────────────────────────────────────────────────────────────────────────────

@@ -58,7 +58,7 @@ const U64_LIMIT = 1n << 64n
  * now: records queued in one burst (e.g. many sends whose signatures resolve together) share a
  * frame. setImmediate in Node; a MessageChannel elsewhere (unthrottled, unlike setTimeout).
  */
-const scheduleFlush: (fn: () => void) => void = (() => {
+export const nextTurn: (fn: () => void) => void = (() => {
   const g = globalThis as { setImmediate?: (fn: () => void) => unknown }
   if (typeof g.setImmediate === 'function') return (fn: () => void) => void g.setImmediate!(fn)
   if (typeof MessageChannel === 'function') {
@@ -207,7 +207,7 @@ export class SecureChannel {
     this.packer.push(rec)
     if (this.state === 'ready' && !this.flushScheduled) {
       this.flushScheduled = true
-      scheduleFlush(() => this.flush())
+      nextTurn(() => this.flush())
     }
   }
 

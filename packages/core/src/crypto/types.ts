@@ -44,6 +44,13 @@ export interface Ed25519Ops {
    * @throws ConclaveError `KEY_INVALID` or `KEY_SMALL_ORDER`
    */
   assertValidPublicKey(publicKey: Uint8Array): void
+  /**
+   * {@link sign} without a promise, where the backend has a synchronous signer (node:crypto):
+   * the hot send path uses it when present.
+   */
+  signSync?(key: SigningKey, message: Uint8Array): Uint8Array
+  /** {@link verify} without a promise (the same strict rule), where the backend has one. */
+  verifySync?(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean
 }
 
 /** X25519 for the handshake. */
@@ -75,4 +82,9 @@ export interface CryptoBackend {
   readonly aead: Aead
   /** Bytes from a CSPRNG. */
   randomBytes(length: number): Uint8Array
+  /**
+   * SHA-256 of the concatenation of `parts`, where the backend has a faster one than
+   * @noble/hashes (node:crypto); the digests of batched units use it when present.
+   */
+  sha256?(parts: readonly Uint8Array[]): Uint8Array
 }

@@ -7,7 +7,7 @@
  */
 import { equalBytes, Reader, toHex, Writer } from '../bytes.ts'
 import type { HandshakeResult } from '../channel/handshake.ts'
-import { SecureChannel } from '../channel/secure-channel.ts'
+import { nextTurn, SecureChannel } from '../channel/secure-channel.ts'
 import { type CounterSnapshot, Counters } from '../counters.ts'
 import type { CryptoBackend, SigningKey } from '../crypto/types.ts'
 import { ConclaveError, type ErrorCode, errorCode, isErrorCode } from '../errors.ts'
@@ -18,18 +18,25 @@ import {
   partyIdToBytes,
   type SessionId,
   sessionIdFromBytes,
-  sessionIdToBytes,
 } from '../ids.ts'
 import type { TransportKind } from '../transport/types.ts'
 import {
+  BATCH_MARKER,
+  type BatchItem,
+  batchSignedBytes,
+  type DecodedBatch,
+  decodeBatch,
   decodeUnit,
   type EnvelopeUnit,
+  encodeBatch,
   encodePayload,
   encodeUnit,
   envelopeSignedBytes,
+  MAX_BATCH_UNITS,
 } from '../wire/envelope.ts'
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
 import { decodeProposal, encodeProposal } from '../wire/proposal.ts'
+import { batchDigests, signNow, verifyBatch, verifyNow } from './batch.ts'
 import { PeerDelivery } from './delivery.ts'
 import { decodeEcho, echoKind, encodeEcho, equivocationError, equivocationEvidence } from './evidence.ts'
 import { checkGrant, createMemoryGrantStore, type GrantStore } from './grants.ts'
@@ -101,6 +108,31 @@ interface LinkState {
   cursor: bigint | undefined
 }
 
+/** A unit waiting for its signature (see `signPending`). */
+interface PendingUnit extends BatchItem {
+  to: readonly PartyId[]
+  ref: StreamRef
+  onUnit: ((unit: Uint8Array) => void) | undefined
+  resolve: () => void
+  reject: (e: unknown) => void
+}
+
+/** Units signed together: one alone, or a batch of direct units to one peer. */
+interface SignJob {
+  items: PendingUnit[]
+  /** Payload bytes in the job (a batch closes at `limits.maxBatchBytes`). */
+  bytes: number
+  batch: boolean
+}
+
+/** Placeholder of a batch's signature until it is signed. */
+const NO_SIGNATURE = new Uint8Array(64)
+
+/** Envelopes in a unit: a batch's count, or 1. */
+function messagesIn(unit: Uint8Array): number {
+  return unit[0] === BATCH_MARKER && unit.length >= 3 ? (unit[1]! << 8) | unit[2]! : 1
+}
+
 /** What the host remembers of a peer across links, for its health score. */
 interface PeerRecord {
   firstSeen: number
@@ -114,6 +146,41 @@ interface Held {
   clockOffsetMs: number
   /** The unit's delivery number from `peer`, when it comes straight from the receive chain. */
   deliverySeq?: bigint | undefined
+  /** Its session id, replay stream and freshness key, when already known (units of a batch). */
+  keys?: UnitKeys | undefined
+}
+
+/** The string keys `accept` needs of a unit. */
+interface UnitKeys {
+  sid: SessionId
+  stream: string
+  fresh: string
+}
+
+function unitKeys(unit: EnvelopeUnit): UnitKeys {
+  return {
+    sid: sessionIdFromBytes(unit.sessionId),
+    stream: SessionState.stream(unit.from, unit.recipient, unit.epoch),
+    fresh: `${toHex(unit.from)}|${toHex(unit.epoch)}`,
+  }
+}
+
+/** The keys of `unit`, reusing `prev`'s when both name the same session, sender, recipient and epoch. */
+function unitKeysLike(
+  unit: EnvelopeUnit,
+  prev: EnvelopeUnit | undefined,
+  prevKeys: UnitKeys | undefined,
+): UnitKeys {
+  if (
+    prev &&
+    prevKeys &&
+    equalBytes(unit.sessionId, prev.sessionId) &&
+    equalBytes(unit.from, prev.from) &&
+    equalBytes(unit.recipient, prev.recipient) &&
+    equalBytes(unit.epoch, prev.epoch)
+  )
+    return prevKeys
+  return unitKeys(unit)
 }
 
 /** What a unit being queued belongs to (journaled with it). */
@@ -344,7 +411,9 @@ export class InThreadSessionHost implements SessionHost {
         },
         ready: (result) => this.onReady(state, result),
         unit: (unit) => {
-          traffic.messagesReceived++
+          const n = messagesIn(unit)
+          traffic.messagesReceived += n
+          if (n > 1 || unit[0] === BATCH_MARKER) this.counter.batchesReceived++
           this.onUnit(state, unit)
         },
         record: (rec) => this.onRecord(state, rec),
@@ -397,7 +466,7 @@ export class InThreadSessionHost implements SessionHost {
     const { from, units } = d.resume()
     state.channel.sendRecord({ type: RecordType.resume, seq: from })
     if (previous || known !== undefined) this.counter.retransmits += units.length
-    for (const unit of units) this.transmit(state, unit)
+    for (const unit of units) this.transmit(state, unit, messagesIn(unit))
     // the last ack may have been lost with the old link (or this party restarted): say it again
     d.ackedUpTo = 0n
     if (d.processed > 0n) this.scheduleAck(peer)
@@ -575,6 +644,10 @@ export class InThreadSessionHost implements SessionHost {
 
   /** The receive pipeline of one unit. */
   private process(state: LinkState, peer: PartyId, bytes: Uint8Array, deliverySeq: bigint): void {
+    if (bytes[0] === BATCH_MARKER) {
+      this.processBatch(state, peer, bytes, deliverySeq)
+      return
+    }
     let unit: EnvelopeUnit
     try {
       unit = decodeUnit(bytes, this.limits.maxMessageBytes)
@@ -603,7 +676,8 @@ export class InThreadSessionHost implements SessionHost {
       return
     }
     // Verification starts now (several can be in flight); delivery stays in arrival order.
-    const verified = this.crypto.ed25519.verify(
+    const verified = verifyNow(
+      this.crypto,
       unit.from,
       envelopeSignedBytes(unit.payload, unit.recipient, unit.timestamp),
       unit.signature,
@@ -623,6 +697,85 @@ export class InThreadSessionHost implements SessionHost {
   }
 
   /**
+   * The receive pipeline of a batch: decode, every envelope from the link's peer, one strict
+   * signature over the digests, then each envelope through the checks after the signature, in
+   * order. Only the last one carries the batch's delivery number to the journal, so a restart
+   * in the middle has the whole batch sent again (what was accepted of it is then a replay).
+   */
+  private processBatch(state: LinkState, peer: PartyId, bytes: Uint8Array, deliverySeq: bigint): void {
+    let batch: DecodedBatch
+    try {
+      batch = decodeBatch(bytes, this.limits.maxMessageBytes)
+    } catch (e) {
+      this.refuse(
+        errorCode(e) ?? 'DECODE_SHORT_INPUT',
+        peer,
+        undefined,
+        e instanceof Error ? e.message : String(e),
+      )
+      return
+    }
+    const peerKey = state.result!.peerKey
+    for (const unit of batch.units) {
+      if (!equalBytes(unit.from, peerKey)) {
+        this.refuse(
+          'ENVELOPE_WRONG_SENDER',
+          peer,
+          sessionIdFromBytes(unit.sessionId),
+          `batched envelope from ${toHex(unit.from).slice(0, 16)}… arrived over ${peer.slice(0, 16)}…'s link`,
+        )
+        return
+      }
+    }
+    const digests = batchDigests(this.crypto, batch.items)
+    for (const [index, unit] of batch.units.entries()) unit.batch = { index, digests }
+    const verified = verifyBatch(this.crypto, peerKey, digests, batch.signature)
+    const offset = state.result!.clockOffsetMs
+    const last = batch.units.length - 1
+    const acceptAll = async (ok: boolean): Promise<void> => {
+      const first = sessionIdFromBytes(batch.units[0]!.sessionId)
+      if (!ok) {
+        this.refuse('ENVELOPE_BAD_SIGNATURE', peer, first, 'batch signature does not verify')
+        return
+      }
+      let prev: EnvelopeUnit | undefined
+      let prevKeys: UnitKeys | undefined
+      for (const [i, unit] of batch.units.entries()) {
+        const keys = unitKeysLike(unit, prev, prevKeys)
+        prev = unit
+        prevKeys = keys
+        const sid = keys.sid
+        const session = this.sessions.get(sid)
+        if (session && !session.participants.has(peer)) {
+          this.refuse('ENVELOPE_NOT_PARTICIPANT', peer, sid, 'sender is not a participant of the session')
+          continue
+        }
+        try {
+          const wait = this.accept({
+            unit,
+            peer,
+            clockOffsetMs: offset,
+            deliverySeq: i === last ? deliverySeq : undefined,
+            keys,
+          })
+          if (wait) await wait
+        } catch (e) {
+          this.refuse(errorCode(e) ?? 'ENVELOPE_BAD_SIGNATURE', peer, sid, String(e))
+        }
+      }
+    }
+    const prev = this.recvChains.get(peer) ?? Promise.resolve()
+    this.recvChains.set(
+      peer,
+      prev
+        .then(() => verified)
+        .then(acceptAll, (e: unknown) => {
+          this.refuse(errorCode(e) ?? 'ENVELOPE_BAD_SIGNATURE', peer, undefined, String(e))
+        }),
+    )
+  }
+
+  /**
    * The checks after the signature; holds units of sessions not opened yet. When the sender's
    * inbox in the session is full, returns a promise that settles once the unit is in: the
    * peer's receive chain waits on it, so nothing behind it is processed or acknowledged
@@ -631,7 +784,8 @@ export class InThreadSessionHost implements SessionHost {
    */
   private accept(held: Held): undefined | Promise<void> {
     const { unit, peer } = held
-    const sid = sessionIdFromBytes(unit.sessionId)
+    const keys = held.keys ?? unitKeys(unit)
+    const sid = keys.sid
     const session = this.sessions.get(sid)
     if (!session && unit.round === CONTROL_ROUND && unit.kind === PROPOSAL_KIND) {
       return this.onProposal(held, sid)
@@ -654,9 +808,9 @@ export class InThreadSessionHost implements SessionHost {
       this.refuse('ENVELOPE_WRONG_RECIPIENT', peer, sid, 'envelope addressed to another party')
       return
     }
-    const stream = SessionState.stream(unit.from, unit.recipient, unit.epoch)
+    const stream = keys.stream
     // freshness is checked once per stream (sessionId, from, epoch), at its first unit
-    const freshKey = `${toHex(unit.from)}|${toHex(unit.epoch)}`
+    const freshKey = keys.fresh
     if (!session.freshStreams.has(freshKey)) {
       const expected = this.now() + held.clockOffsetMs
       const skew = Math.abs(Number(unit.timestamp) - expected)
@@ -900,7 +1054,10 @@ export class InThreadSessionHost implements SessionHost {
 
   // ── sending ───────────────────────────────────────────────────────────────────────────
 
-  /** Sign a payload for `recipient` and queue it; delivery keeps call order. */
+  /**
+   * Queue a payload for `recipient`; it is signed on the next turn of the event loop with what
+   * else was queued meanwhile (`signPending`). Delivery keeps call order per peer.
+   */
   private dispatch(
     payload: Uint8Array,
     recipient: Uint8Array,
@@ -909,29 +1066,165 @@ export class InThreadSessionHost implements SessionHost {
     onUnit?: (unit: Uint8Array) => void,
   ): Promise<void> {
     const timestamp = BigInt(Math.floor(this.now()))
-    const signed = this.crypto.ed25519.sign(
-      this.config.identity,
-      envelopeSignedBytes(payload, recipient, timestamp),
-    )
-    const done = this.sendChain.then(async () => {
-      const unit = encodeUnit(payload, recipient, timestamp, await signed)
-      // stopped while signing: not journaled, so not sent (a resumed session sends it again)
-      if (this.stopped)
-        throw new ConclaveError('SESSION_CLOSED', 'the party stopped before the unit was queued')
-      onUnit?.(unit)
-      this.deliver(to, unit, ref)
+    return new Promise<void>((resolve, reject) => {
+      const item: PendingUnit = { payload, recipient, timestamp, to, ref, onUnit, resolve, reject }
+      if (this.signScheduled) {
+        this.pending.push(item)
+        return
+      }
+      // the first send of this turn is signed and sent now, alone: latency never waits for a
+      // batch; what follows it in the same turn queues up and is signed together next turn
+      this.signScheduled = true
+      nextTurn(() => this.signPending())
+      this.runJobs([{ items: [item], bytes: payload.length, batch: false }])
     })
-    this.sendChain = done.catch(() => undefined)
-    return done
+  }
+
+  private pending: PendingUnit[] = []
+  private signScheduled = false
+  /** Jobs signing asynchronously (a WebCrypto backend): later jobs are delivered after them. */
+  private signing = 0
+
+  /**
+   * Sign what was queued since the last turn (DESIGN "Envelope", batch): direct units that wait
+   * for the same peer travel as one batch signed once over their digests; a unit alone, and every
+   * broadcast, is signed by itself (so latency never waits for a batch, and consistent broadcast
+   * keeps single signatures as evidence). Jobs are delivered in order after the ones before.
+   */
+  private signPending(): void {
+    this.signScheduled = false
+    const items = this.pending
+    this.pending = []
+    const jobs: SignJob[] = []
+    const open = new Map<PartyId, SignJob>()
+    const maxUnits = Math.min(this.limits.maxBatchUnits, MAX_BATCH_UNITS)
+    for (const it of items) {
+      const peer = it.to.length === 1 ? it.to[0]! : undefined
+      if (peer !== undefined && maxUnits >= 2 && !equalBytes(it.recipient, BROADCAST_RECIPIENT)) {
+        let job = open.get(peer)
+        if (
+          !job ||
+          job.items.length >= maxUnits ||
+          job.bytes + it.payload.length > this.limits.maxBatchBytes
+        ) {
+          job = { items: [], bytes: 0, batch: true }
+          jobs.push(job)
+          open.set(peer, job)
+        }
+        job.items.push(it)
+        job.bytes += it.payload.length
+        continue
+      }
+      // what follows for these peers goes after this unit
+      for (const p of it.to) open.delete(p)
+      jobs.push({ items: [it], bytes: it.payload.length, batch: false })
+    }
+    this.runJobs(jobs)
   }
 
   /**
-   * Hand a unit to the delivery streams of its recipients: it is kept until acknowledged,
-   * journaled in the outbox store (one record for all recipients, so a crash queues it for all
-   * or none), then sent now where a link is ready and on the next link otherwise.
+   * Sign jobs and deliver them in order, after the jobs before them. With a synchronous signer
+   * and nothing still signing, that happens now, on this stack; otherwise on the send chain.
+   */
+  private runJobs(jobs: SignJob[]): void {
+    if (jobs.length === 0) return
+    const signed = jobs.map((job): Uint8Array | Promise<Uint8Array> | Error => {
+      try {
+        return this.sign(job)
+      } catch (e) {
+        return e instanceof Error ? e : new Error(String(e))
+      }
+    })
+    if (this.signing === 0 && signed.every((u) => !(u instanceof Promise))) {
+      this.deliverJobs(jobs, signed as (Uint8Array | Error)[])
+      return
+    }
+    this.signing++
+    const done = this.sendChain.then(async () => {
+      const units: (Uint8Array | Error)[] = []
+      for (const u of signed) {
+        try {
+          units.push(await u)
+        } catch (e) {
+          units.push(e instanceof Error ? e : new Error(String(e)))
+        }
+      }
+      this.deliverJobs(jobs, units)
+    })
+    this.sendChain = done
+      .catch(() => undefined)
+      .finally(() => {
+        this.signing--
+      })
+  }
+
+  /** Hand signed jobs to delivery, settle their sends, and frame what they queued at once. */
+  private deliverJobs(jobs: readonly SignJob[], units: readonly (Uint8Array | Error)[]): void {
+    const touched = new Set<LinkState>()
+    for (const [i, job] of jobs.entries()) {
+      try {
+        const unit = units[i]!
+        if (unit instanceof Error) throw unit
+        // stopped while signing: not journaled, so not sent (a resumed session sends it again)
+        if (this.stopped)
+          throw new ConclaveError('SESSION_CLOSED', 'the party stopped before the unit was queued')
+        for (const it of job.items) it.onUnit?.(unit)
+        this.deliver(
+          job.items[0]!.to,
+          unit,
+          job.items.map((it) => it.ref),
+          touched,
+        )
+        for (const it of job.items) it.resolve()
+      } catch (e) {
+        for (const it of job.items) it.reject(e)
+      }
+    }
+    // frame what this queued now, rather than one more turn later
+    for (const link of touched) if (!link.channel.isClosed) link.channel.flush()
+  }
+
+  /** The unit of a job: a single envelope, or a batch when the job holds several. */
+  private sign(job: SignJob): Uint8Array | Promise<Uint8Array> {
+    const key = this.config.identity
+    if (job.items.length === 1) {
+      const it = job.items[0]!
+      const sig = signNow(this.crypto, key, envelopeSignedBytes(it.payload, it.recipient, it.timestamp))
+      return sig instanceof Uint8Array
+        ? encodeUnit(it.payload, it.recipient, it.timestamp, sig)
+        : sig.then((s) => encodeUnit(it.payload, it.recipient, it.timestamp, s))
+    }
+    // encoded first: each item's bytes are then hashed where they lie, and the signature
+    // fills the last 64 bytes
+    const unit = encodeBatch(job.items, NO_SIGNATURE)
+    const slices: Uint8Array[] = []
+    let offset = 3
+    for (const it of job.items) {
+      const end = offset + 44 + it.payload.length
+      slices.push(unit.subarray(offset, end))
+      offset = end
+    }
+    const sig = signNow(this.crypto, key, batchSignedBytes(batchDigests(this.crypto, slices)))
+    const fill = (s: Uint8Array): Uint8Array => {
+      unit.set(s, unit.length - 64)
+      return unit
+    }
+    return sig instanceof Uint8Array ? fill(sig) : sig.then(fill)
+  }
+
+  /**
+   * Hand a unit (or a batch) to the delivery streams of its recipients: it is kept until
+   * acknowledged, journaled in the outbox store (one record for all recipients, so a crash
+   * queues it for all or none), then sent now where a link is ready and on the next link
+   * otherwise.
    * @throws ConclaveError `DELIVERY_BUFFER_FULL` (the recipients queued before it keep the unit)
    */
-  private deliver(to: readonly PartyId[], unit: Uint8Array, ref: StreamRef): void {
+  private deliver(
+    to: readonly PartyId[],
+    unit: Uint8Array,
+    refs: readonly StreamRef[],
+    touched?: Set<LinkState>,
+  ): void {
     const queued: { peer: PartyId; seq: number }[] = []
     let full: unknown
     for (const peer of to) {
@@ -942,27 +1235,40 @@ export class InThreadSessionHost implements SessionHost {
         break
       }
     }
-    if (queued.length > 0) {
+    if (queued.length > 0 && this.outbox) {
+      const [first, ...more] = refs
       this.journal({
         type: 'enqueue',
-        sessionId: ref.session.id,
-        stream: ref.stream,
-        streamSeq: Number(ref.seq),
+        sessionId: first!.session.id,
+        stream: first!.stream,
+        streamSeq: Number(first!.seq),
         unit,
         to: queued,
+        ...(more.length > 0
+          ? {
+              more: more.map((r) => ({
+                sessionId: r.session.id,
+                stream: r.stream,
+                streamSeq: Number(r.seq),
+              })),
+            }
+          : {}),
       })
     }
     for (const { peer } of queued) {
       const link = this.readyLinks.get(peer)
-      if (link && !link.channel.isClosed) this.transmit(link, unit)
-      else this.out.requestLink(peer)
+      if (link && !link.channel.isClosed) {
+        this.transmit(link, unit, refs.length)
+        touched?.add(link)
+      } else this.out.requestLink(peer)
     }
     if (full !== undefined) throw full
   }
 
-  private transmit(link: LinkState, unit: Uint8Array): void {
+  private transmit(link: LinkState, unit: Uint8Array, messages: number): void {
     link.channel.sendUnit(unit)
-    this.counter.of(link.info.kind).messagesSent++
+    this.counter.of(link.info.kind).messagesSent += messages
+    if (unit[0] === BATCH_MARKER) this.counter.batchesSent++
   }
 
   // ── sessions ──────────────────────────────────────────────────────────────────────────
@@ -1071,7 +1377,7 @@ export class InThreadSessionHost implements SessionHost {
     this.touch(s, round)
     const seq = s.nextSeq(to)
     const payload = this.payload(s, round, kind, body, seq)
-    await this.dispatch(payload, partyIdToBytes(to), [to], { session: s, stream: to, seq })
+    await this.dispatch(payload, s.bytesOf(to), [to], { session: s, stream: to, seq })
   }
 
   async broadcast(sessionId: SessionId, round: number, body: Uint8Array, kind = DEFAULT_KIND): Promise<void> {
@@ -1097,7 +1403,7 @@ export class InThreadSessionHost implements SessionHost {
     if (!(body instanceof Uint8Array))
       throw new ConclaveError('INVALID_ARGUMENT', '"body" expected Uint8Array')
     return encodePayload(
-      { sessionId: sessionIdToBytes(s.id), round, kind, from: this.selfBytes, epoch: this.epoch, seq, body },
+      { sessionId: s.idBytes, round, kind, from: this.selfBytes, epoch: this.epoch, seq, body },
       this.limits.maxMessageBytes,
     )
   }
@@ -1108,6 +1414,20 @@ export class InThreadSessionHost implements SessionHost {
     round: number,
     options: ReceiveOptions = {},
   ): Promise<Uint8Array> {
+    // a message already waiting: no timer, no wait (the common case of a stream read in a loop)
+    if (options.signal?.aborted !== true) {
+      const s = this.session(sessionId)
+      s.assertOpen()
+      this.checkRound(round)
+      this.checkPeer(s, from, 'from')
+      const key = { from, round, kind: options.kind ?? DEFAULT_KIND, broadcast: options.broadcast ?? false }
+      const body = s.inbox.tryTake(key)
+      if (body !== undefined) {
+        this.touch(s, round)
+        this.journal({ type: 'take', sessionId: s.id, key })
+        return body
+      }
+    }
     const result = await this.collectFrom(sessionId, [from], round, options)
     return result.get(from)!
   }

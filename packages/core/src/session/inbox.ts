@@ -66,6 +66,23 @@ export class Inbox {
     slot.push(body)
   }
 
+  /** Take the next body of a slot if one is there (no waiting, no promise). */
+  tryTake(key: InboxKey): Uint8Array | undefined {
+    if (this.failure) return undefined
+    const k = keyOf(key)
+    const slot = this.slots.get(k)
+    if (!slot || slot.length === 0) return undefined
+    const body = slot.shift()!
+    if (slot.length === 0) this.slots.delete(k)
+    this.heldPerSender.set(key.from, this.held(key.from) - 1)
+    const waiting = this.roomWaiters.get(key.from)
+    if (waiting) {
+      this.roomWaiters.delete(key.from)
+      for (const w of waiting) w()
+    }
+    return body
+  }
+
   /**
    * Take the next body of a slot, waiting for it. The promise has a `cancel(reason)` that
    * withdraws exactly this wait (not another one on the same slot).
@@ -74,18 +91,8 @@ export class Inbox {
     const noop = { cancel: (): void => undefined }
     if (this.failure) return Object.assign(Promise.reject(this.failure), noop)
     const k = keyOf(key)
-    const slot = this.slots.get(k)
-    if (slot && slot.length > 0) {
-      const body = slot.shift()!
-      if (slot.length === 0) this.slots.delete(k)
-      this.heldPerSender.set(key.from, this.held(key.from) - 1)
-      const waiting = this.roomWaiters.get(key.from)
-      if (waiting) {
-        this.roomWaiters.delete(key.from)
-        for (const w of waiting) w()
-      }
-      return Object.assign(Promise.resolve(body), noop)
-    }
+    const ready = this.tryTake(key)
+    if (ready !== undefined) return Object.assign(Promise.resolve(ready), noop)
     let waiter: Waiter | undefined
     const promise = new Promise<Uint8Array>((resolve, reject) => {
       let list = this.waiters.get(k)

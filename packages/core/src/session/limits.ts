@@ -29,9 +29,12 @@ export interface Limits {
   maxUnackedPerPeer: number
   /** Bytes kept per peer until it acknowledges them. @default 64 MiB */
   maxUnackedBytesPerPeer: number
-  /** Units per second a peer may send (token bucket rate). @default 5000 */
+  /**
+   * Units per second a peer may send (token bucket rate). A batch is one unit: its signature is
+   * checked once, and its bytes count against `peerBytesPerSecond`. @default 5000
+   */
   peerMessagesPerSecond: number
-  /** Bytes per second a peer may send. @default 32 MiB */
+  /** Bytes per second a peer may send. @default 128 MiB */
   peerBytesPerSecond: number
   /** Bucket size, in seconds of the rates above. @default 2 */
   peerBurstSeconds: number
@@ -47,6 +50,13 @@ export interface Limits {
   keepaliveMs: number
   /** A ready link with no frame for this long is lost (ms). @default 15000 */
   lostAfterMs: number
+  /**
+   * Most direct envelopes to one peer signed together as one batch when sends queue up
+   * (DESIGN "Envelope"); 1 signs every envelope alone. @default 256
+   */
+  maxBatchUnits: number
+  /** A batch closes before its payloads pass this many bytes. @default 1 MiB */
+  maxBatchBytes: number
 }
 
 /** The defaults. */
@@ -64,7 +74,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxUnackedPerPeer: 10_000,
   maxUnackedBytesPerPeer: 64 * 1024 * 1024,
   peerMessagesPerSecond: 5000,
-  peerBytesPerSecond: 32 * 1024 * 1024,
+  peerBytesPerSecond: 128 * 1024 * 1024,
   peerBurstSeconds: 2,
   throttleGraceMs: 3000,
   penaltyThreshold: 100,
@@ -72,6 +82,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxPeers: 256,
   keepaliveMs: 5000,
   lostAfterMs: 15_000,
+  maxBatchUnits: 256,
+  maxBatchBytes: 1024 * 1024,
 })
 
 /** Merge overrides into the defaults, checking each. */

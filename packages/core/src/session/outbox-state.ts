@@ -66,10 +66,12 @@ export function applyOutboxRecord(state: OutboxState, r: OutboxRecord): void {
         p.unacked.set(t.seq, r.unit)
         if (t.seq + 1 > p.sendNext) p.sendNext = t.seq + 1
       }
-      const s = state.sessions.get(r.sessionId)
-      if (!s) return
-      if (r.streamSeq + 1 > (s.seqs.get(r.stream) ?? 0)) s.seqs.set(r.stream, r.streamSeq + 1)
-      s.sent.set(r.stream, (s.sent.get(r.stream) ?? 0) + 1)
+      for (const ref of [r, ...(r.more ?? [])]) {
+        const s = state.sessions.get(ref.sessionId)
+        if (!s) continue
+        if (ref.streamSeq + 1 > (s.seqs.get(ref.stream) ?? 0)) s.seqs.set(ref.stream, ref.streamSeq + 1)
+        s.sent.set(ref.stream, (s.sent.get(ref.stream) ?? 0) + 1)
+      }
       return
     }
     case 'ack': {

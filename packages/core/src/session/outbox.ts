@@ -3,13 +3,14 @@
  * same key and the same store, it resumes its delivery streams and sessions with nothing lost
  * and nothing delivered twice. Types only; the state model is in `outbox-state.ts`, the
  * implementations are `createMemoryOutboxStore()` (tests) and `createFileOutboxStore(path)`
- * (Node, `@conclave/core/node`). A browser IndexedDB store implements the same interface.
+ * (Node, `@conclave/core/node`) and `openIndexedDbOutboxStore(name)` (browsers, a Worker host
+ * included).
  *
  * **The model.** The host appends small {@link OutboxRecord}s, synchronously, at the points where
  * a promise to a peer or to the application is made:
  *
- * - `enqueue` before a unit is first transmitted (one record per signed unit, naming every peer
- *   it goes to, so a broadcast is queued for all of them or for none);
+ * - `enqueue` before a unit is first transmitted (one record per signed unit or batch, naming
+ *   every peer it goes to, so a broadcast is queued for all of them or for none);
  * - `ack` when a peer's acknowledgement trims the retransmit buffer;
  * - `accept` when a unit enters a session's inbox (with the unit's delivery number: it counts
  *   as processed), and `processed` before an acknowledgement is sent: **an ack never covers a
@@ -50,7 +51,8 @@ export type OutboxRecord =
   | { type: 'peer-epoch'; peer: PartyId; epoch: string }
   /**
    * A signed unit queued for `to` (delivery number `seq` for each), before it is first sent.
-   * `stream` is the recipient's PartyId or `'broadcast'`, `streamSeq` the envelope's seq.
+   * `stream` is the recipient's PartyId or `'broadcast'`, `streamSeq` the envelope's seq. A
+   * batch unit names its other envelopes' streams in `more` (one record for the whole batch).
    */
   | {
       type: 'enqueue'
@@ -59,6 +61,7 @@ export type OutboxRecord =
       streamSeq: number
       unit: Uint8Array
       to: { peer: PartyId; seq: number }[]
+      more?: { sessionId: SessionId; stream: string; streamSeq: number }[]
     }
   /** `peer` acknowledged every unit below `next`. */
   | { type: 'ack'; peer: PartyId; next: number }

@@ -5,7 +5,7 @@
  */
 import { toHex } from '../bytes.ts'
 import { ConclaveError } from '../errors.ts'
-import type { PartyId, SessionId } from '../ids.ts'
+import { type PartyId, partyIdToBytes, type SessionId, sessionIdToBytes } from '../ids.ts'
 import { Inbox } from './inbox.ts'
 import type { Limits } from './limits.ts'
 import { ReplayWindow } from './replay.ts'
@@ -25,6 +25,9 @@ export const CONTROL_ROUND = 0
 /** One session's state. */
 export class SessionState {
   readonly id: SessionId
+  /** The id's 32 bytes (every envelope carries them). */
+  readonly idBytes: Uint8Array
+  private readonly peerBytes = new Map<PartyId, Uint8Array>()
   readonly participants: ReadonlySet<PartyId>
   readonly others: readonly PartyId[]
   readonly inbox: Inbox
@@ -56,6 +59,7 @@ export class SessionState {
     now: number,
   ) {
     this.id = options.id
+    this.idBytes = sessionIdToBytes(options.id)
     const set = new Set(options.participants)
     if (set.size !== options.participants.length) {
       throw new ConclaveError('INVALID_ARGUMENT', '"participants" has duplicates')
@@ -114,6 +118,16 @@ export class SessionState {
   }
 
   /** Key of a replay stream. */
+  /** A participant's PartyId bytes (parsed once). */
+  bytesOf(peer: PartyId): Uint8Array {
+    let b = this.peerBytes.get(peer)
+    if (b === undefined) {
+      b = partyIdToBytes(peer)
+      this.peerBytes.set(peer, b)
+    }
+    return b
+  }
+
   static stream(from: Uint8Array, to: Uint8Array, epoch: Uint8Array): string {
     return `${toHex(from)}|${toHex(to)}|${toHex(epoch)}`
   }

@@ -9,6 +9,18 @@
  * ```
  * `recipient` is the addressee's PartyId bytes, or 32 zero bytes for a broadcast to the session.
  * Retransmissions resend the stored unit bytes and never re-sign.
+ *
+ * A **batch** is one unit carrying several direct envelopes from one sender to one recipient,
+ * signed once in the batch context over their digests:
+ *
+ * ```
+ * item   = u32 len(payload) ‖ payload ‖ bytes32 recipient ‖ u64 timestamp   (the envelope's
+ *          signed bytes without the tag)
+ * digest = SHA-256("conclave/msg/v1" 0x00 ‖ item)          (= SHA-256 of the envelope's signed bytes)
+ * signed = "conclave/batch/v1" 0x00 ‖ u32 n ‖ digest_1 ‖ … ‖ digest_n
+ * batch  = u8 0x80 ‖ u16 n ‖ item_1 ‖ … ‖ item_n ‖ signature(64)           (2 ≤ n ≤ 1024)
+ * ```
+ * The first byte tells the two apart: an envelope unit starts with its version (1).
  * @module
  */
 import { Reader, Writer } from '../bytes.ts'
@@ -21,6 +33,11 @@ export const ENVELOPE_VERSION = 1
 export const MAX_KIND_BYTES = 64
 /** Default cap on a body (16 MiB), as DESIGN's "max message". */
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+
+/** First byte of a batch unit (an envelope unit starts with {@link ENVELOPE_VERSION}). */
+export const BATCH_MARKER = 0x80
+/** Most envelopes in one batch. */
+export const MAX_BATCH_UNITS = 1024
 
 /** The fields of an envelope payload. */
 export interface EnvelopeFields {
@@ -45,10 +62,30 @@ export interface EnvelopeUnit extends EnvelopeFields {
   recipient: Uint8Array
   /** Sender's clock, ms since the Unix epoch. */
   timestamp: bigint
-  /** 64 bytes. */
+  /** 64 bytes: the envelope's own signature, or the batch's when {@link batch} is set. */
   signature: Uint8Array
-  /** The whole unit as received. */
+  /** The whole unit as received (for a batched envelope: its item bytes). */
   bytes: Uint8Array
+  /** Set when the envelope came in a batch: its index and the batch's digests (n × 32 bytes). */
+  batch?: { index: number; digests: Uint8Array }
+}
+
+/** One envelope of a batch before signing. */
+export interface BatchItem {
+  payload: Uint8Array
+  recipient: Uint8Array
+  timestamp: bigint
+}
+
+/**
+ * A decoded batch: its envelopes (signature still unchecked; the receiver sets their `batch`
+ * once it has the digests) and its item bytes.
+ */
+export interface DecodedBatch {
+  units: EnvelopeUnit[]
+  /** `item_i` bytes (views into the batch): digest_i = SHA-256(envelope tag ‖ item_i). */
+  items: Uint8Array[]
+  signature: Uint8Array
 }
 
 /**
@@ -56,7 +93,7 @@ export interface EnvelopeUnit extends EnvelopeFields {
  * @throws ConclaveError `INVALID_ARGUMENT` on a field of the wrong size, `MESSAGE_TOO_LARGE` on a body over the cap.
  */
 export function encodePayload(fields: EnvelopeFields, maxBody = DEFAULT_MAX_BODY_BYTES): Uint8Array {
-  const kind = new TextEncoder().encode(fields.kind)
+  const kind = kindBytes(fields.kind)
   if (kind.length === 0 || kind.length > MAX_KIND_BYTES) {
     throw new ConclaveError(
       'INVALID_ARGUMENT',
@@ -69,7 +106,7 @@ export function encodePayload(fields: EnvelopeFields, maxBody = DEFAULT_MAX_BODY
       `"body" expected at most ${maxBody} bytes, got ${fields.body.length}`,
     )
   }
-  return new Writer(128 + fields.body.length)
+  return new Writer(PAYLOAD_FIXED_BYTES + kind.length + fields.body.length)
     .u8(ENVELOPE_VERSION)
     .bytes(fields.sessionId, 32)
     .u32(fields.round)
@@ -80,6 +117,34 @@ export function encodePayload(fields: EnvelopeFields, maxBody = DEFAULT_MAX_BODY
     .u64(fields.seq)
     .bytes32len(fields.body)
     .finish()
+}
+
+/** Payload bytes besides `kind` and `body`: version, sid, round, kind length, from, epoch, seq, body length. */
+const PAYLOAD_FIXED_BYTES = 1 + 32 + 4 + 2 + 32 + 16 + 8 + 4
+
+/** UTF-8 of recently used kinds (a handful in practice), so a stream of sends encodes it once. */
+const kindCache = new Map<string, Uint8Array>()
+
+function kindBytes(kind: string): Uint8Array {
+  let b = kindCache.get(kind)
+  if (b === undefined) {
+    b = new TextEncoder().encode(kind)
+    if (kindCache.size >= 64) kindCache.clear()
+    kindCache.set(kind, b)
+  }
+  return b
+}
+
+/** Decode a kind: ASCII directly (the common case), anything else through a fatal UTF-8 decoder. */
+function decodeKind(bytes: Uint8Array): string {
+  let ascii = true
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i]! >= 0x80) {
+      ascii = false
+      break
+    }
+  }
+  return ascii ? String.fromCharCode(...bytes) : utf8Decoder.decode(bytes)
 }
 
 /** The exact bytes Ed25519 signs for an envelope (tag included). */
@@ -118,6 +183,19 @@ export function encodeUnit(
  */
 export function decodeUnit(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES): EnvelopeUnit {
   const r = new Reader(bytes)
+  const unit = readEnvelope(r, bytes, 0, maxBody)
+  const signature = r.bytes(64, 'signature')
+  r.end('envelope unit')
+  return { ...unit, signature, bytes }
+}
+
+/** Read `payload ‖ recipient ‖ timestamp` starting at `start` (the reader's offset). */
+function readEnvelope(
+  r: Reader,
+  bytes: Uint8Array,
+  start: number,
+  maxBody: number,
+): Omit<EnvelopeUnit, 'signature' | 'bytes'> {
   const version = r.u8('envelope version')
   if (version !== ENVELOPE_VERSION) {
     throw new ConclaveError('DECODE_UNKNOWN_VERSION', `unknown envelope version ${version}`)
@@ -133,7 +211,7 @@ export function decodeUnit(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES):
   }
   let kind: string
   try {
-    kind = new TextDecoder('utf-8', { fatal: true }).decode(r.bytes(kindLen, 'kind'))
+    kind = decodeKind(r.bytes(kindLen, 'kind'))
   } catch (e) {
     if (e instanceof ConclaveError) throw e
     throw new ConclaveError('DECODE_BAD_UTF8', '"kind" is not valid UTF-8')
@@ -149,24 +227,88 @@ export function decodeUnit(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES):
     )
   }
   const body = r.bytes(bodyLen, 'body')
-  const payload = bytes.subarray(0, r.offset)
+  const payload = bytes.subarray(start, r.offset)
   const recipient = r.bytes(32, 'recipient')
   const timestamp = r.u64('timestamp')
-  const signature = r.bytes(64, 'signature')
-  r.end('envelope unit')
-  return {
-    version,
-    sessionId,
-    round,
-    kind,
-    from,
-    epoch,
-    seq,
-    body,
-    payload,
-    recipient,
-    timestamp,
-    signature,
-    bytes,
+  return { version, sessionId, round, kind, from, epoch, seq, body, payload, recipient, timestamp }
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+const EMPTY = new Uint8Array(0)
+
+/** The bytes `item` of a batch: `u32 len ‖ payload ‖ recipient ‖ timestamp`. */
+function writeItem(w: Writer, item: BatchItem): Writer {
+  return w.bytes32len(item.payload).bytes(item.recipient, 32).u64(item.timestamp)
+}
+
+/**
+ * The exact bytes Ed25519 signs for a batch (tag included), from the items' digests.
+ * @param digests n × 32 bytes, digest_i = SHA-256 of envelope i's signed bytes
+ */
+export function batchSignedBytes(digests: Uint8Array): Uint8Array {
+  if (digests.length === 0 || digests.length % 32 !== 0) {
+    throw new ConclaveError('INVALID_ARGUMENT', `"digests" expected n × 32 bytes, got ${digests.length}`)
   }
+  return new Writer(CONTEXT.batch.length + 4 + digests.length)
+    .bytes(CONTEXT.batch)
+    .u32(digests.length / 32)
+    .bytes(digests)
+    .finish()
+}
+
+/**
+ * The batch unit on the wire: `u8 0x80 ‖ u16 n ‖ item_1 ‖ … ‖ item_n ‖ signature`.
+ * @throws ConclaveError `INVALID_ARGUMENT` for fewer than 2 or more than {@link MAX_BATCH_UNITS} items
+ */
+export function encodeBatch(items: readonly BatchItem[], signature: Uint8Array): Uint8Array {
+  if (items.length < 2 || items.length > MAX_BATCH_UNITS) {
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `a batch holds 2 to ${MAX_BATCH_UNITS} envelopes, got ${items.length}`,
+    )
+  }
+  let size = 3 + 64
+  for (const it of items) size += 44 + it.payload.length
+  const w = new Writer(size).u8(BATCH_MARKER).u16(items.length)
+  for (const it of items) writeItem(w, it)
+  return w.bytes(signature, 64).finish()
+}
+
+/**
+ * Decode a batch unit. Checks structure only; every envelope must be direct (a broadcast is
+ * never batched: consistent broadcast echoes its single signature as evidence).
+ * @throws ConclaveError `DECODE_*`, `MESSAGE_TOO_LARGE`, `ENVELOPE_WRONG_RECIPIENT` for a
+ *   broadcast in the batch
+ */
+export function decodeBatch(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES): DecodedBatch {
+  const r = new Reader(bytes)
+  const marker = r.u8('batch marker')
+  if (marker !== BATCH_MARKER) throw new ConclaveError('DECODE_UNKNOWN_VERSION', `not a batch (${marker})`)
+  const n = r.u16('batch count')
+  if (n < 2 || n > MAX_BATCH_UNITS) {
+    throw new ConclaveError('DECODE_BAD_LENGTH', `a batch holds 2 to ${MAX_BATCH_UNITS} envelopes, got ${n}`)
+  }
+  const units: EnvelopeUnit[] = []
+  const items: Uint8Array[] = []
+  for (let i = 0; i < n; i++) {
+    const start = r.offset
+    const len = r.u32('payload length')
+    const e = readEnvelope(r, bytes, start + 4, maxBody)
+    if (e.payload.length !== len) {
+      throw new ConclaveError(
+        'DECODE_BAD_LENGTH',
+        `batch item ${i} declares ${len} payload bytes, has ${e.payload.length}`,
+      )
+    }
+    if (e.recipient.every((b) => b === 0)) {
+      throw new ConclaveError('ENVELOPE_WRONG_RECIPIENT', `batch item ${i} is a broadcast`)
+    }
+    const item = bytes.subarray(start, r.offset)
+    items.push(item)
+    units.push({ ...e, signature: EMPTY, bytes: item })
+  }
+  const signature = r.bytes(64, 'signature')
+  r.end('batch')
+  for (const u of units) u.signature = signature
+  return { units, items, signature }
 }

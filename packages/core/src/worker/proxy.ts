@@ -85,6 +85,8 @@ function emptyCounters(): CounterSnapshot {
     throttled: 0,
     sessionsOpened: 0,
     sessionsAborted: 0,
+    batchesSent: 0,
+    batchesReceived: 0,
   }
 }
 
