@@ -1,29 +1,36 @@
 /**
- * The wire test vectors (`test/vectors/{envelope,frame,handshake}.json`) against the real code, on
+ * The wire test vectors (`test/vectors/{envelope,batch,frame,handshake}.json`) against the real code, on
  * every crypto backend: noble with its own AEAD, WebCrypto with node:crypto's, and noble with
  * node:crypto's (so the two AEADs are cross-checked on the same frames).
  *
  * For each case the bytes are first rebuilt from the case's inputs and compared byte for byte, then
  * the receiver runs and its verdict (accepted, or the exact error code) must be the case's. Envelope
  * cases run twice: through a small receiver written from DESIGN's pipeline order, and through the
- * real InThreadSessionHost fed over a memory link by an authenticated SecureChannel. Frames run
+ * real InThreadSessionHost fed over a memory link by an authenticated SecureChannel; batch cases the
+ * same way, through decodeBatch and one verification of the batch signature, then each envelope
+ * through the checks after the signature (and on the host: a valid batch delivers its envelopes in
+ * order, a refused one delivers none and counts its code once). Frames run
  * through decodeFrame / frameNonce / aead.open / decodeRecords / Reassembler; handshakes through the
  * real Handshake class with the cases' fixed secrets. Codes are asserted, never messages.
  */
 import {
   type Aead,
   authSignedBytes,
+  batchSignedBytes,
   ConclaveError,
   type CryptoBackend,
   createMemoryNetwork,
   createNobleBackend,
+  decodeBatch,
   decodeFrame,
   decodeHandshake,
   decodeRecords,
   decodeUnit,
   deriveKeys,
+  type EnvelopeUnit,
   type ErrorCode,
   encodeAuth,
+  encodeBatch,
   encodeFrameHeader,
   encodePayload,
   encodeRecords,
@@ -50,7 +57,9 @@ import {
   transcriptHash,
 } from '@conclave/core'
 import { createNodeCrypto, nodeAead } from '@conclave/core/node'
+import { sha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
+import batchJson from './vectors/batch.json'
 import envelopeJson from './vectors/envelope.json'
 import frameJson from './vectors/frame.json'
 import handshakeJson from './vectors/handshake.json'
@@ -100,6 +109,38 @@ interface EnvelopeCase extends BaseCase {
   linkPeer: string
   participants: string[]
   seenBefore?: string[]
+}
+
+interface BatchEnvelope {
+  fields: EnvelopeCase['fields']
+  payload: string
+  recipient: string
+  timestamp: string
+  declaredLength?: number
+  item: string
+  signedBytes: string
+  digest: string
+}
+
+interface BatchCase extends BaseCase {
+  publicKey: string
+  secretKey: string
+  signerPublicKey: string
+  signatureOrigin: 'sign' | 'sign-s-plus-l'
+  count?: number
+  envelopes: BatchEnvelope[]
+  signedBytes: string
+  signatureInput?: string
+  signature: string
+  mutation?: Mutation
+  batch: string
+  now: string
+  clockOffset: string
+  receiver: string
+  linkPeer: string
+  participants: string[]
+  seenBefore?: string[]
+  verdicts?: Verdict[]
 }
 
 type RecordJson =
@@ -177,6 +218,9 @@ interface VectorFile<C> {
 const envelopeFile = envelopeJson as unknown as VectorFile<EnvelopeCase> & {
   parties: Record<string, { secretKey: string; publicKey: string }>
 }
+const batchFile = batchJson as unknown as VectorFile<BatchCase> & {
+  parties: Record<string, { secretKey: string; publicKey: string; epoch: string }>
+}
 const frameFile = frameJson as unknown as VectorFile<FrameCase>
 const handshakeFile = handshakeJson as unknown as VectorFile<HandshakeCase>
 
@@ -243,6 +287,44 @@ const SKEW_MS = 30_000n
 const L = 2n ** 252n + 27742317777372353535851937790883648493n
 const BASE_POINT = '5866666666666666666666666666666666666666666666666666666666666666'
 
+/** `n` big-endian in `size` bytes (written here, not with the package's Writer). */
+function be(n: bigint | number, size: number): Uint8Array {
+  let v = BigInt(n)
+  const out = new Uint8Array(size)
+  for (let i = size - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn)
+    v >>= 8n
+  }
+  return out
+}
+
+function cat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let off = 0
+  for (const p of parts) {
+    out.set(p, off)
+    off += p.length
+  }
+  return out
+}
+
+/** A signed context's tag: the ASCII name and one 0x00 byte (DESIGN, "Signed contexts"). */
+const contextTag = (name: string): Uint8Array => cat(new TextEncoder().encode(name), new Uint8Array(1))
+const TAG_ENVELOPE = contextTag('conclave/msg/v1')
+const TAG_BATCH = contextTag('conclave/batch/v1')
+const BATCH_MARKER_BYTE = 0x80
+
+/** The signature with L added to S (little-endian, bytes 32..64), in place. */
+function addLToS(signature: Uint8Array): void {
+  let s = 0n
+  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(signature[i]!)
+  s += L
+  for (let i = 32; i < 64; i++) {
+    signature[i] = Number(s & 0xffn)
+    s >>= 8n
+  }
+}
+
 // ── envelope: rebuild the bytes ──────────────────────────────────────────────────────────
 
 async function checkEnvelopeBytes(c: EnvelopeCase, crypto: CryptoBackend): Promise<void> {
@@ -270,15 +352,7 @@ async function checkEnvelopeBytes(c: EnvelopeCase, crypto: CryptoBackend): Promi
     expect(toHex(key.publicKey)).toBe(c.signerPublicKey)
     if (c.valid) expect(c.signerPublicKey).toBe(c.publicKey)
     signature = await crypto.ed25519.sign(key, fromHex(c.signatureInput ?? c.signedBytes))
-    if (c.signatureOrigin === 'sign-s-plus-l') {
-      let s = 0n
-      for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(signature[i]!)
-      s += L
-      for (let i = 32; i < 64; i++) {
-        signature[i] = Number(s & 0xffn)
-        s >>= 8n
-      }
-    }
+    if (c.signatureOrigin === 'sign-s-plus-l') addLToS(signature)
   }
   expect(toHex(signature)).toBe(c.signature)
   const honest = encodeUnit(payload, fromHex(c.recipient), BigInt(c.timestamp), signature)
@@ -326,6 +400,12 @@ async function designReceive(
     u.signature,
   )
   if (!ok) return 'ENVELOPE_BAD_SIGNATURE'
+  return afterSignature(u, ctx, state)
+}
+
+/** The checks after the signature: recipient → fresh → not a replay; records what it accepts. */
+function afterSignature(u: EnvelopeUnit, ctx: ReceiverContext, state: ReceiverState): Verdict {
+  const from = toHex(u.from)
   const recipient = toHex(u.recipient)
   const forMe =
     recipient === ctx.receiver || (recipient === ZERO32 && ctx.participants.includes(ctx.receiver))
@@ -370,9 +450,169 @@ async function checkEnvelopeCase(c: EnvelopeCase, crypto: CryptoBackend): Promis
   expect(verdict).toBe(expected(c))
 }
 
-// ── envelope: the real session host over a memory link ───────────────────────────────────
+// ── batch: rebuild the bytes ─────────────────────────────────────────────────────────────
 
-const partySeeds = new Map(Object.values(envelopeFile.parties).map((p) => [p.publicKey, p.secretKey]))
+async function checkBatchBytes(c: BatchCase, crypto: CryptoBackend): Promise<void> {
+  expect(c.publicKey).toBe(c.linkPeer)
+  const items: Uint8Array[] = []
+  const digests: Uint8Array[] = []
+  for (const e of c.envelopes) {
+    const f = e.fields
+    const payload = encodePayload({
+      sessionId: fromHex(f.sessionId),
+      round: f.round,
+      kind: f.kind,
+      from: fromHex(f.from),
+      epoch: fromHex(f.epoch),
+      seq: BigInt(f.seq),
+      body: fromHex(f.body),
+    })
+    payload[0] = f.version
+    expect(toHex(payload)).toBe(e.payload)
+    const recipient = fromHex(e.recipient)
+    const timestamp = BigInt(e.timestamp)
+    if (e.declaredLength !== undefined) expect(e.declaredLength).not.toBe(payload.length)
+    // item = u32 len(payload) ‖ payload ‖ bytes32 recipient ‖ u64 timestamp
+    const item = cat(be(e.declaredLength ?? payload.length, 4), payload, recipient, be(timestamp, 8))
+    expect(toHex(item)).toBe(e.item)
+    const signedBytes = cat(TAG_ENVELOPE, item)
+    if (e.declaredLength === undefined) {
+      expect(toHex(envelopeSignedBytes(payload, recipient, timestamp))).toBe(toHex(signedBytes))
+    }
+    expect(toHex(signedBytes)).toBe(e.signedBytes)
+    const digest = sha256(signedBytes)
+    if (crypto.sha256) expect(toHex(crypto.sha256([TAG_ENVELOPE, item]))).toBe(toHex(digest))
+    expect(toHex(digest)).toBe(e.digest)
+    items.push(item)
+    digests.push(digest)
+  }
+  // signed = "conclave/batch/v1" 0x00 ‖ u32 n ‖ digest_1 ‖ … ‖ digest_n
+  const signedBytes = cat(TAG_BATCH, be(digests.length, 4), ...digests)
+  expect(toHex(batchSignedBytes(cat(...digests)))).toBe(toHex(signedBytes))
+  expect(toHex(signedBytes)).toBe(c.signedBytes)
+  if (c.signatureInput !== undefined) expect(c.signatureInput).not.toBe(c.signedBytes)
+  const key = await crypto.ed25519.importSeed(fromHex(c.secretKey))
+  expect(toHex(key.publicKey)).toBe(c.signerPublicKey)
+  if (c.valid) expect(c.signerPublicKey).toBe(c.publicKey)
+  const signature = await crypto.ed25519.sign(key, fromHex(c.signatureInput ?? c.signedBytes))
+  if (c.signatureOrigin === 'sign-s-plus-l') addLToS(signature)
+  expect(toHex(signature)).toBe(c.signature)
+  // batch = u8 0x80 ‖ u16 n ‖ item_1 ‖ … ‖ item_n ‖ signature
+  if (c.count !== undefined) expect(c.count).not.toBe(items.length)
+  const honest = cat(new Uint8Array([BATCH_MARKER_BYTE]), be(c.count ?? items.length, 2), ...items, signature)
+  if (c.count === undefined && c.envelopes.every((e) => e.declaredLength === undefined)) {
+    const libItems = c.envelopes.map((e) => ({
+      payload: fromHex(e.payload),
+      recipient: fromHex(e.recipient),
+      timestamp: BigInt(e.timestamp),
+    }))
+    if (items.length >= 2) expect(toHex(encodeBatch(libItems, signature))).toBe(toHex(honest))
+    else expect(() => encodeBatch(libItems, signature)).toThrow(ConclaveError)
+  }
+  const batch = c.mutation ? applyMutation(honest, c.mutation) : honest
+  if (c.mutation) expect(toHex(batch)).not.toBe(toHex(honest))
+  expect(toHex(batch)).toBe(c.batch)
+}
+
+// ── batch: a receiver written from the format ────────────────────────────────────────────
+
+/**
+ * decode (a broadcast item is refused there) → every `from` is the link's peer → one strict
+ * signature by it over `"conclave/batch/v1" 0x00 ‖ u32 n ‖ digests` → each envelope in order:
+ * participant → recipient → fresh → not a replay. A refused batch gives one verdict (its code);
+ * a batch that passes gives one per envelope (at least two).
+ */
+async function designReceiveBatch(
+  bytes: Uint8Array,
+  ctx: ReceiverContext,
+  state: ReceiverState,
+  crypto: CryptoBackend,
+): Promise<Verdict[]> {
+  let b: ReturnType<typeof decodeBatch>
+  try {
+    b = decodeBatch(bytes)
+  } catch (e) {
+    return [codeOf(e)]
+  }
+  if (b.units.some((u) => toHex(u.from) !== ctx.linkPeer)) return ['ENVELOPE_WRONG_SENDER']
+  // digest_i = SHA-256("conclave/msg/v1" 0x00 ‖ item_i), the SHA-256 of envelope i's signed bytes
+  const digests = b.items.map((item) => sha256(cat(TAG_ENVELOPE, item)))
+  const signed = cat(TAG_BATCH, be(digests.length, 4), ...digests)
+  if (!(await crypto.ed25519.verify(fromHex(ctx.linkPeer), signed, b.signature))) {
+    return ['ENVELOPE_BAD_SIGNATURE']
+  }
+  return b.units.map((u) =>
+    ctx.participants.includes(ctx.linkPeer) ? afterSignature(u, ctx, state) : 'ENVELOPE_NOT_PARTICIPANT',
+  )
+}
+
+const isBatch = (unit: Uint8Array): boolean => unit[0] === BATCH_MARKER_BYTE
+
+/** A unit's envelopes: one, or a batch's. */
+const envelopesOf = (unit: Uint8Array): EnvelopeUnit[] =>
+  isBatch(unit) ? decodeBatch(unit).units : [decodeUnit(unit)]
+
+/** The verdicts of any unit, envelope or batch. */
+async function designReceiveAny(
+  bytes: Uint8Array,
+  ctx: ReceiverContext,
+  state: ReceiverState,
+  crypto: CryptoBackend,
+): Promise<Verdict[]> {
+  return isBatch(bytes)
+    ? designReceiveBatch(bytes, ctx, state, crypto)
+    : [await designReceive(bytes, ctx, state, crypto)]
+}
+
+/** What a batch case expects: each envelope's verdict when it passes, else its one refusal. */
+const expectedBatch = (c: BatchCase): Verdict[] => c.verdicts ?? [c.error as ErrorCode]
+
+/** What the seenBefore units of a case must give: every envelope accepted. */
+const seenAccepted = (seenBefore: readonly string[] | undefined): Verdict[][] =>
+  (seenBefore ?? []).map((h) => envelopesOf(fromHex(h)).map(() => 'accepted'))
+
+async function designBatchVerdicts(
+  c: BatchCase,
+  crypto: CryptoBackend,
+): Promise<{ seen: Verdict[][]; verdicts: Verdict[] }> {
+  const state: ReceiverState = { streams: new Set(), seen: new Map() }
+  const clockOffset = BigInt(c.clockOffset)
+  const base = { receiver: c.receiver, linkPeer: c.linkPeer, participants: c.participants, clockOffset }
+  const seen: Verdict[][] = []
+  for (const h of c.seenBefore ?? []) {
+    const unit = fromHex(h)
+    // accepted when the receiver's clock (corrected by the offset) read its first timestamp
+    const now = envelopesOf(unit)[0]!.timestamp - clockOffset
+    seen.push(await designReceiveAny(unit, { ...base, now }, state, crypto))
+  }
+  const verdicts = await designReceiveBatch(fromHex(c.batch), { ...base, now: BigInt(c.now) }, state, crypto)
+  return { seen, verdicts }
+}
+
+async function checkBatchCase(c: BatchCase, crypto: CryptoBackend): Promise<void> {
+  await checkBatchBytes(c, crypto)
+  if (c.verdicts) {
+    // it decodes: the decoder's view of every envelope is the case's
+    const b = decodeBatch(fromHex(c.batch))
+    expect(b.items.map(toHex)).toEqual(c.envelopes.map((e) => e.item))
+    expect(b.units.map((u) => [toHex(u.payload), toHex(u.recipient), u.timestamp.toString()])).toEqual(
+      c.envelopes.map((e) => [e.payload, e.recipient, e.timestamp]),
+    )
+    expect(toHex(b.signature)).toBe(c.signature)
+  }
+  const { seen, verdicts } = await designBatchVerdicts(c, crypto)
+  expect(seen).toEqual(seenAccepted(c.seenBefore))
+  expect(verdicts).toEqual(expectedBatch(c))
+}
+
+// ── the real session host over a memory link ─────────────────────────────────────────────
+
+const partySeeds = new Map(
+  [...Object.values(envelopeFile.parties), ...Object.values(batchFile.parties)].map((p) => [
+    p.publicKey,
+    p.secretKey,
+  ]),
+)
 
 /**
  * Holds the frames arriving at one end until that end has sent its own hello. Works around a race
@@ -404,33 +644,60 @@ function helloGate(): {
   }
 }
 
-/** Deliver the case's units to a real InThreadSessionHost over an authenticated memory link. */
-async function hostVerdicts(
-  c: EnvelopeCase,
+/** The receiver, its session and the link peer of a case. */
+interface HostSetup {
+  receiver: string
+  linkPeer: string
+  participants: readonly string[]
+  sessionId: string
+  /** The link peer's stream epoch, as its hello reports it. */
+  epoch: string
+  clockOffset: string
+  /** The receiver's clock during the handshake. */
+  now: string
+}
+
+/** What the host did with one unit, from its events and counters. */
+interface HostOutcome {
+  /** `'accepted'` per `message` event, the code per `drop` event, in order. */
+  verdicts: Verdict[]
+  /** The `message` events, in order. */
+  messages: { round: number; kind: string; bytes: number }[]
+  /** How many refusals the counters gained, by code. */
+  drops: Partial<Record<ErrorCode, number>>
+  batchesReceived: number
+}
+
+interface HostRun {
+  host: InThreadSessionHost
+  /** Deliver `unit` with the receiver's clock at `clock`; resolves once the host acknowledged it. */
+  send(unit: Uint8Array, clock: number): Promise<HostOutcome>
+}
+
+/**
+ * Run `body` against a real InThreadSessionHost for `setup.receiver`, with the session open and the
+ * link peer connected over an authenticated memory link. A unit is done when the host's cumulative
+ * ack covers it: the host acknowledges a unit once processed, accepted or refused, so every event
+ * the unit causes has been emitted by then.
+ */
+async function withHost<T>(
+  setup: HostSetup,
   crypto: CryptoBackend,
-): Promise<{ seen: Verdict[]; verdict: Verdict }> {
-  const receiver = parsePartyId(c.receiver)
-  const peer = parsePartyId(c.linkPeer)
-  const offset = Number(c.clockOffset)
-  let clock = Number(c.now)
-  const verdicts: Verdict[] = []
+  body: (run: HostRun) => Promise<T>,
+): Promise<T> {
+  const receiver = parsePartyId(setup.receiver)
+  const peer = parsePartyId(setup.linkPeer)
+  const offset = Number(setup.clockOffset)
+  let clock = Number(setup.now)
+  let outcome: HostOutcome = { verdicts: [], messages: [], drops: {}, batchesReceived: 0 }
+  let acked = 0n
   let wake: (() => void) | undefined
   const onEvent = (e: PartyEvent): void => {
-    if (e.type === 'drop') verdicts.push(e.code)
-    else if (e.type === 'message') verdicts.push('accepted')
-    else return
-    wake?.()
-  }
-  const nextVerdict = async (): Promise<Verdict> => {
-    const deadline = Date.now() + 5000
-    while (verdicts.length === 0) {
-      if (Date.now() > deadline) throw new Error('the host gave no verdict within 5 s')
-      await new Promise<void>((resolve) => {
-        wake = resolve
-        setTimeout(resolve, 50)
-      })
+    if (e.type === 'drop') outcome.verdicts.push(e.code)
+    else if (e.type === 'message') {
+      outcome.verdicts.push('accepted')
+      outcome.messages.push({ round: e.round, kind: e.kind, bytes: e.bytes })
     }
-    return verdicts.shift()!
   }
 
   const host = new InThreadSessionHost({
@@ -452,7 +719,10 @@ async function hostVerdicts(
     requestLink: () => {},
     event: onEvent,
   })
-  host.openSession({ id: parseSessionId(c.fields.sessionId), participants: c.participants.map(parsePartyId) })
+  host.openSession({
+    id: parseSessionId(setup.sessionId),
+    participants: setup.participants.map(parsePartyId),
+  })
 
   const net = createMemoryNetwork()
   const receiverTransport = net.transport()
@@ -480,7 +750,7 @@ async function hostVerdicts(
           expectedPeer: receiver,
           initiator: link.initiator,
           mode: 'conclave',
-          epoch: fromHex(c.fields.epoch),
+          epoch: fromHex(setup.epoch),
           // the sender's clock, as its hello reports it: the receiver measures the offset from it
           now: () => clock + offset,
           maxFrameSize: link.maxMessageSize,
@@ -496,7 +766,12 @@ async function hostVerdicts(
             resolve()
           },
           unit: () => {},
-          record: () => {},
+          record: (rec) => {
+            if (rec.type === RecordType.ack && rec.seq > acked) {
+              acked = rec.seq
+              wake?.()
+            }
+          },
           closed: (code, reason) =>
             reject(new ConclaveError(code, `the link closed before it was ready: ${code} ${reason}`)),
         },
@@ -506,26 +781,38 @@ async function hostVerdicts(
       void ch.start()
     })
   })
+  let sent = 0n
+  const send = async (unit: Uint8Array, at: number): Promise<HostOutcome> => {
+    clock = at
+    const before = host.counters()
+    outcome = { verdicts: [], messages: [], drops: {}, batchesReceived: 0 }
+    channel!.sendUnit(unit)
+    channel!.flush()
+    sent++
+    const deadline = Date.now() + 5000
+    while (acked < sent) {
+      if (Date.now() > deadline) {
+        throw new Error(`the host did not acknowledge the unit within 5 s (events: ${outcome.verdicts})`)
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve
+        setTimeout(resolve, 50)
+      })
+    }
+    const after = host.counters()
+    for (const [code, n] of Object.entries(after.drops) as [ErrorCode, number][]) {
+      const gained = n - (before.drops[code] ?? 0)
+      if (gained !== 0) outcome.drops[code] = gained
+    }
+    outcome.batchesReceived = after.batchesReceived - before.batchesReceived
+    return outcome
+  }
   try {
     await receiverTransport.start(receiver)
     await peerTransport.start(peer)
     await peerTransport.connect(receiver)
     await ready
-    const send = (unit: Uint8Array): void => {
-      channel!.sendUnit(unit)
-      channel!.flush()
-    }
-    const seen: Verdict[] = []
-    for (const h of c.seenBefore ?? []) {
-      const unit = fromHex(h)
-      clock = Number(decodeUnit(unit).timestamp) - offset
-      send(unit)
-      seen.push(await nextVerdict())
-    }
-    clock = Number(c.now)
-    send(fromHex(c.unit))
-    const verdict = await nextVerdict()
-    return { seen, verdict }
+    return await body({ host, send })
   } finally {
     host.stop()
     await peerTransport.stop()
@@ -533,14 +820,87 @@ async function hostVerdicts(
   }
 }
 
+/** Deliver an envelope case's units to the host: the events of each seenBefore unit and of the case's. */
+async function hostVerdicts(
+  c: EnvelopeCase,
+  crypto: CryptoBackend,
+): Promise<{ seen: Verdict[][]; verdict: Verdict[] }> {
+  const setup = { ...c, sessionId: c.fields.sessionId, epoch: c.fields.epoch }
+  return withHost(setup, crypto, async ({ send }) => {
+    const seen: Verdict[][] = []
+    for (const h of c.seenBefore ?? []) {
+      const unit = fromHex(h)
+      seen.push((await send(unit, Number(decodeUnit(unit).timestamp - BigInt(c.clockOffset)))).verdicts)
+    }
+    const verdict = (await send(fromHex(c.unit), Number(c.now))).verdicts
+    return { seen, verdict }
+  })
+}
+
 async function checkEnvelopeCaseOnHost(c: EnvelopeCase, crypto: CryptoBackend): Promise<void> {
   const { seen, verdict } = await hostVerdicts(c, crypto)
-  expect(seen).toEqual((c.seenBefore ?? []).map(() => 'accepted'))
-  expect(verdict).toBe(expected(c))
+  expect(seen).toEqual(seenAccepted(c.seenBefore))
+  expect(verdict).toEqual([expected(c)])
 }
 
 /** Cases whose link peer is a real party (the small-order case names a key no handshake admits). */
 const hostCases = envelopeFile.cases.filter((c) => partySeeds.has(c.linkPeer) && partySeeds.has(c.receiver))
+
+const batchPartyEpoch = new Map(Object.values(batchFile.parties).map((p) => [p.publicKey, p.epoch]))
+
+/**
+ * A batch case on the host: the seenBefore units are accepted whole; then the batch gives the
+ * case's verdicts (one refusal counted once, nothing delivered; or each envelope's verdict, the
+ * accepted ones delivered in the batch's order), and every accepted body can be received.
+ */
+async function hostBatchOutcome(c: BatchCase, crypto: CryptoBackend): Promise<HostOutcome> {
+  const sessionId = c.envelopes[0]!.fields.sessionId
+  const setup = { ...c, sessionId, epoch: batchPartyEpoch.get(c.linkPeer)! }
+  const offset = BigInt(c.clockOffset)
+  return withHost(setup, crypto, async ({ host, send }) => {
+    const delivered: { round: number; kind: string; body: string }[] = []
+    const fieldsOf = (u: EnvelopeUnit) => ({ round: u.round, kind: u.kind, body: toHex(u.body) })
+    for (const h of c.seenBefore ?? []) {
+      const unit = fromHex(h)
+      const envelopes = envelopesOf(unit)
+      const got = await send(unit, Number(envelopes[0]!.timestamp - offset))
+      expect(got.verdicts).toEqual(envelopes.map(() => 'accepted'))
+      delivered.push(...envelopes.map(fieldsOf))
+    }
+    const got = await send(fromHex(c.batch), Number(c.now))
+    // a batch that passed gave one verdict per envelope: those the host accepted are delivered
+    if (got.verdicts.length === c.envelopes.length) {
+      delivered.push(
+        ...c.envelopes
+          .filter((_, i) => got.verdicts[i] === 'accepted')
+          .map((e) => ({ round: e.fields.round, kind: e.fields.kind, body: e.fields.body })),
+      )
+    }
+    // what was accepted is in the inbox, in the order it was accepted
+    for (const d of delivered) {
+      const body = await host.receive(parseSessionId(sessionId), parsePartyId(c.linkPeer), d.round, {
+        kind: d.kind,
+        timeoutMs: 1000,
+      })
+      expect(toHex(body)).toBe(d.body)
+    }
+    return got
+  })
+}
+
+async function checkBatchCaseOnHost(c: BatchCase, crypto: CryptoBackend): Promise<void> {
+  const got = await hostBatchOutcome(c, crypto)
+  const want = expectedBatch(c)
+  expect(got.verdicts).toEqual(want)
+  expect(got.batchesReceived).toBe(1)
+  const drops: Partial<Record<ErrorCode, number>> = {}
+  for (const v of want) if (v !== 'accepted') drops[v] = (drops[v] ?? 0) + 1
+  expect(got.drops).toEqual(drops)
+  const accepted = c.verdicts ? c.envelopes.filter((_, i) => c.verdicts![i] === 'accepted') : []
+  expect(got.messages).toEqual(
+    accepted.map((e) => ({ round: e.fields.round, kind: e.fields.kind, bytes: e.fields.body.length / 2 })),
+  )
+}
 
 // ── frames ────────────────────────────────────────────────────────────────────────────────
 
@@ -799,6 +1159,9 @@ const BYTE_FIELDS = new Set([
   'signerSecretKey',
   'mask',
   'bytes',
+  'item',
+  'digest',
+  'batch',
 ])
 
 /** Every byte field (at any depth) is lowercase hex, and every integer is a safe JS number. */
@@ -822,6 +1185,7 @@ function checkEncoding(value: unknown, path: string): void {
 
 describe.each([
   ['envelope.json', envelopeFile],
+  ['batch.json', batchFile],
   ['frame.json', frameFile],
   ['handshake.json', handshakeFile],
 ] as const)('%s', (_name, file: VectorFile<BaseCase>) => {
@@ -873,6 +1237,28 @@ it('the vectors cover every failure DESIGN and the brief name', () => {
   ]) {
     expect(frame.has(code), code).toBe(true)
   }
+  const batch = codes(batchFile.cases)
+  for (const code of [
+    'ENVELOPE_BAD_SIGNATURE',
+    'ENVELOPE_WRONG_SENDER',
+    'ENVELOPE_WRONG_RECIPIENT',
+    'ENVELOPE_NOT_PARTICIPANT',
+    'ENVELOPE_STALE',
+    'ENVELOPE_REPLAY',
+    'DECODE_BAD_LENGTH',
+    'DECODE_SHORT_INPUT',
+    'DECODE_TRAILING_BYTES',
+  ]) {
+    expect(batch.has(code), code).toBe(true)
+  }
+  // valid batches of 2 and 3; a count of 1 and one over 1024; a declared length that disagrees;
+  // a signature made over other bytes (other digests, another order, another context)
+  const sizes = new Set(batchFile.cases.filter((c) => c.valid).map((c) => c.envelopes.length))
+  expect(sizes.has(2) && sizes.has(3)).toBe(true)
+  const counts = batchFile.cases.map((c) => c.count ?? c.envelopes.length)
+  expect(counts.includes(1) && counts.includes(1025)).toBe(true)
+  expect(batchFile.cases.some((c) => c.envelopes.some((e) => e.declaredLength !== undefined))).toBe(true)
+  expect(batchFile.cases.filter((c) => c.signatureInput !== undefined).length).toBeGreaterThanOrEqual(3)
   const handshake = codes(handshakeFile.cases)
   for (const code of [
     'HANDSHAKE_BAD_SIGNATURE',
@@ -888,6 +1274,22 @@ it('the vectors cover every failure DESIGN and the brief name', () => {
   }
   // only the small-order case cannot be driven through a real handshake
   expect(envelopeFile.cases.length - hostCases.length).toBe(1)
+  expect(batchFile.cases.every((c) => partySeeds.has(c.linkPeer) && partySeeds.has(c.receiver))).toBe(true)
+})
+
+it('batch.json: a verdict per envelope exactly when the batch passes, and valid when all are accepted', () => {
+  for (const c of batchFile.cases) {
+    if (c.verdicts) {
+      expect(c.verdicts.length, c.name).toBe(c.envelopes.length)
+      expect(c.verdicts.length, c.name).toBeGreaterThanOrEqual(2)
+      const refused = c.verdicts.find((v) => v !== 'accepted')
+      expect(c.valid, c.name).toBe(refused === undefined)
+      expect(c.error, c.name).toBe(refused)
+      for (const v of c.verdicts) expect(v === 'accepted' || isErrorCode(v), `${c.name}: ${v}`).toBe(true)
+    } else {
+      expect(c.valid, c.name).toBe(false)
+    }
+  }
 })
 
 // ── every case on every backend ──────────────────────────────────────────────────────────
@@ -904,6 +1306,18 @@ describe.each(BACKENDS)('backend %s', (_name, makeBackend) => {
   describe('envelope.json: the real session host over a memory link', () => {
     it.each(hostCases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
       await checkEnvelopeCaseOnHost(c, crypto)
+    })
+  })
+
+  describe('batch.json: bytes, decodeBatch and the batch signature', () => {
+    it.each(batchFile.cases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+      await checkBatchCase(c, crypto)
+    })
+  })
+
+  describe('batch.json: the real session host over a memory link', () => {
+    it.each(batchFile.cases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+      await checkBatchCaseOnHost(c, crypto)
     })
   })
 
@@ -936,6 +1350,22 @@ describe('the backends agree', () => {
       }
       expect([...verdicts], c.name).toEqual([expected(c)])
       if (c.signatureOrigin === 'sign') expect([...signatures], c.name).toEqual([c.signature])
+    }
+  })
+
+  it('on every batch signature and verdict', async () => {
+    for (const c of batchFile.cases) {
+      const verdicts = new Set<string>()
+      const signatures = new Set<string>()
+      for (const [, crypto] of backends) {
+        verdicts.add(JSON.stringify((await designBatchVerdicts(c, crypto)).verdicts))
+        const key = await crypto.ed25519.importSeed(fromHex(c.secretKey))
+        const signature = await crypto.ed25519.sign(key, fromHex(c.signatureInput ?? c.signedBytes))
+        if (c.signatureOrigin === 'sign-s-plus-l') addLToS(signature)
+        signatures.add(toHex(signature))
+      }
+      expect([...verdicts], c.name).toEqual([JSON.stringify(expectedBatch(c))])
+      expect([...signatures], c.name).toEqual([c.signature])
     }
   })
 
@@ -977,10 +1407,13 @@ describe('a wrong vector fails', () => {
   const validEnvelope = envelopeFile.cases.find((c) => c.valid && !c.seenBefore)!
   const validFrame = frameFile.cases.find((c) => c.valid && c.records?.[0]?.type === 'unit')!
   const validHandshake = handshakeFile.cases.find((c) => c.valid)!
+  const validBatch = batchFile.cases.find((c) => c.valid && !c.seenBefore)!
 
   it('the unmodified cases pass', async () => {
     await checkEnvelopeCase(validEnvelope, crypto)
     await checkEnvelopeCaseOnHost(validEnvelope, crypto)
+    await checkBatchCase(validBatch, crypto)
+    await checkBatchCaseOnHost(validBatch, crypto)
     checkFrameCase(validFrame, nobleAead)
     await checkHandshakeCase(validHandshake, crypto)
   })
@@ -990,7 +1423,39 @@ describe('a wrong vector fails', () => {
     bad.unit = flipHex(bad.unit, 60)
     await expect(checkEnvelopeCase(bad, crypto)).rejects.toThrow()
     expect((await designVerdicts(bad, crypto)).verdict).not.toBe('accepted')
-    expect((await hostVerdicts(bad, crypto)).verdict).not.toBe('accepted')
+    expect((await hostVerdicts(bad, crypto)).verdict).not.toEqual(['accepted'])
+  })
+
+  it('batch: one byte of a body flipped (the receivers refuse it, the bytes no longer match)', async () => {
+    const bad = clone(validBatch)
+    bad.batch = flipHex(bad.batch, bad.batch.length / 2 - 80)
+    await expect(checkBatchCase(bad, crypto)).rejects.toThrow()
+    expect((await designBatchVerdicts(bad, crypto)).verdicts).toEqual(['ENVELOPE_BAD_SIGNATURE'])
+    expect((await hostBatchOutcome(bad, crypto)).verdicts).toEqual(['ENVELOPE_BAD_SIGNATURE'])
+  })
+
+  it('batch: a digest, the signed bytes, the signature, the clock or a verdict changed', async () => {
+    for (const change of [
+      (c: BatchCase) => {
+        c.envelopes[1]!.digest = flipHex(c.envelopes[1]!.digest, 3)
+      },
+      (c: BatchCase) => {
+        c.signedBytes = flipHex(c.signedBytes, 30)
+      },
+      (c: BatchCase) => {
+        c.signature = flipHex(c.signature, 10)
+      },
+      (c: BatchCase) => {
+        c.now = (BigInt(c.now) + 60_000n).toString()
+      },
+      (c: BatchCase) => {
+        c.verdicts = ['accepted', 'ENVELOPE_REPLAY']
+      },
+    ]) {
+      const bad = clone(validBatch)
+      change(bad)
+      await expect(checkBatchCase(bad, crypto)).rejects.toThrow()
+    }
   })
 
   it('envelope: one byte of the signature, the signed bytes or the clock changed', async () => {

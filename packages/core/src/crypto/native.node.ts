@@ -9,6 +9,7 @@
  * against ≈ 100 µs and ≈ 200 µs per call through `crypto.subtle` one at a time.
  * @module
  */
+import * as nodeCrypto from 'node:crypto'
 import { createHash, createPublicKey, KeyObject, sign, verify } from 'node:crypto'
 import { assertBytes, toHex } from '../bytes.ts'
 import { ConclaveError } from '../errors.ts'
@@ -17,6 +18,14 @@ import type { CryptoBackend, SigningKey } from './types.ts'
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410) before the 32 raw key bytes. */
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+
+/** `crypto.hash` (one-shot; Node ≥ 20.12), when this Node has it. */
+const oneShot = (
+  nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => unknown }
+).hash
+/** Inputs up to this size are gathered into {@link scratch} and hashed in one call. */
+const SCRATCH_BYTES = 16 * 1024
+const scratch = Buffer.alloc(SCRATCH_BYTES)
 
 /** A view node:crypto takes without copying. */
 function view(bytes: Uint8Array): Buffer {
@@ -86,6 +95,18 @@ export function withNodeNative(backend: CryptoBackend): CryptoBackend {
       },
     }),
     sha256(parts: readonly Uint8Array[]): Uint8Array {
+      let total = 0
+      for (const p of parts) total += p.length
+      // small inputs (a batched envelope): gathered into one scratch buffer and hashed one-shot,
+      // about 4× faster than a Hash object with an update per part
+      if (oneShot !== undefined && total <= SCRATCH_BYTES) {
+        let offset = 0
+        for (const p of parts) {
+          scratch.set(p, offset)
+          offset += p.length
+        }
+        return new Uint8Array(oneShot('sha256', scratch.subarray(0, total), 'buffer') as Buffer)
+      }
       const h = createHash('sha256')
       for (const p of parts) h.update(view(p))
       return new Uint8Array(h.digest())

@@ -411,9 +411,9 @@ export class InThreadSessionHost implements SessionHost {
         },
         ready: (result) => this.onReady(state, result),
         unit: (unit) => {
-          const n = messagesIn(unit)
-          traffic.messagesReceived += n
-          if (n > 1 || unit[0] === BATCH_MARKER) this.counter.batchesReceived++
+          // a batch's envelopes are counted once it decodes (processBatch)
+          if (unit[0] !== BATCH_MARKER) traffic.messagesReceived++
+          else this.counter.batchesReceived++
           this.onUnit(state, unit)
         },
         record: (rec) => this.onRecord(state, rec),
@@ -715,6 +715,7 @@ export class InThreadSessionHost implements SessionHost {
       )
       return
     }
+    this.counter.of(state.info.kind).messagesReceived += batch.units.length
     const peerKey = state.result!.peerKey
     for (const unit of batch.units) {
       if (!equalBytes(unit.from, peerKey)) {

@@ -184,18 +184,17 @@ export function encodeUnit(
 export function decodeUnit(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES): EnvelopeUnit {
   const r = new Reader(bytes)
   const unit = readEnvelope(r, bytes, 0, maxBody)
-  const signature = r.bytes(64, 'signature')
+  unit.signature = r.bytes(64, 'signature')
   r.end('envelope unit')
-  return { ...unit, signature, bytes }
+  unit.bytes = bytes
+  return unit
 }
 
-/** Read `payload ‖ recipient ‖ timestamp` starting at `start` (the reader's offset). */
-function readEnvelope(
-  r: Reader,
-  bytes: Uint8Array,
-  start: number,
-  maxBody: number,
-): Omit<EnvelopeUnit, 'signature' | 'bytes'> {
+/**
+ * Read `payload ‖ recipient ‖ timestamp` starting at `start` (the reader's offset); the caller
+ * sets `signature` and `bytes`.
+ */
+function readEnvelope(r: Reader, bytes: Uint8Array, start: number, maxBody: number): EnvelopeUnit {
   const version = r.u8('envelope version')
   if (version !== ENVELOPE_VERSION) {
     throw new ConclaveError('DECODE_UNKNOWN_VERSION', `unknown envelope version ${version}`)
@@ -230,7 +229,26 @@ function readEnvelope(
   const payload = bytes.subarray(start, r.offset)
   const recipient = r.bytes(32, 'recipient')
   const timestamp = r.u64('timestamp')
-  return { version, sessionId, round, kind, from, epoch, seq, body, payload, recipient, timestamp }
+  return {
+    version,
+    sessionId,
+    round,
+    kind,
+    from,
+    epoch,
+    seq,
+    body,
+    payload,
+    recipient,
+    timestamp,
+    signature: EMPTY,
+    bytes: EMPTY,
+  }
+}
+
+function isZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false
+  return true
 }
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
@@ -281,7 +299,14 @@ export function encodeBatch(items: readonly BatchItem[], signature: Uint8Array):
  *   broadcast in the batch
  */
 export function decodeBatch(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES): DecodedBatch {
-  const r = new Reader(bytes)
+  // the signature is the last 64 bytes; the items fill exactly what is before it
+  if (bytes.length < 3 + 64) {
+    throw new ConclaveError(
+      'DECODE_SHORT_INPUT',
+      `batch of ${bytes.length} bytes is shorter than its header and signature`,
+    )
+  }
+  const r = new Reader(bytes.subarray(0, bytes.length - 64))
   const marker = r.u8('batch marker')
   if (marker !== BATCH_MARKER) throw new ConclaveError('DECODE_UNKNOWN_VERSION', `not a batch (${marker})`)
   const n = r.u16('batch count')
@@ -300,15 +325,16 @@ export function decodeBatch(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES)
         `batch item ${i} declares ${len} payload bytes, has ${e.payload.length}`,
       )
     }
-    if (e.recipient.every((b) => b === 0)) {
+    if (isZero(e.recipient)) {
       throw new ConclaveError('ENVELOPE_WRONG_RECIPIENT', `batch item ${i} is a broadcast`)
     }
     const item = bytes.subarray(start, r.offset)
     items.push(item)
-    units.push({ ...e, signature: EMPTY, bytes: item })
+    e.bytes = item
+    units.push(e)
   }
-  const signature = r.bytes(64, 'signature')
   r.end('batch')
+  const signature = bytes.subarray(bytes.length - 64)
   for (const u of units) u.signature = signature
   return { units, items, signature }
 }

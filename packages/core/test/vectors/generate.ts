@@ -1,5 +1,5 @@
 /**
- * Deterministic generator of the wire test vectors `envelope.json`, `frame.json` and
+ * Deterministic generator of the wire test vectors `envelope.json`, `batch.json`, `frame.json` and
  * `handshake.json` (DESIGN, "Test vectors"). Run from the repository root:
  *
  * ```sh
@@ -12,7 +12,7 @@
  * layouts in the vector README (no `src/wire` code), and once with the package's own encoders and
  * the real `Handshake` class (its `fixed` option); the generator stops if the two disagree. The
  * verdicts (`valid`, `error`) are written by hand from DESIGN, never read off the code under test;
- * `vectors.test.ts` checks the code against them.
+ * `vectors.node.test.ts` checks the code against them.
  * @module
  */
 import { writeFileSync } from 'node:fs'
@@ -21,6 +21,7 @@ import {
   createNobleBackend,
   decodeHandshake,
   type ErrorCode,
+  encodeBatch,
   encodeFrameHeader,
   encodePayload,
   encodeRecords,
@@ -31,6 +32,7 @@ import {
   Handshake,
   type HandshakeResult,
   authSignedBytes as libAuthSignedBytes,
+  batchSignedBytes as libBatchSignedBytes,
   deriveKeys as libDeriveKeys,
   envelopeSignedBytes as libEnvelopeSignedBytes,
   frameNonce as libFrameNonce,
@@ -646,6 +648,516 @@ const envelopeSpecs: EnvelopeSpec[] = [
 
 const envelopeCases: object[] = []
 for (const spec of envelopeSpecs) envelopeCases.push(await envelopeCase(spec))
+
+// ── batch.json ──────────────────────────────────────────────────────────────────────────
+
+const TAG_BATCH = tag('conclave/batch/v1')
+/** First byte of a batch unit (an envelope unit starts with its version, 1). */
+const MARKER = 0x80
+
+/** One envelope of a batch: a unit spec without a signature of its own. */
+interface ItemSpec extends Omit<UnitSpec, 'signer' | 'sPlusL' | 'otherContext' | 'version' | 'from'> {
+  from?: Name
+  /** The item's u32 declares `len(payload) + lengthDelta` (the bad-length cases). */
+  lengthDelta?: number
+}
+
+interface BuiltItem {
+  u: BuiltUnit
+  /** The u32 the item declares. */
+  declared: number
+  /** `u32 declared ‖ payload ‖ bytes32 recipient ‖ u64 timestamp`. */
+  item: Uint8Array
+  /** `"conclave/msg/v1" 0x00 ‖ item`: the envelope's signed bytes when `declared` is honest. */
+  signedBytes: Uint8Array
+  /** SHA-256(signedBytes). */
+  digest: Uint8Array
+}
+
+async function buildItem(s: ItemSpec): Promise<BuiltItem> {
+  // the envelope's own signature (made by buildUnit) is not used: a batch carries one signature
+  const u = await buildUnit(s)
+  const declared = u.payload.length + (s.lengthDelta ?? 0)
+  const item = cat(u32(declared), u.payload, u.recipient, u64(u.timestamp))
+  const signedBytes = cat(TAG_ENVELOPE, item)
+  if (declared === u.payload.length) same('tag ‖ item = envelope signed bytes', signedBytes, u.signedBytes)
+  return { u, declared, item, signedBytes, digest: sha256(signedBytes) }
+}
+
+/** `"conclave/batch/v1" 0x00 ‖ u32 n ‖ digest_1 ‖ … ‖ digest_n`. */
+function batchSigned(items: readonly BuiltItem[]): Uint8Array {
+  const digests = cat(...items.map((i) => i.digest))
+  const out = cat(TAG_BATCH, u32(items.length), digests)
+  same('batch signed bytes', out, libBatchSignedBytes(digests))
+  return out
+}
+
+interface BatchUnitSpec {
+  items: ItemSpec[]
+  /** Who signs (default: the first item's sender). */
+  signer?: Name
+  /** The header's count when it is not the number of items. */
+  count?: number
+  /** What the signer signed instead of the batch's signed bytes (default: those). */
+  sign?:
+    | { over: ItemSpec[] } // the batch signed bytes of other items (or the same in another order)
+    | 'envelope-context' // the batch's signed bytes with the envelope tag in place of the batch tag
+    | 'first-envelope' // the first item's envelope signed bytes: its signature had it been sent alone
+  /** Add L to S after signing. */
+  sPlusL?: boolean
+}
+
+interface BuiltBatch {
+  items: BuiltItem[]
+  count: number
+  signedBytes: Uint8Array
+  signatureInput: Uint8Array | undefined
+  signer: Party
+  signature: Uint8Array
+  /** `u8 0x80 ‖ u16 count ‖ item_1 ‖ … ‖ item_n ‖ signature`. */
+  batch: Uint8Array
+}
+
+async function buildBatch(s: BatchUnitSpec): Promise<BuiltBatch> {
+  const items = await Promise.all(s.items.map(buildItem))
+  const count = s.count ?? items.length
+  const signedBytes = batchSigned(items)
+  let signatureInput: Uint8Array | undefined
+  if (s.sign === 'envelope-context')
+    signatureInput = cat(TAG_ENVELOPE, signedBytes.subarray(TAG_BATCH.length))
+  else if (s.sign === 'first-envelope') signatureInput = items[0]!.signedBytes
+  else if (s.sign) signatureInput = batchSigned(await Promise.all(s.sign.over.map(buildItem)))
+  if (signatureInput && hex(signatureInput) === hex(signedBytes))
+    throw new Error('signatureInput = signedBytes')
+  const signer = parties[s.signer ?? s.items[0]?.from ?? 'alice']
+  const input = signatureInput ?? signedBytes
+  let signature = await backend.ed25519.sign(signer.key, input)
+  same('Ed25519 signature', signature, ed25519.sign(input, signer.seed))
+  if (s.sPlusL) signature = cat(signature.subarray(0, 32), bigToLe(leToBig(signature.subarray(32)) + L, 32))
+  const batch = cat(u8(MARKER), u16(count), ...items.map((i) => i.item), signature)
+  // the package's encoder writes honest lengths and counts: compare with those put back
+  const honest = cat(
+    u8(MARKER),
+    u16(items.length),
+    ...items.map((i) => cat(bytes32len(i.u.payload), i.u.recipient, u64(i.u.timestamp))),
+    signature,
+  )
+  const libItems = items.map((i) => ({
+    payload: i.u.payload,
+    recipient: i.u.recipient,
+    timestamp: i.u.timestamp,
+  }))
+  if (items.length >= 2) same('batch', honest, encodeBatch(libItems, signature))
+  else if (errorCodeOf(() => encodeBatch(libItems, signature)) !== 'INVALID_ARGUMENT')
+    throw new Error('encodeBatch accepted a batch of one')
+  return { items, count, signedBytes, signatureInput, signer, signature, batch }
+}
+
+function errorCodeOf(f: () => unknown): ErrorCode | undefined {
+  try {
+    f()
+    return undefined
+  } catch (e) {
+    return errorCode(e)
+  }
+}
+
+/** A verdict written by hand: accepted, or the code of the refusal. */
+type Verdict = 'accepted' | ErrorCode
+
+interface BatchSpec extends BatchUnitSpec {
+  name: string
+  description: string
+  /** The batch as a whole is refused with this code (before any envelope is delivered). */
+  error?: ErrorCode
+  /** The batch passes decode, sender and signature: each envelope's verdict, in order. */
+  verdicts?: Verdict[]
+  now: bigint
+  clockOffset?: bigint
+  linkPeer?: Name
+  participants?: Name[]
+  mutation?: (b: BuiltBatch) => Mutation
+  /** Units accepted before: single envelopes, or honest batches. */
+  seenBefore?: (UnitSpec | { batch: ItemSpec[] })[]
+}
+
+async function batchCase(spec: BatchSpec): Promise<object> {
+  if ((spec.error === undefined) === (spec.verdicts === undefined))
+    throw new Error(`${spec.name}: give exactly one of error and verdicts`)
+  if (spec.verdicts && spec.verdicts.length !== spec.items.length)
+    throw new Error(`${spec.name}: one verdict per envelope`)
+  const b = await buildBatch(spec)
+  const mutation = spec.mutation?.(b)
+  const wire = mutation ? mutate(b.batch, mutation) : b.batch
+  const seen: Uint8Array[] = []
+  for (const s of spec.seenBefore ?? [])
+    seen.push('batch' in s ? (await buildBatch({ items: s.batch })).batch : (await buildUnit(s)).unit)
+  const linkPeer = parties[spec.linkPeer ?? spec.items[0]?.from ?? 'alice']
+  const error = spec.error ?? spec.verdicts!.find((v): v is ErrorCode => v !== 'accepted')
+  return {
+    name: spec.name,
+    description: spec.description,
+    valid: error === undefined,
+    ...(error ? { error } : {}),
+    publicKey: linkPeer.id,
+    secretKey: hex(b.signer.seed),
+    signerPublicKey: hex(b.signer.publicKey),
+    signatureOrigin: spec.sPlusL ? 'sign-s-plus-l' : 'sign',
+    ...(b.count !== b.items.length ? { count: b.count } : {}),
+    envelopes: b.items.map((i) => ({
+      fields: i.u.fields,
+      payload: hex(i.u.payload),
+      recipient: hex(i.u.recipient),
+      timestamp: i.u.timestamp.toString(),
+      ...(i.declared !== i.u.payload.length ? { declaredLength: i.declared } : {}),
+      item: hex(i.item),
+      signedBytes: hex(i.signedBytes),
+      digest: hex(i.digest),
+    })),
+    signedBytes: hex(b.signedBytes),
+    ...(b.signatureInput ? { signatureInput: hex(b.signatureInput) } : {}),
+    signature: hex(b.signature),
+    ...(mutation ? { mutation } : {}),
+    batch: hex(wire),
+    now: spec.now.toString(),
+    clockOffset: (spec.clockOffset ?? 0n).toString(),
+    receiver: bob.id,
+    linkPeer: linkPeer.id,
+    participants: (spec.participants ?? PARTICIPANTS).map(idOf).sort(),
+    ...(seen.length > 0 ? { seenBefore: seen.map(hex) } : {}),
+    ...(spec.verdicts ? { verdicts: spec.verdicts } : {}),
+  }
+}
+
+/** Offset of item `i` in a batch (after the 3-byte header). */
+const itemOffset = (b: BuiltBatch, i: number): number =>
+  3 + b.items.slice(0, i).reduce((n, it) => n + it.item.length, 0)
+/** Offset of the last body byte of item `i` (the body ends the payload). */
+const lastBodyByteOf = (b: BuiltBatch, i: number): number =>
+  itemOffset(b, i) + 4 + b.items[i]!.u.payload.length - 1
+/** Offset of a byte in the middle of S (the top bytes are untouched, so S stays below L). */
+const batchMidS = (b: BuiltBatch): number => b.batch.length - 24
+
+/** Two direct envelopes alice → bob, seq 0 and 1, at T0. */
+const two = (over: Partial<ItemSpec>[] = []): ItemSpec[] => [
+  { to: 'bob', seq: 0n, body: 'first', timestamp: T0, ...over[0] },
+  { to: 'bob', seq: 1n, body: 'second', timestamp: T0, ...over[1] },
+]
+
+const batchSpecs: BatchSpec[] = [
+  {
+    name: 'valid: two direct envelopes',
+    description: 'alice batches two round-1 envelopes to bob (seq 0 and 1) and sends them over her own link.',
+    items: two(),
+    now: T0 + 250n,
+    verdicts: ['accepted', 'accepted'],
+  },
+  {
+    name: 'valid: three direct envelopes',
+    description:
+      'three envelopes of two rounds and two kinds, one with an empty body, timestamps 1 ms apart; delivered in this order.',
+    items: [
+      { to: 'bob', round: 1, seq: 0n, body: 'round one', timestamp: T0 },
+      { to: 'bob', round: 2, kind: 'commit', seq: 1n, body: '', timestamp: T0 + 1n },
+      { to: 'bob', round: 2, seq: 2n, body: 'round two', timestamp: T0 + 2n },
+    ],
+    now: T0 + 250n,
+    verdicts: ['accepted', 'accepted', 'accepted'],
+  },
+  {
+    name: 'valid: the first envelope opens the stream, the second is 45 s later',
+    description:
+      'freshness is checked at the first unit of a stream: the first envelope (timestamp T0) is fresh and opens it, so the second (T0 + 45 s) is not checked again.',
+    items: two([{}, { timestamp: T0 + 45_000n }]),
+    now: T0,
+    verdicts: ['accepted', 'accepted'],
+  },
+  {
+    name: 'forged: signed over other digests',
+    description:
+      'alice\'s batch signature is over the digests of the first envelope and of another second envelope (body "other"); the batch carries the real second envelope.',
+    error: 'ENVELOPE_BAD_SIGNATURE',
+    items: two(),
+    sign: { over: two([{}, { body: 'other' }]) },
+    now: T0,
+  },
+  {
+    name: 'items reordered after signing',
+    description:
+      'alice signed items 1, 2, 3; the batch carries them as 2, 1, 3 (same n, same digests, another order).',
+    error: 'ENVELOPE_BAD_SIGNATURE',
+    items: [
+      { to: 'bob', seq: 1n, body: 'b', timestamp: T0 },
+      { to: 'bob', seq: 0n, body: 'a', timestamp: T0 },
+      { to: 'bob', seq: 2n, body: 'c', timestamp: T0 },
+    ],
+    sign: {
+      over: [
+        { to: 'bob', seq: 0n, body: 'a', timestamp: T0 },
+        { to: 'bob', seq: 1n, body: 'b', timestamp: T0 },
+        { to: 'bob', seq: 2n, body: 'c', timestamp: T0 },
+      ],
+    },
+    now: T0,
+  },
+  {
+    name: 'wrong key: mallory signs a batch of envelopes from alice',
+    description:
+      "mallory's key signed the exact batch signed bytes of two envelopes whose `from` is alice; it arrives over alice's link.",
+    error: 'ENVELOPE_BAD_SIGNATURE',
+    items: two(),
+    signer: 'mallory',
+    now: T0,
+  },
+  {
+    name: 'tampered body after signing',
+    description: 'the last body byte of the second envelope xor 0x01 after signing.',
+    error: 'ENVELOPE_BAD_SIGNATURE',
+    items: two(),
+    now: T0,
+    mutation: (b) => ({ op: 'xor', offset: lastBodyByteOf(b, 1), mask: '01' }),
+  },
+  {
+    name: 'tampered signature',
+    description: 'a byte in the middle of S xor 0x01 (S stays canonical; the equation fails).',
+    error: 'ENVELOPE_BAD_SIGNATURE',
+    items: two(),
+    now: T0,
+    mutation: (b) => ({ op: 'xor', offset: batchMidS(b), mask: '01' }),
+  },
+  {
+    name: 'non-canonical S (S + L)',
+    description: "alice's valid batch signature with L added to S: S ≥ L must be refused.",
+    error: 'ENVELOPE_BAD_SIGNATURE',
+    items: two(),
+    sPlusL: true,
+    now: T0,
+  },
+  {
+    name: 'context confusion: signed in the envelope context',
+    description:
+      'alice signed `"conclave/msg/v1" 0x00 ‖ u32 n ‖ digest_1 ‖ … ‖ digest_n`: the batch\'s signed bytes with the envelope tag instead of the batch tag.',
+    error: 'ENVELOPE_BAD_SIGNATURE',
+    items: two(),
+    sign: 'envelope-context',
+    now: T0,
+  },
+  {
+    name: "context confusion: the first envelope's own signature",
+    description:
+      "the batch carries alice's envelope signature of its first item (the signature that envelope would have had if sent alone), not a batch signature.",
+    error: 'ENVELOPE_BAD_SIGNATURE',
+    items: two(),
+    sign: 'first-envelope',
+    now: T0,
+  },
+  {
+    name: 'an envelope from another sender inside',
+    description:
+      "the second envelope is carol's (its `from` and epoch are carol's); alice signs the batch over both digests and sends it over her link.",
+    error: 'ENVELOPE_WRONG_SENDER',
+    items: two([{}, { from: 'carol', seq: 0n }]),
+    signer: 'alice',
+    linkPeer: 'alice',
+    now: T0,
+  },
+  {
+    name: "a genuine batch over another party's link",
+    description: "alice's honest batch, forwarded by carol over carol's authenticated link.",
+    error: 'ENVELOPE_WRONG_SENDER',
+    items: two(),
+    linkPeer: 'carol',
+    now: T0,
+  },
+  {
+    name: 'a broadcast inside',
+    description:
+      'the second item is a broadcast (recipient = 32 zero bytes), honestly signed: a batch holds direct envelopes only.',
+    error: 'ENVELOPE_WRONG_RECIPIENT',
+    items: two([{}, { to: 'broadcast' }]),
+    now: T0,
+  },
+  {
+    name: 'count 1',
+    description: 'a batch of one envelope, signed over its one digest (u32 n = 1): n must be 2 to 1024.',
+    error: 'DECODE_BAD_LENGTH',
+    items: [{ to: 'bob', body: 'alone', timestamp: T0 }],
+    now: T0,
+  },
+  {
+    name: 'count 0',
+    description: "the header says 0 over alice's two honestly signed items.",
+    error: 'DECODE_BAD_LENGTH',
+    items: two(),
+    count: 0,
+    now: T0,
+  },
+  {
+    name: 'count 1025',
+    description:
+      "the header says 1025 (04 01) over alice's two honestly signed items: over 1024, refused when the count is read.",
+    error: 'DECODE_BAD_LENGTH',
+    items: two(),
+    count: 1025,
+    now: T0,
+  },
+  {
+    name: 'count larger than the items present',
+    description: 'the header says 3; the input ends after the second item (no third item, no signature).',
+    error: 'DECODE_SHORT_INPUT',
+    items: two(),
+    count: 3,
+    now: T0,
+    mutation: (b) => ({ op: 'truncate', length: itemOffset(b, 2) }),
+  },
+  {
+    name: 'truncated: last signature byte missing',
+    description: 'the batch minus its last byte.',
+    error: 'DECODE_SHORT_INPUT',
+    items: two(),
+    now: T0,
+    mutation: (b) => ({ op: 'truncate', length: b.batch.length - 1 }),
+  },
+  {
+    name: 'truncated: marker and count only',
+    description: 'the first 3 bytes (80 00 02).',
+    error: 'DECODE_SHORT_INPUT',
+    items: two(),
+    now: T0,
+    mutation: () => ({ op: 'truncate', length: 3 }),
+  },
+  {
+    name: 'trailing byte',
+    description: 'one zero byte after the signature.',
+    error: 'DECODE_TRAILING_BYTES',
+    items: two(),
+    now: T0,
+    mutation: () => ({ op: 'append', bytes: '00' }),
+  },
+  {
+    name: 'declared payload length one more than the payload',
+    description:
+      "the second item's u32 says len(payload) + 1 while the payload's own fields end one byte earlier; signed over the items as sent, so only the length rule refuses it.",
+    error: 'DECODE_BAD_LENGTH',
+    items: two([{}, { lengthDelta: 1 }]),
+    now: T0,
+  },
+  {
+    name: 'declared payload length one less than the payload',
+    description: "the first item's u32 says len(payload) − 1; signed over the items as sent.",
+    error: 'DECODE_BAD_LENGTH',
+    items: two([{ lengthDelta: -1 }, {}]),
+    now: T0,
+  },
+  {
+    name: 'second envelope addressed to carol',
+    description:
+      'the batch verifies; then each envelope alone: the first is for bob, the second (signed by alice for carol) is refused.',
+    items: two([{}, { to: 'carol' }]),
+    now: T0,
+    verdicts: ['accepted', 'ENVELOPE_WRONG_RECIPIENT'],
+  },
+  {
+    name: 'stale batch: 31 s old',
+    description: 'both envelopes 31 s behind the receiver: the stream is never opened, so each is stale.',
+    items: two(),
+    now: T0 + 31_000n,
+    verdicts: ['ENVELOPE_STALE', 'ENVELOPE_STALE'],
+  },
+  {
+    name: 'first envelope stale, the second fresh',
+    description:
+      'the first envelope (T0 − 31 s) is stale and does not open the stream; the second (T0) is checked and fresh.',
+    items: two([{ timestamp: T0 - 31_000n }, {}]),
+    now: T0,
+    verdicts: ['ENVELOPE_STALE', 'accepted'],
+  },
+  {
+    name: 'the same sequence number twice in one batch',
+    description: 'both envelopes have seq 0 (other bodies): the second is a replay of the first.',
+    items: two([{}, { seq: 0n }]),
+    now: T0,
+    verdicts: ['accepted', 'ENVELOPE_REPLAY'],
+  },
+  {
+    name: 'the whole batch again',
+    description: 'the identical batch was accepted before: every envelope is a replay.',
+    items: two(),
+    now: T0 + 500n,
+    seenBefore: [{ batch: two() }],
+    verdicts: ['ENVELOPE_REPLAY', 'ENVELOPE_REPLAY'],
+  },
+  {
+    name: 'an envelope accepted alone, again inside a batch',
+    description:
+      'seq 0 was accepted as a single envelope; a batch of seq 0 and seq 1 follows: batches and single units share the replay state.',
+    items: two(),
+    now: T0 + 500n,
+    seenBefore: [{ to: 'bob', seq: 0n, body: 'first', timestamp: T0 }],
+    verdicts: ['ENVELOPE_REPLAY', 'accepted'],
+  },
+  {
+    name: 'sender not a participant',
+    description:
+      'mallory signs her own batch and sends it over her own link; it verifies, then each envelope is refused (the participant check comes after the batch signature).',
+    items: two([{ from: 'mallory' }, { from: 'mallory' }]),
+    now: T0,
+    verdicts: ['ENVELOPE_NOT_PARTICIPANT', 'ENVELOPE_NOT_PARTICIPANT'],
+  },
+  {
+    name: 'order: another sender inside and a bad signature',
+    description: 'the sender check comes before the signature check.',
+    error: 'ENVELOPE_WRONG_SENDER',
+    items: two([{}, { from: 'carol', seq: 0n }]),
+    signer: 'alice',
+    linkPeer: 'alice',
+    now: T0,
+    mutation: (b) => ({ op: 'xor', offset: batchMidS(b), mask: '01' }),
+  },
+  {
+    name: 'order: not a participant and a bad signature',
+    description:
+      "mallory's batch with a tampered S: in a batch the signature is checked before the envelopes' participant check.",
+    error: 'ENVELOPE_BAD_SIGNATURE',
+    items: two([{ from: 'mallory' }, { from: 'mallory' }]),
+    now: T0,
+    mutation: (b) => ({ op: 'xor', offset: batchMidS(b), mask: '01' }),
+  },
+  {
+    name: 'order: bad signature, wrong recipient and stale',
+    description:
+      "the signature check comes before the envelopes' recipient and freshness checks; nothing is delivered.",
+    error: 'ENVELOPE_BAD_SIGNATURE',
+    items: two([{}, { to: 'carol' }]),
+    now: T0 + 31_000n,
+    mutation: (b) => ({ op: 'xor', offset: batchMidS(b), mask: '01' }),
+  },
+  {
+    name: 'order: a broadcast inside and another sender inside',
+    description:
+      'the first item is from carol, the second a broadcast: a broadcast is refused while decoding, before the sender check.',
+    error: 'ENVELOPE_WRONG_RECIPIENT',
+    items: [
+      { from: 'carol', to: 'bob', seq: 0n, body: 'first', timestamp: T0 },
+      { to: 'broadcast', seq: 1n, body: 'second', timestamp: T0 },
+    ],
+    signer: 'alice',
+    linkPeer: 'alice',
+    now: T0,
+  },
+  {
+    name: "order: truncated and over another party's link",
+    description: 'decoding comes first.',
+    error: 'DECODE_SHORT_INPUT',
+    items: two(),
+    linkPeer: 'carol',
+    now: T0,
+    mutation: (b) => ({ op: 'truncate', length: b.batch.length - 1 }),
+  },
+]
+
+const batchCases: object[] = []
+for (const spec of batchSpecs) batchCases.push(await batchCase(spec))
 
 // ── frame.json ──────────────────────────────────────────────────────────────────────────
 
@@ -1410,6 +1922,20 @@ const files: [string, object][] = [
         NAMES.map((n) => [n, { secretKey: hex(parties[n].seed), publicKey: parties[n].id }]),
       ),
       cases: envelopeCases,
+    },
+  ],
+  [
+    'batch.json',
+    {
+      version: 1,
+      source: `${SOURCE_COMMON} Receiver pipeline order: decode (2 ≤ n ≤ 1024, direct envelopes only), every envelope from the link peer, one strict signature in the batch context over the items' digests, then each envelope in order: participant, recipient, freshness, replay.`,
+      parties: Object.fromEntries(
+        NAMES.map((n) => [
+          n,
+          { secretKey: hex(parties[n].seed), publicKey: parties[n].id, epoch: hex(epochOf(n)) },
+        ]),
+      ),
+      cases: batchCases,
     },
   ],
   [
