@@ -461,5 +461,18 @@ describe('AEAD cross-compatibility', () => {
     expect(byNode).toEqual(nobleAead.seal(key, nonce, aad, plaintext))
     expect(nobleAead.open(key, nonce, aad, byNode)).toEqual(plaintext)
     expect(nodeAead.open(key, nonce, aad, nobleAead.seal(key, nonce, aad, plaintext))).toEqual(plaintext)
+    // with room reserved in front (a frame header is written there): zeros, then the same bytes
+    for (const aead of [nodeAead, nobleAead]) {
+      const framed = aead.seal(key, nonce, aad, plaintext, 9)
+      expect(framed.subarray(0, 9)).toEqual(new Uint8Array(9))
+      expect(framed.subarray(9)).toEqual(byNode)
+      expect(framed.byteOffset).toBe(0)
+      expect(framed.buffer.byteLength).toBe(framed.length)
+    }
+    // what node opens is a plain, exact Uint8Array (it may be transferred to a Worker)
+    const opened = nodeAead.open(key, nonce, aad, byNode)
+    expect(opened.byteOffset === 0 && opened.buffer.byteLength === opened.length).toBe(
+      size > 0 || opened.length === 0,
+    )
   })
 })

@@ -553,6 +553,11 @@ async function conclaveTransferOnce(
   return { ms: Number(received.tLast) - Number(sent.tFirst), sent, received }
 }
 
+/** How long of `ms` the sender waited for credits and for wrtc's buffer to drain. */
+function waitNote(sent: Message, ms: number): string {
+  return `; sender waited ${fmt(Number(sent.creditWaitMs))} ms for credits and ${fmt(Number(sent.waitedMs))} ms for wrtc's buffer of ${fmt(ms)} ms`
+}
+
 function describeFailure(sent: Message, received: Message): string {
   const parts: string[] = []
   if (sent.error) parts.push(`sender: ${String(sent.error)}`)
@@ -603,7 +608,7 @@ async function pairSection(server: Server): Promise<void> {
       recordCpu('conclave_256B', r.cpuMs, small.n)
       record('conclave_256B_units_per_frame', small.n / Number(r.sent.frames))
       progress(
-        `conclave 256 B  ${tag}: ${fmt((small.n / r.ms) * 1000)} msg/s${cpuNote(r.cpuMs, small.n)}, ${fmt(small.n / Number(r.sent.frames))} units per frame`,
+        `conclave 256 B  ${tag}: ${fmt((small.n / r.ms) * 1000)} msg/s${cpuNote(r.cpuMs, small.n)}, ${fmt(small.n / Number(r.sent.frames))} units per frame${waitNote(r.sent, r.ms)}`,
       )
     } catch (e) {
       fail(`conclave 256 B ${tag}`, e)
@@ -630,7 +635,9 @@ async function pairSection(server: Server): Promise<void> {
       if (Number(r.received.count) !== large.n) throw new Error(describeFailure(r.sent, r.received))
       record('conclave_64KiB_MBps', bytes / 1000 / r.ms)
       recordCpu('conclave_64KiB', r.cpuMs, large.n)
-      progress(`conclave 64 KiB ${tag}: ${fmt(bytes / 1000 / r.ms)} MB/s${cpuNote(r.cpuMs, large.n)}`)
+      progress(
+        `conclave 64 KiB ${tag}: ${fmt(bytes / 1000 / r.ms)} MB/s${cpuNote(r.cpuMs, large.n)}${waitNote(r.sent, r.ms)}`,
+      )
     } catch (e) {
       fail(`conclave 64 KiB ${tag}`, e)
     }

@@ -223,10 +223,15 @@ export class SecureChannel {
       }
       const counter = this.sendCounter++
       const header = encodeFrameHeader(FrameType.data, counter)
-      const sealed = this.opts.crypto.aead.seal(key, frameNonce(counter), header, plaintext)
-      const frame = new Uint8Array(FRAME_HEADER_BYTES + sealed.length)
+      // sealed behind room for the header: the frame is built without another copy
+      const frame = this.opts.crypto.aead.seal(
+        key,
+        frameNonce(counter),
+        header,
+        plaintext,
+        FRAME_HEADER_BYTES,
+      )
       frame.set(header, 0)
-      frame.set(sealed, FRAME_HEADER_BYTES)
       this.sink.sendFrame(frame)
     }
   }

@@ -40,9 +40,12 @@ export function assertAeadArguments(
  */
 export const nobleAead: Aead = {
   name: 'noble',
-  seal(key, nonce, aad, plaintext) {
+  seal(key, nonce, aad, plaintext, reserve = 0) {
     assertAeadArguments(key, nonce, aad, plaintext, 'plaintext')
-    return chacha20poly1305(key, nonce, aad).encrypt(plaintext)
+    if (reserve === 0) return chacha20poly1305(key, nonce, aad).encrypt(plaintext)
+    const out = new Uint8Array(reserve + plaintext.length + TAG_LENGTH)
+    chacha20poly1305(key, nonce, aad).encrypt(plaintext, out.subarray(reserve))
+    return out
   },
   open(key, nonce, aad, ciphertext) {
     assertAeadArguments(key, nonce, aad, ciphertext, 'ciphertext')

@@ -68,8 +68,17 @@ export interface X25519Ops {
 /** ChaCha20-Poly1305 (RFC 8439), 32-byte key, 12-byte nonce, 16-byte tag. Synchronous. */
 export interface Aead {
   readonly name: 'node' | 'noble'
-  /** ciphertext ‖ tag */
-  seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array
+  /**
+   * `reserve` zero bytes ‖ ciphertext ‖ tag: a frame's header can be written into the reserved
+   * bytes, so the sealed frame is never copied again. @param reserve @default 0
+   */
+  seal(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    plaintext: Uint8Array,
+    reserve?: number,
+  ): Uint8Array
   /** @throws ConclaveError `FRAME_DECRYPT_FAILED` when the tag does not verify. */
   open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array
 }
