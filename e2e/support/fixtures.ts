@@ -54,21 +54,25 @@ export class Demo {
     readonly room: string,
   ) {}
 
-  /** The page's URL for this room. */
-  url(label?: string): string {
+  /** The page's URL for this room, with more settings in `params` (e.g. `{ outbox: '0' }`). */
+  url(label?: string, params: Record<string, string> = {}): string {
     const { signal, web } = servers()
-    const q = new URLSearchParams({ room: this.room, signal, ...(label ? { label } : {}) })
+    const q = new URLSearchParams({ room: this.room, signal, ...(label ? { label } : {}), ...params })
     return `${web}/?${q}`
   }
 
   /** Open a tab in a fresh browser context and wait until it joined the room. */
-  async tab(name: string, viewport = { width: 1280, height: 860 }): Promise<Tab> {
+  async tab(
+    name: string,
+    viewport = { width: 1280, height: 860 },
+    params: Record<string, string> = {},
+  ): Promise<Tab> {
     const context = await this.browser.newContext({ viewport })
     const page = await context.newPage()
     const tab = new Tab(name, context, page)
     this.tabs.push(tab)
     page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`))
-    await page.goto(this.url(name))
+    await page.goto(this.url(name, params))
     await tab.started()
     return tab
   }

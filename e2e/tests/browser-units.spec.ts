@@ -1,6 +1,7 @@
 /**
  * The `*.browser.test.ts` files (the session host compliance suite against a Web Worker host,
- * ed25519.json on the page and in a Worker) in Chromium, through Vitest's browser mode
+ * ed25519.json on the page and in a Worker, the IndexedDB outbox store on the page and opened by
+ * a Web Worker host that is restarted) in Chromium, through Vitest's browser mode
  * (`vitest.browser.config.ts`), run as a child process of this suite.
  */
 import { readFile } from 'node:fs/promises'
@@ -40,7 +41,8 @@ test('the *.browser.test.ts suites pass in Chromium (page and Web Worker)', asyn
     const files = report.testResults.map((f) => f.name.slice(ROOT.length))
     expect(files).toContain('packages/core/test/session-host.browser.test.ts')
     expect(files).toContain('e2e/browser/ed25519-vectors.browser.test.ts')
-    expect(report.numPassedTests).toBeGreaterThanOrEqual(12)
+    expect(files).toContain('packages/core/test/outbox-idb.browser.test.ts')
+    expect(report.numPassedTests).toBeGreaterThanOrEqual(22)
     console.log(`vitest browser mode: ${report.numPassedTests} passed in ${files.length} files`)
   } finally {
     if (child.process.exitCode === null) {

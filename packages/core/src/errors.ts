@@ -76,6 +76,7 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'DELIVERY_GAP',
   'OUTBOX_CORRUPT',
+  'OUTBOX_UNAVAILABLE',
   // links
   'LINK_CLOSED',
   'LINK_LOST',

@@ -6,6 +6,8 @@
  * - crypto backends: {@link createWebCryptoBackend}, {@link createNobleBackend}
  * - a party: {@link createParty} over a transport ({@link createMemoryNetwork} …)
  * - sessions: `party.session({ id, participants })` → send / broadcast / receive / collect / abort
+ * - outbox stores (a restarted party loses nothing): {@link createMemoryOutboxStore},
+ *   {@link openIndexedDbOutboxStore} (the file store is in `@conclave/core/node`)
  * - wire formats and signed contexts, exported for vectors and independent implementations
  * - the signaling protocol and client
  * @packageDocumentation
@@ -42,6 +44,11 @@ export {
   type MemoryOutboxStore,
   readOutboxLines,
 } from './session/outbox-state.ts'
+export {
+  type IndexedDbOutboxStore,
+  type IndexedDbOutboxStoreOptions,
+  openIndexedDbOutboxStore,
+} from './session/outbox-store.idb.ts'
 export { Session, type SessionEvents } from './session/session.ts'
 export { deriveSessionId, type SessionIdInput } from './session/sid.ts'
 export type * from './session/types.ts'
@@ -88,10 +95,12 @@ export {
   checkWorkerHostConfig,
   toWorkerHostConfig,
   type WorkerHostConfigInput,
+  type WorkerOutboxOpeners,
   workerCrypto,
+  workerOutbox,
 } from './worker/config.ts'
 export { registerErrorTransfer } from './worker/errors.ts'
-export { exposeSessionHost } from './worker/expose.ts'
+export { type ExposeSessionHostOptions, exposeSessionHost } from './worker/expose.ts'
 export {
   createWorkerSessionHost,
   type WorkerSessionHost,

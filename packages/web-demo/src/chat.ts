@@ -11,6 +11,11 @@
  * - A message is round 1, kind `chat`: `send` to one party, or `broadcast` in each pair session
  *   ("to everyone"). The page receives each message the host announces (`message` event) with
  *   one receive of an explicit timeout, so a quiet chat never aborts at a round deadline.
+ * - After a reload with the outbox store, the pair sessions come back: the chat remembers them
+ *   per identity and room ({@link ChatMemory}), and {@link ChatService.resume} reopens those the
+ *   session host restored, taking the messages they had received and not shown yet. The peer
+ *   saw no restart (same stream epoch), so its side of the session simply goes on. Without the
+ *   store the peer sees `PEER_RESTARTED`, the session ends, and the pair is proposed again.
  *
  * Parties that do not speak this protocol (a Node `conclave-party`) never join; the page shows
  * no chat for them. Every message delivered here passed the session host's receive pipeline:
@@ -22,7 +27,9 @@ import {
   type PartyEvent,
   type PartyId,
   type ProposalInfo,
+  type RestoredSession,
   type Session,
+  type SessionId,
   utf8,
 } from '@conclave/core'
 
@@ -72,6 +79,41 @@ export interface ChatEvents {
   changed(): void
 }
 
+/** A pair session as the chat remembers it across reloads. */
+export interface RememberedPair {
+  sessionId: SessionId
+  established: boolean
+}
+
+/** Where the chat keeps its pair sessions, to resume them after a reload. */
+export interface ChatMemory {
+  load(): Map<PartyId, RememberedPair>
+  save(pairs: Map<PartyId, RememberedPair>): void
+}
+
+/** A {@link ChatMemory} in localStorage, per identity and room. */
+export function localChatMemory(self: PartyId, room: string): ChatMemory {
+  const key = `conclave-demo/chat/${self}/${room}`
+  return {
+    load() {
+      try {
+        const v = JSON.parse(localStorage.getItem(key) ?? '{}') as Record<string, RememberedPair>
+        return new Map(
+          Object.entries(v)
+            .filter(([, p]) => typeof p?.sessionId === 'string' && typeof p.established === 'boolean')
+            .map(([peer, p]) => [peer as PartyId, { sessionId: p.sessionId, established: p.established }]),
+        )
+      } catch {
+        return new Map()
+      }
+    },
+    save(pairs) {
+      if (pairs.size === 0) localStorage.removeItem(key)
+      else localStorage.setItem(key, JSON.stringify(Object.fromEntries(pairs)))
+    },
+  }
+}
+
 interface PairSession {
   peer: PartyId
   session: Session
@@ -93,11 +135,14 @@ export class ChatService {
   private draining = false
   private readonly params: Uint8Array
   private ready: readonly PartyId[] = []
+  /** No pair is proposed before {@link resume} ran (a restored one would be proposed twice). */
+  private resumed = false
 
   constructor(
     private readonly party: Party,
     room: string,
     private readonly events: ChatEvents,
+    private readonly memory?: ChatMemory,
   ) {
     this.params = utf8(room)
     party.on('proposal', (ev) => this.onProposal(ev.proposal))
@@ -119,9 +164,42 @@ export class ChatService {
     return peer === undefined ? undefined : `chat session with ${peer.slice(0, 8)}`
   }
 
+  /**
+   * Once the party started: reopen the pair sessions remembered from before a reload that the
+   * session host restored from its outbox store (with the messages waiting in them), then start
+   * proposing. Returns the ids it took; the other restored sessions are not the chat's.
+   */
+  resume(restored: readonly RestoredSession[]): Set<SessionId> {
+    const taken = new Set<SessionId>()
+    for (const [peer, remembered] of this.memory?.load() ?? []) {
+      const r = restored.find((x) => x.options.id === remembered.sessionId)
+      if (!r || r.options.participants.length !== 2 || !r.options.participants.includes(peer)) continue
+      if (this.pairs.has(peer)) continue // the peer proposed a new one meanwhile
+      let session: Session
+      try {
+        session = this.party.session(r.options)
+      } catch {
+        continue
+      }
+      taken.add(session.id)
+      const role = this.party.id < peer ? 'proposer' : 'joiner'
+      this.adopt({ peer, session, role, established: remembered.established })
+      // received before the reload and not shown: announced then, so asked for now
+      for (const k of r.waiting) {
+        if (k.round !== ROUND || (k.kind !== KIND && k.kind !== HELLO)) continue
+        this.take({ type: 'message', sessionId: session.id, ...k, bytes: 0 })
+      }
+    }
+    this.resumed = true
+    this.remember()
+    this.sync(this.ready)
+    return taken
+  }
+
   /** The ready peers changed: propose the pair sessions this party owes. */
   sync(ready: readonly PartyId[]): void {
     this.ready = ready
+    if (!this.resumed) return
     const now = Date.now()
     for (const peer of ready) {
       if (!(this.party.id < peer) || this.pairs.has(peer) || this.proposing.has(peer)) continue
@@ -165,9 +243,20 @@ export class ChatService {
     session.send(peer, ROUND, utf8(HELLO), { kind: HELLO }).catch(() => undefined)
   }
 
+  /** Write the pair sessions to the memory (after every change). */
+  private remember(): void {
+    if (!this.memory || !this.resumed) return
+    this.memory.save(
+      new Map(
+        [...this.pairs].map(([peer, p]) => [peer, { sessionId: p.session.id, established: p.established }]),
+      ),
+    )
+  }
+
   private adopt(pair: PairSession): void {
     this.pairs.set(pair.peer, pair)
     this.bySession.set(pair.session.id, pair)
+    this.remember()
     const early = this.early.get(pair.session.id)
     this.early.delete(pair.session.id)
     for (const ev of early ?? []) this.take(ev)
@@ -213,6 +302,7 @@ export class ChatService {
           if (this.pairs.get(pair.peer) !== pair) return
           if (ev.kind === HELLO) {
             pair.established = true
+            this.remember()
             this.events.changed()
             return
           }
@@ -238,6 +328,7 @@ export class ChatService {
     if (this.ended.size > 256) this.ended.delete(this.ended.keys().next().value!)
     if (this.pairs.get(pair.peer) === pair) {
       this.pairs.delete(pair.peer)
+      this.remember()
       this.events.changed()
       this.sync(this.ready)
     }
@@ -246,6 +337,7 @@ export class ChatService {
   private drop(pair: PairSession): void {
     this.pairs.delete(pair.peer)
     this.bySession.delete(pair.session.id)
+    this.remember()
     pair.session.close()
   }
 

@@ -3,8 +3,9 @@
  * page's host name on port 8787), `?label=TEXT` (this tab's display label for this visit),
  * `?roster=URL` (a roster JSON: only its parties are accepted; without it, open mode),
  * `?ice=JSON` (ICE servers, e.g. `[{"urls":"turn:turn.example:3478","username":"u","credential":"p"}]`;
- * default none: no STUN/TURN server is ever contacted unless named here) and `?iceRelay=1`
- * (TURN relays only).
+ * default none: no STUN/TURN server is ever contacted unless named here), `?iceRelay=1`
+ * (TURN relays only) and `?outbox=0` (no outbox store: a reload is then a new stream epoch, and
+ * peers abort the sessions open with this tab with `PEER_RESTARTED`).
  * @module
  */
 
@@ -21,6 +22,12 @@ export interface DemoConfig {
   iceServers: RTCIceServer[]
   /** Only relay candidates (`iceTransportPolicy: 'relay'`). */
   iceRelayOnly: boolean
+  /**
+   * Keep this identity's outbox store in IndexedDB (the session host's Worker opens it), so a
+   * reload keeps the stream epoch and resumes the chat. Off with `?outbox=0`.
+   * @default true
+   */
+  outbox: boolean
 }
 
 /**
@@ -82,5 +89,6 @@ export function readConfig(location: Location): DemoConfig {
   const roster = q.get('roster') ? new URL(q.get('roster')!, location.href).href : undefined
   const iceServers = parseIceServers(q.get('ice'))
   const iceRelayOnly = q.get('iceRelay') === '1'
-  return { room, signal, label, roster, iceServers, iceRelayOnly }
+  const outbox = q.get('outbox') !== '0'
+  return { room, signal, label, roster, iceServers, iceRelayOnly, outbox }
 }

@@ -9,6 +9,10 @@
  * with a Web Lock for the tab's lifetime, and a tab keeps its choice in sessionStorage (which
  * survives a reload of that tab only). A tab reloads into the same identity; a second tab takes
  * another stored identity or makes a new one.
+ *
+ * Each identity has its outbox store, a database of its own ({@link outboxDatabase}) that the
+ * session host's Worker opens: the Web Lock on the identity is also what keeps two tabs from
+ * writing one outbox. It is deleted with the identity.
  * @module
  */
 import { type CryptoBackend, type PartyId, partyIdFromBytes, type SigningKey } from '@conclave/core'
@@ -62,6 +66,25 @@ async function withStore<T>(
   } finally {
     db.close()
   }
+}
+
+/** The IndexedDB database of `partyId`'s outbox store (one per identity). */
+export function outboxDatabase(partyId: PartyId): string {
+  return `conclave-outbox-${partyId}`
+}
+
+/** Delete `partyId`'s outbox store; resolves once deleted, or after `waitMs` if something holds it. */
+function deleteOutbox(partyId: PartyId, waitMs = 3000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, waitMs)
+    const done = (): void => {
+      clearTimeout(timer)
+      resolve()
+    }
+    const req = indexedDB.deleteDatabase(outboxDatabase(partyId))
+    req.onsuccess = done
+    req.onerror = done
+  })
 }
 
 /**
@@ -140,6 +163,7 @@ export async function claimIdentity(
     if (!(await claimLock(`${DB_NAME}/${stored.partyId}`, wait))) continue
     if (!(await usable(crypto, stored))) {
       await withStore('readwrite', (s) => s.delete(stored.partyId))
+      await deleteOutbox(stored.partyId)
       continue
     }
     sessionStorage.setItem(PREFERRED, stored.partyId)
@@ -152,12 +176,14 @@ export async function claimIdentity(
 }
 
 /**
- * Replace this tab's identity with a new one (the old key is deleted). The caller reloads the
- * page, which then claims the new identity.
+ * Replace this tab's identity with a new one (the old key and its outbox store are deleted; stop
+ * the party first, so that its Worker lets the store go). The caller reloads the page, which then
+ * claims the new identity.
  */
 export async function replaceIdentity(crypto: CryptoBackend, current: PartyId): Promise<StoredIdentity> {
   const fresh = await create(crypto)
   await withStore('readwrite', (s) => s.delete(current))
+  await deleteOutbox(current)
   sessionStorage.setItem(PREFERRED, fresh.partyId)
   return fresh
 }

@@ -1,21 +1,27 @@
 /**
  * The Conclave demo page: one party per tab. It claims this tab's identity, starts the party
- * (session host in a Web Worker, webrtc links, signaling), and wires the views: the parties of
- * the room, chat, secure-sum, FROST threshold signing, and the event log (handshake failures, drops, aborts with codes).
+ * (session host in a Web Worker with the identity's outbox store, webrtc links, signaling), and
+ * wires the views: the parties of the room, chat, secure-sum, FROST threshold signing, and the
+ * event log (handshake failures, drops, aborts with codes).
+ *
+ * After a reload the outbox store gives the party back its stream epoch (its peers see no
+ * restart) and the sessions it had open: the chat resumes its pair sessions; a secure-sum or
+ * FROST session in flight cannot go on (its protocol state lived in the page), so it is aborted
+ * at once and its peers learn it now rather than at a round deadline.
  *
  * Tests read the page only through the DOM: `data-testid` attributes and visible text.
  * @module
  */
 import { type PartyEvent, type PartyId, parseRoster, type Roster } from '@conclave/core'
-import { type ChatMessage, ChatService } from './chat.ts'
+import { type ChatMessage, ChatService, localChatMemory } from './chat.ts'
 import { readConfig } from './config.ts'
 import { byId, clock, h, short } from './dom.ts'
 import { FrostPanel } from './frost.ts'
-import { claimIdentity, replaceIdentity } from './identity.ts'
+import { claimIdentity, outboxDatabase, replaceIdentity } from './identity.ts'
 import { LogView } from './log.ts'
 import { PeerTable } from './peers.ts'
 import { clickLatencyProbe, longTaskMeter } from './probe.ts'
-import { createRuntime, pickCrypto } from './runtime.ts'
+import { createRuntime, pickCrypto, type Runtime } from './runtime.ts'
 import { SumPanel } from './sum.ts'
 
 function fatal(message: string): void {
@@ -45,8 +51,10 @@ async function main(): Promise<void> {
     crypto.name === 'webcrypto' && !identity.key.extractable
       ? `${created ? 'New key' : 'Key'}: Ed25519 in WebCrypto, non-extractable, kept in this browser's IndexedDB.`
       : '⚠ This browser has no WebCrypto Ed25519: the key is stored raw (its seed) in IndexedDB.'
+  let runtime: Runtime | undefined
   byId<HTMLButtonElement>('new-identity').addEventListener('click', async () => {
     if (!confirm('Make a new identity for this tab? The current key is deleted.')) return
+    await runtime?.stop() // the Worker lets the outbox store go, so that it can be deleted
     await replaceIdentity(crypto, identity.partyId)
     location.reload()
   })
@@ -66,8 +74,11 @@ async function main(): Promise<void> {
     signal: config.signal,
     iceServers: config.iceServers,
     iceRelayOnly: config.iceRelayOnly,
+    outbox: config.outbox ? outboxDatabase(identity.partyId) : undefined,
   })
+  runtime = rt
   const { party, signaling } = rt
+  self.dataset.outbox = rt.outbox
 
   // trust mode
   const trust = byId('trust-mode')
@@ -115,22 +126,27 @@ async function main(): Promise<void> {
       h('div', { class: 'msg-text', text: m.text }),
     )
   }
-  const chat = new ChatService(party, config.room, {
-    message: (m) => received.append(() => messageEntry(m, 'in')),
-    changed: () => {
-      const current = chatTo.value
-      const options = [
-        h('option', { text: 'everyone', attrs: { value: 'everyone' } }),
-        ...chat.peers().map((p) => h('option', { text: peers.name(p), attrs: { value: p } })),
-      ]
-      chatTo.replaceChildren(...options)
-      if ([...chatTo.options].some((o) => o.value === current)) chatTo.value = current
-      const n = chat.peers().length
-      byId('chat-peers').textContent =
-        n === 0 ? 'no chat partner yet' : `${n} chat partner${n === 1 ? '' : 's'}`
-      byId('chat-peers').dataset.count = String(n)
+  const chat = new ChatService(
+    party,
+    config.room,
+    {
+      message: (m) => received.append(() => messageEntry(m, 'in')),
+      changed: () => {
+        const current = chatTo.value
+        const options = [
+          h('option', { text: 'everyone', attrs: { value: 'everyone' } }),
+          ...chat.peers().map((p) => h('option', { text: peers.name(p), attrs: { value: p } })),
+        ]
+        chatTo.replaceChildren(...options)
+        if ([...chatTo.options].some((o) => o.value === current)) chatTo.value = current
+        const n = chat.peers().length
+        byId('chat-peers').textContent =
+          n === 0 ? 'no chat partner yet' : `${n} chat partner${n === 1 ? '' : 's'}`
+        byId('chat-peers').dataset.count = String(n)
+      },
     },
-  })
+    localChatMemory(party.id, config.room),
+  )
   peers.onChange(() => chat.sync(peers.ready()))
   const chatText = byId<HTMLInputElement>('chat-text')
   const chatRepeat = byId<HTMLInputElement>('chat-repeat')
@@ -216,6 +232,13 @@ async function main(): Promise<void> {
     }
   })
   signaling.on('error', (e) => logEvent('signaling', e.code, `signaling: ${e.message}`))
+  if (rt.outboxError) {
+    logEvent(
+      'outbox',
+      rt.outboxError.code,
+      `outbox store not opened, running without one (a reload is a restart): ${rt.outboxError.message}`,
+    )
+  }
 
   // ── secure sum ──
   new SumPanel(
@@ -253,6 +276,21 @@ async function main(): Promise<void> {
 
   try {
     await rt.start()
+    // the sessions the outbox store kept: the chat resumes its own, the others are aborted
+    const restored = rt.host.restored()
+    const resumed = chat.resume(restored)
+    for (const r of restored) {
+      if (resumed.has(r.options.id)) continue
+      try {
+        const session = party.session(r.options)
+        void session
+          .abort('this tab reloaded: the protocol state of this session is gone')
+          .catch(() => undefined)
+          .finally(() => session.close())
+      } catch {
+        // refused (e.g. a participant the roster no longer has): it stays dormant
+      }
+    }
     self.dataset.started = 'true'
   } catch (e) {
     fatal(`Could not join ${config.signal}: ${e instanceof Error ? e.message : String(e)}`)

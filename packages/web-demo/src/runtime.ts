@@ -1,10 +1,12 @@
 /**
  * The browser seam of a Conclave party, put together once: the crypto backend, the session host
- * in a Web Worker, the signaling client, the webrtc transport (simple-peer's prebuilt bundle over
- * the browser's RTCPeerConnection, no STUN/TURN server), and the party on top.
+ * in a Web Worker (with the identity's outbox store in IndexedDB, opened by the Worker), the
+ * signaling client, the webrtc transport (simple-peer's prebuilt bundle over the browser's
+ * RTCPeerConnection, no STUN/TURN server), and the party on top.
  * @module
  */
 import {
+  type ConclaveError,
   type CryptoBackend,
   createBrowserWorkerSessionHost,
   createNobleBackend,
@@ -12,6 +14,7 @@ import {
   createSignalingClient,
   createWebCryptoBackend,
   createWebRtcTransport,
+  errorCode,
   hasWebCryptoCurves,
   type Party,
   type Roster,
@@ -40,6 +43,12 @@ export interface RuntimeOptions {
   iceServers?: RTCIceServer[]
   /** TURN relays only (`?iceRelay=1`). */
   iceRelayOnly?: boolean
+  /**
+   * The IndexedDB database of this identity's outbox store (`outboxDatabase(partyId)`): the
+   * session host keeps its epoch, delivery streams and open sessions there across reloads.
+   * @default none (`?outbox=0`)
+   */
+  outbox?: string | undefined
 }
 
 /** A party and the parts the page talks to directly. */
@@ -47,6 +56,12 @@ export interface Runtime {
   party: Party
   signaling: SignalingClient
   host: WorkerSessionHost
+  /**
+   * The outbox store in use: `'indexeddb'`, `'off'`, or `'failed'` when it could not be opened
+   * (the party then runs without one; `outboxError` says why).
+   */
+  outbox: 'indexeddb' | 'off' | 'failed'
+  outboxError?: ConclaveError
   /** Register with the signaling server, join the room, link to its parties. */
   start(): Promise<void>
   stop(): Promise<void>
@@ -58,11 +73,29 @@ export interface Runtime {
  * @throws what the Worker's start throws (e.g. `CRYPTO_UNAVAILABLE`), with its code
  */
 export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'conclave' })
-  const host = await createBrowserWorkerSessionHost(
-    worker,
-    toWorkerHostConfig({ crypto: o.crypto, identity: o.identity, ...(o.roster ? { roster: o.roster } : {}) }),
-  )
+  const start = (outbox: string | undefined): Promise<WorkerSessionHost> =>
+    createBrowserWorkerSessionHost(
+      new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'conclave' }),
+      toWorkerHostConfig({
+        crypto: o.crypto,
+        identity: o.identity,
+        ...(o.roster ? { roster: o.roster } : {}),
+        ...(outbox ? { outbox: { indexedDb: outbox } } : {}),
+      }),
+    )
+  let host: WorkerSessionHost
+  let outbox: Runtime['outbox'] = o.outbox ? 'indexeddb' : 'off'
+  let outboxError: ConclaveError | undefined
+  try {
+    host = await start(o.outbox)
+  } catch (e) {
+    const code = errorCode(e)
+    if (!o.outbox || (code !== 'OUTBOX_UNAVAILABLE' && code !== 'OUTBOX_CORRUPT')) throw e
+    // a damaged or unreachable store must not lock this identity out: run without it, and say so
+    outbox = 'failed'
+    outboxError = e as ConclaveError
+    host = await start(undefined)
+  }
   const signaling = createSignalingClient({
     url: o.signal,
     publicKey: o.identity.publicKey,
@@ -88,6 +121,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     party,
     signaling,
     host,
+    outbox,
+    ...(outboxError ? { outboxError } : {}),
     async start() {
       // registration resolves once the server answers; socket.io keeps retrying until then
       const registered = signaling.start()

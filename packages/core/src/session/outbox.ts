@@ -133,7 +133,9 @@ export interface OutboxState {
 /**
  * The outbox store seam. `append` is synchronous, so "journaled before it is sent or
  * delivered" holds without making every send asynchronous; how durable an append is (page
- * cache or fsync) is the implementation's documented policy.
+ * cache, fsync, or an IndexedDB transaction committed after `append` returns, which `flush()`
+ * awaits and the Worker host waits for before anything leaves the Worker) is the
+ * implementation's documented policy.
  */
 export interface OutboxStore {
   /** The state folded from what was stored before this process (read once, at host start). */

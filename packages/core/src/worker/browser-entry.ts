@@ -1,7 +1,8 @@
 /**
  * The entry of a browser session host Worker: the host behind comlink on the Worker's global
- * scope, with WebCrypto Ed25519/X25519 (or noble) and @noble/ciphers' ChaCha20-Poly1305. Importing
- * this module starts it, so import it only from a Worker:
+ * scope, with WebCrypto Ed25519/X25519 (or noble), @noble/ciphers' ChaCha20-Poly1305, and the
+ * IndexedDB outbox store (`outbox: { indexedDb: name }` in the config, opened in the Worker).
+ * Importing this module starts it, so import it only from a Worker:
  *
  * ```ts
  * // conclave.worker.ts
@@ -14,7 +15,13 @@
  */
 import type { Endpoint } from 'comlink'
 import { nobleAead } from '../crypto/aead.ts'
-import { workerCrypto } from './config.ts'
+import { openIndexedDbOutboxStore } from '../session/outbox-store.idb.ts'
+import { workerCrypto, workerOutbox } from './config.ts'
 import { exposeSessionHost } from './expose.ts'
 
-exposeSessionHost(globalThis as unknown as Endpoint, workerCrypto({ noble: nobleAead }))
+exposeSessionHost(globalThis as unknown as Endpoint, workerCrypto({ noble: nobleAead }), {
+  outbox: workerOutbox({
+    indexedDb: (name, durability) =>
+      openIndexedDbOutboxStore(name, durability !== undefined ? { durability } : {}),
+  }),
+})

@@ -11,7 +11,13 @@ import { ConclaveError } from '../errors.ts'
 import { type PartyId, parsePartyId } from '../ids.ts'
 import type { Roster } from '../roster.ts'
 import { type Limits, resolveLimits } from '../session/limits.ts'
-import type { WorkerCryptoFactory, WorkerHostConfig } from './types.ts'
+import type {
+  WorkerCryptoFactory,
+  WorkerHostConfig,
+  WorkerOutboxConfig,
+  WorkerOutboxFactory,
+  WorkerOutboxStore,
+} from './types.ts'
 
 const BACKENDS: readonly string[] = ['webcrypto', 'noble'] satisfies CryptoBackend['name'][]
 const AEADS: readonly string[] = ['node', 'noble'] satisfies Aead['name'][]
@@ -64,7 +70,38 @@ export function checkWorkerHostConfig(config: WorkerHostConfig): void {
   if (config.epoch !== undefined && (!(config.epoch instanceof Uint8Array) || config.epoch.length !== 16)) {
     throw new ConclaveError('INVALID_ARGUMENT', `"epoch" expected 16 bytes, got ${describe(config.epoch)}`)
   }
+  if (config.outbox !== undefined) checkOutboxConfig(config.outbox)
   resolveLimits(config.limits)
+}
+
+/** The longest outbox database name or file path accepted. */
+const MAX_OUTBOX_NAME = 1024
+
+function checkOutboxConfig(outbox: WorkerOutboxConfig): void {
+  const expected = `"outbox" expected { indexedDb: string } or { file: string }`
+  if (!outbox || typeof outbox !== 'object')
+    throw new ConclaveError('INVALID_ARGUMENT', `${expected}, got ${describe(outbox)}`)
+  const o = outbox as { indexedDb?: unknown; file?: unknown; durability?: unknown }
+  const keys = Object.keys(o).filter((k) => k !== 'durability')
+  if (keys.length !== 1 || (keys[0] !== 'indexedDb' && keys[0] !== 'file')) {
+    throw new ConclaveError('INVALID_ARGUMENT', `${expected}, got the fields ${JSON.stringify(keys)}`)
+  }
+  const name = o.indexedDb ?? o.file
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_OUTBOX_NAME) {
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `"outbox.${keys[0]}" expected 1-${MAX_OUTBOX_NAME} characters, got ${describe(name)}`,
+    )
+  }
+  if (
+    o.durability !== undefined &&
+    (o.file !== undefined || !['relaxed', 'strict'].includes(o.durability as string))
+  ) {
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `"outbox.durability" expected 'relaxed' or 'strict' with indexedDb, got ${describe(o.durability)}`,
+    )
+  }
 }
 
 /** What {@link toWorkerHostConfig} takes: the same fields as `createParty`'s options. */
@@ -75,6 +112,8 @@ export interface WorkerHostConfigInput {
   roster?: Roster | Iterable<PartyId>
   epoch?: Uint8Array
   limits?: Partial<Limits>
+  /** Where the Worker keeps its outbox store (not a store: the Worker opens its own). */
+  outbox?: WorkerOutboxConfig
 }
 
 /**
@@ -102,6 +141,47 @@ export function toWorkerHostConfig(input: WorkerHostConfigInput): WorkerHostConf
     ...(roster !== undefined ? { roster } : {}),
     ...(input.epoch !== undefined ? { epoch: input.epoch } : {}),
     ...(input.limits !== undefined ? { limits: input.limits } : {}),
+    ...(input.outbox !== undefined ? { outbox: input.outbox } : {}),
+  }
+}
+
+/** How a Worker entry opens each outbox medium it has (see {@link workerOutbox}). */
+export interface WorkerOutboxOpeners {
+  /** Open the IndexedDB database `name` (browser Workers). */
+  indexedDb?: (name: string, durability: 'relaxed' | 'strict' | undefined) => Promise<WorkerOutboxStore>
+  /** Open the file at `path` (Node Workers). */
+  file?: (path: string) => WorkerOutboxStore | Promise<WorkerOutboxStore>
+}
+
+/**
+ * The outbox factory of a Worker entry: the medium the config names, among those the entry has.
+ *
+ * @example
+ * ```ts
+ * exposeSessionHost(self, workerCrypto({ noble: nobleAead }), {
+ *   outbox: workerOutbox({ indexedDb: (name) => openIndexedDbOutboxStore(name) }),
+ * })
+ * ```
+ */
+export function workerOutbox(openers: WorkerOutboxOpeners): WorkerOutboxFactory {
+  return (config) => {
+    const has = Object.keys(openers).join(', ') || 'none'
+    if ('indexedDb' in config) {
+      if (!openers.indexedDb) {
+        throw new ConclaveError(
+          'OUTBOX_UNAVAILABLE',
+          `this Worker cannot open an IndexedDB outbox store (it opens: ${has})`,
+        )
+      }
+      return openers.indexedDb(config.indexedDb, config.durability)
+    }
+    if (!openers.file) {
+      throw new ConclaveError(
+        'OUTBOX_UNAVAILABLE',
+        `this Worker cannot open a file outbox store (it opens: ${has})`,
+      )
+    }
+    return openers.file(config.file)
   }
 }
 

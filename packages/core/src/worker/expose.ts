@@ -5,12 +5,20 @@
  * What the host asks of the connection side (frames to send, links to close or open, events) is
  * collected during a turn and sent as one {@link SinkBatch}, its frames transferred, in a single
  * proxied call: a round trip per frame would cost more than the crypto it carries.
+ *
+ * With an outbox store that writes asynchronously (IndexedDB), every batch and every result waits
+ * until the store has committed the records appended before it: nothing the host promised leaves
+ * the Worker before it is journaled, so a crash loses only what no peer and no caller has seen.
+ * When the store fails, the host stops (as if it had crashed at the last commit), the batches
+ * still waiting go out without their frames, and the party is told with a `drop` event
+ * `OUTBOX_UNAVAILABLE`; calls then reject with that error.
  * @module
  */
 import { type Endpoint, expose, type Remote, transfer, wrap } from 'comlink'
 import { ConclaveError, errorCode } from '../errors.ts'
 import type { PartyId, SessionId } from '../ids.ts'
 import { createInThreadSessionHost } from '../session/host.ts'
+import type { OutboxState } from '../session/outbox.ts'
 import type { HostSink, PartyEvent, ProposalInfo, ReceiveOptions, SessionHost } from '../session/types.ts'
 import { checkWorkerHostConfig } from './config.ts'
 import { registerErrorTransfer } from './errors.ts'
@@ -19,6 +27,7 @@ import type {
   HostOp,
   HostSnapshot,
   RemoteSink,
+  RestoredSession,
   SinkBatch,
   SinkOp,
   WireReceiveOptions,
@@ -26,6 +35,9 @@ import type {
   WorkerCryptoFactory,
   WorkerHostApi,
   WorkerHostConfig,
+  WorkerHostStarted,
+  WorkerOutboxFactory,
+  WorkerOutboxStore,
 } from './types.ts'
 
 /** A proposal whose params are an exact copy (a view would drag its whole frame across). */
@@ -33,15 +45,38 @@ function ownProposal(p: ProposalInfo): ProposalInfo {
   return { ...p, params: p.params.slice(), participants: [...p.participants] }
 }
 
-/** The Worker → main queue: one batch per turn, flushed in a microtask. */
+/** The sessions an outbox store holds open, as the main side learns them at start. */
+function restoredSessions(state: OutboxState): RestoredSession[] {
+  return [...state.sessions.values()].map((s) => ({
+    options: {
+      id: s.options.id,
+      participants: [...s.options.participants],
+      ...(s.options.roundTimeoutMs !== undefined ? { roundTimeoutMs: s.options.roundTimeoutMs } : {}),
+      ...(s.options.roundTimeouts !== undefined ? { roundTimeouts: { ...s.options.roundTimeouts } } : {}),
+    },
+    resume: { sent: Object.fromEntries(s.sent), received: Object.fromEntries(s.taken) },
+    waiting: s.inbox.map((m) => ({ ...m.key })),
+  }))
+}
+
+/**
+ * The Worker → main queue: one batch per turn, flushed in a microtask. With a `gate` (an outbox
+ * store that commits asynchronously) a batch goes once the records appended before it are
+ * committed; when the gate fails, it goes without its frames (their records are not kept).
+ */
 class Outbox {
   private ops: SinkOp[] = []
   private transfers = new TransferList()
   private scheduled = false
+  /** Settles when the last batch's gate did (batches keep their order). */
+  private gated: Promise<unknown> = Promise.resolve()
+  /** Settles when the last batch was processed by the main side. */
+  private tail: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly sink: Remote<RemoteSink>,
     private readonly snapshot: () => HostSnapshot,
+    private readonly gate: () => Promise<void> | undefined = () => undefined,
   ) {}
 
   readonly hostSink: HostSink = {
@@ -68,14 +103,27 @@ class Outbox {
     })
   }
 
-  /** Send what is queued now; resolves when the main side has processed it. */
+  /** Send what is queued now; resolves when the main side has processed it (and what came before). */
   flush(): Promise<void> {
-    if (this.ops.length === 0) return Promise.resolve()
-    const batch: SinkBatch = { ops: this.ops, snapshot: this.snapshot() }
+    if (this.ops.length === 0) return this.tail
+    const ops = this.ops
     const buffers = this.transfers.list()
     this.ops = []
     this.transfers = new TransferList()
-    return Promise.resolve(this.sink.deliver(transfer(batch, buffers))).catch(() => undefined)
+    const send = (batch: SinkBatch, list: ArrayBuffer[]): Promise<void> =>
+      Promise.resolve(this.sink.deliver(transfer(batch, list))).catch(() => undefined)
+    const gate = this.gate()
+    if (!gate) {
+      this.tail = send({ ops, snapshot: this.snapshot() }, buffers)
+      return this.tail
+    }
+    const ready = this.gated.then(() => gate)
+    this.gated = ready.catch(() => undefined)
+    this.tail = ready.then(
+      () => send({ ops, snapshot: this.snapshot() }, buffers),
+      () => send({ ops: ops.filter((op) => op.op !== 'send-frame'), snapshot: this.snapshot() }, []),
+    )
+    return this.tail
   }
 }
 
@@ -83,6 +131,9 @@ class Outbox {
 class WorkerHost implements WorkerHostApi {
   private host: SessionHost | undefined
   private outbox: Outbox | undefined
+  private store: WorkerOutboxStore | undefined
+  /** Why the outbox store failed: the host stopped, and calls reject with it. */
+  private failure: unknown
   private starting = false
   private stopped = false
   private version = 0
@@ -90,27 +141,88 @@ class WorkerHost implements WorkerHostApi {
   /** Why an `open-session` op failed, for the calls that follow on that session id. */
   private readonly failedOpens = new Map<SessionId, unknown>()
 
-  constructor(private readonly factory: WorkerCryptoFactory) {}
+  constructor(
+    private readonly factory: WorkerCryptoFactory,
+    private readonly outboxFactory: WorkerOutboxFactory | undefined,
+  ) {}
 
-  async start(config: WorkerHostConfig, sinkPort: MessagePort): Promise<HostSnapshot> {
+  async start(config: WorkerHostConfig, sinkPort: MessagePort): Promise<WorkerHostStarted> {
     if (this.starting) throw new ConclaveError('NOT_STARTED', 'this Worker already runs a session host')
     this.starting = true
     checkWorkerHostConfig(config)
     const crypto = await this.factory(config)
-    const host = createInThreadSessionHost({
-      crypto,
-      identity: config.identity,
-      ...(config.mode !== undefined ? { mode: config.mode } : {}),
-      ...(config.roster !== undefined ? { roster: new Set(config.roster) } : {}),
-      ...(config.epoch !== undefined ? { epoch: config.epoch } : {}),
-      ...(config.limits !== undefined ? { limits: config.limits } : {}),
-    })
+    let store: WorkerOutboxStore | undefined
+    if (config.outbox !== undefined) {
+      if (!this.outboxFactory)
+        throw new ConclaveError('OUTBOX_UNAVAILABLE', 'this Worker was exposed without outbox stores')
+      store = await this.outboxFactory(config.outbox)
+    }
+    let host: SessionHost
+    let restored: RestoredSession[] = []
+    try {
+      if (store) restored = restoredSessions(store.load())
+      host = createInThreadSessionHost({
+        crypto,
+        identity: config.identity,
+        ...(config.mode !== undefined ? { mode: config.mode } : {}),
+        ...(config.roster !== undefined ? { roster: new Set(config.roster) } : {}),
+        ...(config.epoch !== undefined ? { epoch: config.epoch } : {}),
+        ...(config.limits !== undefined ? { limits: config.limits } : {}),
+        ...(store ? { outbox: store } : {}),
+      })
+    } catch (e) {
+      store?.close()
+      throw e
+    }
     this.host = host
-    this.outbox = new Outbox(wrap<RemoteSink>(sinkPort as unknown as Endpoint), () => this.snapshot())
-    return this.snapshot()
+    this.store = store
+    this.outbox = new Outbox(
+      wrap<RemoteSink>(sinkPort as unknown as Endpoint),
+      () => this.snapshot(),
+      () => this.committed(),
+    )
+    // the `epoch` record of a new store is written before the main side hears of the host
+    await this.committed()
+    return { snapshot: this.snapshot(), restored }
+  }
+
+  /**
+   * Resolves once the store has committed what was appended so far (undefined when it writes
+   * synchronously, or without a store); rejects with the store's failure, after stopping the host.
+   */
+  private committed(): Promise<void> | undefined {
+    const flushed = this.store?.flush?.()
+    return flushed?.catch((e: unknown) => {
+      this.storeFailed(e)
+      throw this.failure
+    })
+  }
+
+  /** The outbox store cannot keep records any more: stop the host, as if it crashed at the last commit. */
+  private storeFailed(e: unknown): void {
+    if (this.failure !== undefined) return
+    this.failure =
+      e instanceof ConclaveError
+        ? e
+        : new ConclaveError('OUTBOX_UNAVAILABLE', `the outbox store failed: ${String(e)}`, {}, { cause: e })
+    this.outbox?.event({
+      type: 'drop',
+      code: errorCode(this.failure) ?? 'OUTBOX_UNAVAILABLE',
+      reason: `the outbox store failed, the session host stopped: ${(this.failure as Error).message}`,
+    })
+    if (this.host && !this.stopped) {
+      this.stopped = true
+      this.host.stop()
+    }
+  }
+
+  /** A call failed: when the store refused a record (it failed), stop the host. */
+  private checkStore(e: unknown): void {
+    if (this.store && errorCode(e) === 'OUTBOX_UNAVAILABLE') this.storeFailed(e)
   }
 
   private running(): SessionHost {
+    if (this.failure !== undefined) throw this.failure
     if (!this.host || this.stopped) throw new ConclaveError('NOT_STARTED', 'the session host is not running')
     return this.host
   }
@@ -126,7 +238,10 @@ class WorkerHost implements WorkerHostApi {
     }
   }
 
-  private result<T>(value: T, transfers?: TransferList): WithSnapshot<T> {
+  /** A call's result, once the records behind it are committed (the snapshot is taken then). */
+  private async result<T>(value: T, transfers?: TransferList): Promise<WithSnapshot<T>> {
+    const gate = this.committed()
+    if (gate) await gate
     const out = { value, snapshot: this.snapshot() }
     return transfers && transfers.size > 0 ? transfer(out, transfers.list()) : out
   }
@@ -138,6 +253,7 @@ class WorkerHost implements WorkerHostApi {
       try {
         this.applyOne(op)
       } catch (e) {
+        this.checkStore(e)
         this.report(e, op)
       }
     }
@@ -216,6 +332,7 @@ class WorkerHost implements WorkerHostApi {
     try {
       return await fn()
     } catch (e) {
+      this.checkStore(e)
       const failed = this.failedOpens.get(sessionId)
       if (failed !== undefined && errorCode(e) === 'SESSION_UNKNOWN') throw failed
       throw e
@@ -223,7 +340,15 @@ class WorkerHost implements WorkerHostApi {
   }
 
   async propose(options: Parameters<SessionHost['propose']>[0]): Promise<WithSnapshot<SessionId>> {
-    return this.result(await this.running().propose(options))
+    const host = this.running()
+    let id: SessionId
+    try {
+      id = await host.propose(options)
+    } catch (e) {
+      this.checkStore(e)
+      throw e
+    }
+    return this.result(id)
   }
 
   async send(
@@ -279,7 +404,7 @@ class WorkerHost implements WorkerHostApi {
     try {
       const body = await this.guard(sessionId, () => host.receive(sessionId, from, round, opts))
       const transfers = new TransferList()
-      return this.result(transfers.own(body), transfers)
+      return await this.result(transfers.own(body), transfers)
     } finally {
       if (waitId !== undefined) this.waits.delete(waitId)
     }
@@ -298,7 +423,7 @@ class WorkerHost implements WorkerHostApi {
       const transfers = new TransferList()
       const out = new Map<PartyId, Uint8Array>()
       for (const [from, body] of got) out.set(from, transfers.own(body))
-      return this.result(out, transfers)
+      return await this.result(out, transfers)
     } finally {
       if (waitId !== undefined) this.waits.delete(waitId)
     }
@@ -321,12 +446,23 @@ class WorkerHost implements WorkerHostApi {
   }
 
   async stop(): Promise<void> {
-    if (!this.host || this.stopped) return
-    this.stopped = true
-    this.host.stop()
+    if (!this.host) return
+    if (!this.stopped) {
+      this.stopped = true
+      this.host.stop()
+    }
     // the host's last words (close records, `closed` events) reach the main side before it ends the Worker
     await this.outbox?.flush()
   }
+}
+
+/** Options of {@link exposeSessionHost}. */
+export interface ExposeSessionHostOptions {
+  /**
+   * Opens the outbox store a config names (`workerOutbox({ indexedDb })` in a browser Worker).
+   * @default none: a config with `outbox` fails to start with OUTBOX_UNAVAILABLE
+   */
+  outbox?: WorkerOutboxFactory
 }
 
 /**
@@ -340,9 +476,13 @@ class WorkerHost implements WorkerHostApi {
  * exposeSessionHost(self as unknown as Endpoint, workerCrypto({ noble: nobleAead }))
  * ```
  */
-export function exposeSessionHost(endpoint: Endpoint, factory: WorkerCryptoFactory): void {
+export function exposeSessionHost(
+  endpoint: Endpoint,
+  factory: WorkerCryptoFactory,
+  options: ExposeSessionHostOptions = {},
+): void {
   registerErrorTransfer()
-  const host = new WorkerHost(factory)
+  const host = new WorkerHost(factory, options.outbox)
   // expose a plain object: comlink resolves any property path, so the host's internals stay out of reach
   const api: WorkerHostApi = {
     start: (config, sinkPort) => host.start(config, sinkPort),

@@ -1,7 +1,8 @@
 /**
  * The entry of a Node session host Worker (worker_threads): the host behind comlink on
- * `parentPort`, with WebCrypto Ed25519/X25519 or noble, and node:crypto's ChaCha20-Poly1305.
- * Started by `createNodeWorkerSessionHost`.
+ * `parentPort`, with WebCrypto Ed25519/X25519 or noble, node:crypto's ChaCha20-Poly1305, and the
+ * file outbox store (`outbox: { file: path }` in the config; `{ indexedDb }` is refused with
+ * OUTBOX_UNAVAILABLE: Node has no IndexedDB). Started by `createNodeWorkerSessionHost`.
  * @module
  */
 /// <reference path="./comlink-node-adapter.d.ts" />
@@ -10,8 +11,11 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { nodeAead } from '../crypto/aead.node.ts'
 import { nobleAead } from '../crypto/aead.ts'
 import { ConclaveError } from '../errors.ts'
-import { workerCrypto } from './config.ts'
+import { createFileOutboxStore } from '../session/outbox-store.node.ts'
+import { workerCrypto, workerOutbox } from './config.ts'
 import { exposeSessionHost } from './expose.ts'
 
 if (!parentPort) throw new ConclaveError('NOT_STARTED', 'node-entry.ts runs inside a worker_threads Worker')
-exposeSessionHost(nodeEndpoint(parentPort), workerCrypto({ node: nodeAead, noble: nobleAead }))
+exposeSessionHost(nodeEndpoint(parentPort), workerCrypto({ node: nodeAead, noble: nobleAead }), {
+  outbox: workerOutbox({ file: (path) => createFileOutboxStore(path) }),
+})

@@ -13,6 +13,8 @@
  * - `peers()`, `counters()` and `proposals()` answer from a snapshot the Worker sends with every
  *   batch and every result: after `await receive(…)` the counters include that message; frames
  *   still queued in this turn are not counted yet.
+ * - `resumeOf()` answers from what the Worker's outbox store held at start (`restored()`), once
+ *   the session was reopened through this host.
  * @module
  */
 import { type Endpoint, expose, type Remote, transfer, wrap } from 'comlink'
@@ -30,6 +32,7 @@ import type {
   ReceiveOptions,
   SessionHost,
   SessionOptions,
+  SessionResume,
 } from '../session/types.ts'
 import { checkWorkerHostConfig } from './config.ts'
 import { registerErrorTransfer } from './errors.ts'
@@ -38,6 +41,7 @@ import type {
   HostOp,
   HostSnapshot,
   RemoteSink,
+  RestoredSession,
   SinkBatch,
   WireReceiveOptions,
   WithSnapshot,
@@ -56,6 +60,16 @@ export interface WorkerSessionHost extends SessionHost {
   terminate(): void
   /** Resolves once the Worker is gone (after `stop()` or `terminate()`). */
   readonly closed: Promise<void>
+  /**
+   * The sessions the Worker's outbox store (`WorkerHostConfig.outbox`) held open at start: each
+   * waits, dormant, until `party.session(options)` resumes it (`Session.resumed` is then its
+   * `resume`); its `waiting` messages are in its inbox, not announced again. A session the
+   * application cannot continue (its protocol state is gone) is best reopened and aborted, so
+   * that its peers learn it now rather than at a round deadline. Empty without a store.
+   */
+  restored(): RestoredSession[]
+  /** What a restored session had done, once it was reopened through this host. */
+  resumeOf(sessionId: SessionId): SessionResume | undefined
 }
 
 /** Platform hooks of {@link createWorkerSessionHost}. */
@@ -122,6 +136,8 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
   private snap: HostSnapshot = { version: 0, peers: [], counters: emptyCounters(), proposals: [] }
   /** Every session id opened through this host (ids are never reused). */
   private readonly opened = new Set<SessionId>()
+  /** What the Worker's outbox store held open at start. */
+  private restoredList: RestoredSession[] = []
   private readonly pending = new Set<(e: unknown) => void>()
   private waitSeq = 0
   /** Where the Worker's batches arrive; closed when the Worker ends. */
@@ -148,8 +164,9 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
     const { port1, port2 } = new MessageChannel()
     this.sinkPort = port1
     expose(sink, port1 as unknown as Endpoint)
-    const snapshot = await this.track(this.remote.start(this.config, transfer(port2, [port2])))
-    this.applySnapshot(snapshot)
+    const started = await this.track(this.remote.start(this.config, transfer(port2, [port2])))
+    this.restoredList = started.restored
+    this.applySnapshot(started.snapshot)
     if (this.state === 'starting') this.state = 'running'
   }
 
@@ -384,6 +401,16 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
 
   peers(): PeerInfo[] {
     return this.snap.peers.map((p) => ({ ...p }))
+  }
+
+  restored(): RestoredSession[] {
+    return structuredClone(this.restoredList)
+  }
+
+  resumeOf(sessionId: SessionId): SessionResume | undefined {
+    if (!this.opened.has(sessionId)) return undefined
+    const r = this.restoredList.find((x) => x.options.id === sessionId)
+    return r ? structuredClone(r.resume) : undefined
   }
 
   counters(): CounterSnapshot {

@@ -16,6 +16,7 @@ import type { CryptoBackend, SigningKey } from '../crypto/types.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { PartyId, SessionId } from '../ids.ts'
 import type { Limits } from '../session/limits.ts'
+import type { OutboxInboxKey, OutboxStore } from '../session/outbox.ts'
 import type {
   LinkInfo,
   PartyEvent,
@@ -23,7 +24,22 @@ import type {
   ProposalInfo,
   ProposeOptions,
   SessionOptions,
+  SessionResume,
 } from '../session/types.ts'
+
+/**
+ * The outbox store the Worker opens for its host (DESIGN "Delivery"): it keeps the epoch,
+ * delivery streams and open sessions across restarts of the Worker, the page or the process.
+ * Which media a Worker can open is up to its entry (see {@link WorkerOutboxFactory}).
+ */
+export type WorkerOutboxConfig =
+  /**
+   * An IndexedDB database of this name (browser Workers: `openIndexedDbOutboxStore`). One per
+   * identity; `durability` as that function takes it.
+   */
+  | { indexedDb: string; durability?: 'relaxed' | 'strict' }
+  /** A file at this path (Node Workers: `createFileOutboxStore`). One per identity. */
+  | { file: string }
 
 /** The configuration a Worker host starts from: plain data, cloned into the Worker. */
 export interface WorkerHostConfig {
@@ -43,6 +59,12 @@ export interface WorkerHostConfig {
   /** 16-byte stream epoch. @default 16 random bytes, drawn in the Worker */
   epoch?: Uint8Array
   limits?: Partial<Limits>
+  /**
+   * Where the Worker keeps its outbox store, opened inside the Worker before the host starts.
+   * The store's epoch wins over `epoch`; the host closes the store on `stop()`.
+   * @default none: a restart is a new epoch, and peers abort the open sessions (PEER_RESTARTED)
+   */
+  outbox?: WorkerOutboxConfig
 }
 
 /**
@@ -51,6 +73,47 @@ export interface WorkerHostConfig {
  * Worker code never detects its platform.
  */
 export type WorkerCryptoFactory = (config: WorkerHostConfig) => CryptoBackend | Promise<CryptoBackend>
+
+/**
+ * An outbox store as a Worker entry opens it. A store with `flush()` (IndexedDB) writes after
+ * `append` returns: the Worker then holds back what it sends to the main side (frames, events,
+ * results) until `flush()` says the records behind it are committed.
+ */
+export interface WorkerOutboxStore extends OutboxStore {
+  /** Resolves once every record appended so far is committed; rejects when the store failed. */
+  flush?(): Promise<void>
+}
+
+/**
+ * Opens the store a {@link WorkerOutboxConfig} names, inside the Worker. Injected by the Worker's
+ * entry file (browsers: IndexedDB; Node: a file), as the crypto factory is.
+ * @throws ConclaveError `OUTBOX_UNAVAILABLE` for a medium this Worker cannot open
+ */
+export type WorkerOutboxFactory = (
+  config: WorkerOutboxConfig,
+) => WorkerOutboxStore | Promise<WorkerOutboxStore>
+
+/**
+ * A session the Worker's outbox store held open when the host started: it is dormant in the
+ * Worker (it accepts units) until the application reopens it with `party.session(options)`.
+ */
+export interface RestoredSession {
+  options: SessionOptions
+  /** What was done before the restart (becomes `Session.resumed` once reopened). */
+  resume: SessionResume
+  /**
+   * The inbox keys of the messages accepted before the restart and not taken yet, oldest first:
+   * announced before the restart (or never), so the application asks for them itself.
+   */
+  waiting: OutboxInboxKey[]
+}
+
+/** What {@link WorkerHostApi.start} answers. */
+export interface WorkerHostStarted {
+  snapshot: HostSnapshot
+  /** The sessions restored from the outbox store (none without one). */
+  restored: RestoredSession[]
+}
 
 /** One queued call of the void `SessionHost` methods, main → Worker, applied in order. */
 export type HostOp =
@@ -115,9 +178,10 @@ export interface WorkerHostApi {
   /**
    * Build the backend and the host. `sinkPort` (transferred) is where the main side exposes its
    * {@link RemoteSink}.
-   * @throws ConclaveError `INVALID_ARGUMENT`, `CRYPTO_UNAVAILABLE`, `NOT_STARTED` (called twice)
+   * @throws ConclaveError `INVALID_ARGUMENT`, `CRYPTO_UNAVAILABLE`, `NOT_STARTED` (called twice),
+   *   `OUTBOX_UNAVAILABLE` / `OUTBOX_CORRUPT` (the outbox store could not be opened)
    */
-  start(config: WorkerHostConfig, sinkPort: MessagePort): Promise<HostSnapshot>
+  start(config: WorkerHostConfig, sinkPort: MessagePort): Promise<WorkerHostStarted>
   /** Apply queued void calls in order. A failing one is reported as a `drop` event. */
   apply(ops: HostOp[]): void
   linkOpened(info: LinkInfo): void
