@@ -194,7 +194,11 @@ export function workerOutbox(openers: WorkerOutboxOpeners): WorkerOutboxFactory 
  * exposeSessionHost(self, workerCrypto({ noble: nobleAead })) // a browser Worker
  * ```
  */
-export function workerCrypto(aeads: Partial<Record<Aead['name'], Aead>>): WorkerCryptoFactory {
+export function workerCrypto(
+  aeads: Partial<Record<Aead['name'], Aead>>,
+  /** Applied to the WebCrypto backend (the Node Worker adds node:crypto's synchronous Ed25519). */
+  enhance: (backend: CryptoBackend) => CryptoBackend = (b) => b,
+): WorkerCryptoFactory {
   return (config) => {
     const aead = aeads[config.aead]
     if (!aead) {
@@ -203,6 +207,8 @@ export function workerCrypto(aeads: Partial<Record<Aead['name'], Aead>>): Worker
         `this Worker has no "${config.aead}" AEAD (it has: ${Object.keys(aeads).join(', ') || 'none'})`,
       )
     }
-    return config.crypto === 'webcrypto' ? createWebCryptoBackend({ aead }) : createNobleBackend({ aead })
+    return config.crypto === 'webcrypto'
+      ? enhance(createWebCryptoBackend({ aead }))
+      : createNobleBackend({ aead })
   }
 }

@@ -10,12 +10,17 @@ import { parentPort } from 'node:worker_threads'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { nodeAead } from '../crypto/aead.node.ts'
 import { nobleAead } from '../crypto/aead.ts'
+import { withNodeNative } from '../crypto/native.node.ts'
 import { ConclaveError } from '../errors.ts'
 import { createFileOutboxStore } from '../session/outbox-store.node.ts'
 import { workerCrypto, workerOutbox } from './config.ts'
 import { exposeSessionHost } from './expose.ts'
 
 if (!parentPort) throw new ConclaveError('NOT_STARTED', 'node-entry.ts runs inside a worker_threads Worker')
-exposeSessionHost(nodeEndpoint(parentPort), workerCrypto({ node: nodeAead, noble: nobleAead }), {
-  outbox: workerOutbox({ file: (path) => createFileOutboxStore(path) }),
-})
+exposeSessionHost(
+  nodeEndpoint(parentPort),
+  workerCrypto({ node: nodeAead, noble: nobleAead }, withNodeNative),
+  {
+    outbox: workerOutbox({ file: (path) => createFileOutboxStore(path) }),
+  },
+)
