@@ -18,6 +18,12 @@
  * - `echo { sid, from, n, maxMs }` → `echoing`, then `echoed { count }`
  * - `ping { sid, to, n, warmup, size, maxMs }` → `rtt { samples }`
  * - `sum { sid, participants, input }` → `sum { t0, t1, total }` (runSecureSum)
+ * - `frost-dkg { sid, participants, threshold }` → `frost-dkg { t0, t1, cpuUs, groupPublicKey, index }`
+ *   (runFrostDkg); the key share stays in this process (replacing any earlier one, wiped by
+ *   `down` and `prepare`), never reported
+ * - `frost-sign { sid, participants, message }` → `frost-sign { t0, t1, cpuUs, signature, groupPublicKey }`
+ *   (runFrostSign with that key share, on a fresh session among `participants`, the signers;
+ *   `message` and `signature` in hex)
  * - `phases` → `phases { … }`: the cost of each step of the message path, measured in-process
  * - `exit` → `down`, then exit
  *
@@ -57,8 +63,9 @@ import {
   type SignalingClient,
   type SimplePeerConstructor,
   type SimplePeerInstance,
+  toHex,
 } from '@conclave/core/node'
-import { runSecureSum } from '@conclave/protocols'
+import { type FrostKeyShare, runFrostDkg, runFrostSign, runSecureSum } from '@conclave/protocols'
 import { median } from './stats.ts'
 
 const require = createRequire(import.meta.url)
@@ -185,13 +192,22 @@ let identity: Identity | undefined
 let party: Party | undefined
 let signaling: SignalingClient | undefined
 const sessions = new Map<string, Session>()
+/** This party's share of the last FROST key generated (`frost-dkg`), for `frost-sign`. */
+let frostKey: FrostKeyShare | undefined
 const drops = new Map<string, number>()
 
 function dropCounts(): Record<string, number> {
   return Object.fromEntries(drops)
 }
 
+/** Erase the FROST key share held, if any. */
+function forgetFrostKey(): void {
+  frostKey?.secretShare.wipe()
+  frostKey = undefined
+}
+
 async function prepare(): Promise<void> {
+  forgetFrostKey()
   identity = await generateIdentity(crypto)
   emit('prepared', { id: identity.id })
 }
@@ -290,6 +306,7 @@ function untilReady(p: Party, want: readonly PartyId[], timeoutMs: number): Prom
 }
 
 async function down(): Promise<void> {
+  forgetFrostKey()
   for (const s of sessions.values()) s.close()
   sessions.clear()
   const p = party
@@ -589,6 +606,79 @@ async function sum(c: Command): Promise<void> {
   }
 }
 
+/** The participants of a command (`participants`: PartyIds). */
+function participantsOf(c: Command): PartyId[] {
+  const list = c.participants
+  if (!Array.isArray(list)) throw new Error('"participants" expected an array of PartyIds')
+  return list.map((p) => parsePartyId(String(p)))
+}
+
+/**
+ * FROST key generation among `participants` (this party one of them), timed from before the
+ * session opens to the key share. The key share replaces any earlier one.
+ */
+async function frostDkg(c: Command): Promise<void> {
+  if (!party) throw new Error('not up')
+  const sid = parseSessionId(str(c, 'sid'))
+  const participants = participantsOf(c)
+  const threshold = num(c, 'threshold')
+  forgetFrostKey()
+  const cpu0 = process.cpuUsage()
+  const t0 = now()
+  const s = party.session({ id: sid, participants, roundTimeoutMs: 20_000 })
+  try {
+    const key = await runFrostDkg(s, { threshold })
+    const t1 = now()
+    frostKey = key
+    emit('frost-dkg', {
+      ok: true,
+      t0,
+      t1,
+      cpuUs: cpuSince(cpu0),
+      groupPublicKey: key.groupPublicKey,
+      index: key.index,
+    })
+  } catch (e) {
+    emit('frost-dkg', { ok: false, t0, t1: now(), error: describeError(e) })
+  } finally {
+    s.close()
+  }
+}
+
+/**
+ * FROST signing of `message` (hex) with the key share of the last `frost-dkg`, on a fresh
+ * session whose participants are the signers.
+ */
+async function frostSign(c: Command): Promise<void> {
+  if (!party) throw new Error('not up')
+  if (!frostKey) throw new Error('no FROST key share: run frost-dkg first')
+  const sid = parseSessionId(str(c, 'sid'))
+  const participants = participantsOf(c)
+  const hex = str(c, 'message')
+  if (!/^(?:[0-9a-f]{2})*$/.test(hex)) throw new Error('"message" expected lowercase hex')
+  const message = Uint8Array.from(Buffer.from(hex, 'hex'))
+  const key = frostKey
+  const cpu0 = process.cpuUsage()
+  const t0 = now()
+  const s = party.session({ id: sid, participants, roundTimeoutMs: 20_000 })
+  try {
+    const signature = await runFrostSign(s, key, message)
+    const t1 = now()
+    emit('frost-sign', {
+      ok: true,
+      t0,
+      t1,
+      cpuUs: cpuSince(cpu0),
+      signature: toHex(signature),
+      groupPublicKey: key.groupPublicKey,
+    })
+  } catch (e) {
+    emit('frost-sign', { ok: false, t0, t1: now(), error: describeError(e) })
+  } finally {
+    s.close()
+  }
+}
+
 /** Time `fn` over `n` runs (or until `maxMs`); returns µs per run. */
 async function perOp(n: number, fn: (i: number) => unknown, maxMs = 2000): Promise<number> {
   for (let i = 0; i < Math.min(50, n); i++) await fn(i)
@@ -751,6 +841,10 @@ async function handle(c: Command): Promise<void> {
       return ping(c)
     case 'sum':
       return sum(c)
+    case 'frost-dkg':
+      return frostDkg(c)
+    case 'frost-sign':
+      return frostSign(c)
     case 'phases':
       return phases()
     case 'exit':

@@ -9,8 +9,9 @@
  *
  * Environment (all optional):
  * - `BENCH_REPS` repetitions of every figure (default 3, at least 3 for the report)
- * - `BENCH_ONLY` comma-separated sections to run: `pair,phases,probes,mesh,sum,signaling`
- *   (a partial run writes nothing to docs/ unless `BENCH_OUT` is set)
+ * - `BENCH_ONLY` comma-separated sections to run: `pair,phases,probes,mesh,sum,frost,signaling`
+ *   (`sum` is the protocols among 5 parties: secure-sum and FROST 3-of-5; `frost` is FROST
+ *   alone; a partial run writes nothing to docs/ unless `BENCH_OUT` is set)
  * - `BENCH_OUT` directory to write benchmarks.json / benchmarks.md to (default `docs/`)
  * - `BENCH_CPU_PROF` directory: run the Conclave children under `node --cpu-prof` there
  * - `BENCH_VERBOSE=1` forward the children's stderr; `BENCH_TRACE=1` the Conclave children's
@@ -22,7 +23,7 @@
  * @module
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createPublicKey, randomBytes, verify as verifySignature } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
@@ -64,6 +65,8 @@ const CONFIG = {
   creditEvery: { small: 500, large: 16 },
   meshSizes: [2, 4, 8],
   sumParties: 5,
+  /** FROST among the `sumParties` parties: key generation with this threshold, then `signers` sign. */
+  frost: { threshold: 3, signers: 3 },
   signaling: { parties: 1_000, pairs: 100, perSender: 150, pauseMs: 2_200 },
   /** Pause before and between stopping one party and the next (see bringDown). */
   downGapMs: 300,
@@ -81,6 +84,8 @@ function progress(message: string): void {
 const now = (): number => performance.timeOrigin + performance.now()
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const want = (section: string): boolean => !ONLY || ONLY.has(section)
+/** FROST runs with the other protocols (`sum`) or alone (`frost`). */
+const wantFrost = (): boolean => want('sum') || want('frost')
 
 // ── children ─────────────────────────────────────────────────────────────────────────────
 
@@ -117,8 +122,10 @@ class Child {
     if (options.profile && PROFILE_DIR) {
       nodeArgs.unshift(
         '--cpu-prof',
-        `--cpu-prof-dir=${PROFILE_DIR}`,
-        `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
+        // one directory per child and Node's default file names (pid and thread id): a fixed
+        // --cpu-prof-name is shared by every thread, and tsx's loader thread overwrites the
+        // main thread's profile with its own
+        `--cpu-prof-dir=${join(PROFILE_DIR, `${name}-${Date.now()}`)}`,
       )
     }
     this.proc = spawn(process.execPath, [...nodeArgs, script, ...args], {
@@ -788,7 +795,10 @@ async function probeSection(server: Server): Promise<void> {
 // ── mesh section: connection times, secure-sum ───────────────────────────────────────────
 
 async function meshSection(server: Server): Promise<void> {
-  const biggest = Math.max(...(want('mesh') ? CONFIG.meshSizes : [0]), want('sum') ? CONFIG.sumParties : 0)
+  const biggest = Math.max(
+    ...(want('mesh') ? CONFIG.meshSizes : [0]),
+    want('sum') || wantFrost() ? CONFIG.sumParties : 0,
+  )
   progress(`── mesh: ${biggest} Conclave parties, one process each ──`)
   const procs = Array.from(
     { length: biggest },
@@ -826,39 +836,192 @@ async function meshSection(server: Server): Promise<void> {
     }
   }
 
-  if (want('sum')) {
-    const n = CONFIG.sumParties
+  if (want('sum') || wantFrost()) {
     try {
-      const parties = await prepare(procs.slice(0, n))
+      const parties = await prepare(procs.slice(0, CONFIG.sumParties))
       const up = await bringUp(server, parties)
       if (!up.ok) throw new Error(up.error)
-      const participants = parties.map((p) => p.id)
-      for (let rep = 1; rep <= REPS; rep++) {
-        const sid = hexId()
-        const inputs = parties.map(() => BigInt(Math.floor(Math.random() * 2e12) - 1e12))
-        const expected = inputs.reduce((a, b) => a + b, 0n)
-        const answers = await Promise.all(
-          parties.map((p, i) =>
-            p.child.ask('sum', { sid, participants, input: inputs[i]!.toString() }, 'sum', 30_000),
-          ),
-        )
-        const bad = answers.find((a) => a.ok !== true || a.total !== expected.toString())
-        if (bad) {
-          fail(`secure-sum rep ${rep}`, bad.error ?? `total ${String(bad.total)} ≠ ${expected}`)
-          continue
-        }
-        const ms =
-          Math.max(...answers.map((a) => Number(a.t1))) - Math.min(...answers.map((a) => Number(a.t0)))
-        record('secure_sum5_ms', ms)
-        progress(`secure-sum among ${n} rep ${rep}/${REPS}: ${fmt(ms)} ms (total checked)`)
-      }
+      if (want('sum')) await secureSumReps(parties).catch((e: unknown) => fail('secure-sum', e))
+      if (wantFrost()) await frostReps(parties)
       await bringDown(parties)
     } catch (e) {
-      fail('secure-sum', e)
+      fail(`protocols among ${CONFIG.sumParties}`, e)
     }
   }
 
   for (const c of procs) await c.stop()
+}
+
+/** `secure_sum5_ms`: REPS runs of secure-sum among the connected `parties`, each total checked. */
+async function secureSumReps(parties: ConclaveChild[]): Promise<void> {
+  const n = parties.length
+  const participants = parties.map((p) => p.id)
+  for (let rep = 1; rep <= REPS; rep++) {
+    const sid = hexId()
+    const inputs = parties.map(() => BigInt(Math.floor(Math.random() * 2e12) - 1e12))
+    const expected = inputs.reduce((a, b) => a + b, 0n)
+    const answers = await Promise.all(
+      parties.map((p, i) =>
+        p.child.ask('sum', { sid, participants, input: inputs[i]!.toString() }, 'sum', 30_000),
+      ),
+    )
+    const bad = answers.find((a) => a.ok !== true || a.total !== expected.toString())
+    if (bad) {
+      fail(`secure-sum rep ${rep}`, bad.error ?? `total ${String(bad.total)} ≠ ${expected}`)
+      continue
+    }
+    record('secure_sum5_ms', spanMs(answers))
+    progress(`secure-sum among ${n} rep ${rep}/${REPS}: ${fmt(spanMs(answers))} ms (total checked)`)
+  }
+}
+
+/** From the first party's start to the last party's result (`t0`, `t1` of each answer). */
+function spanMs(answers: Message[]): number {
+  return Math.max(...answers.map((a) => Number(a.t1))) - Math.min(...answers.map((a) => Number(a.t0)))
+}
+
+/** The median of the children's `cpuUs`, in ms. */
+function medianCpuMs(answers: Message[]): number {
+  return percentile(
+    answers.map((a) => Number(a.cpuUs) / 1000),
+    50,
+  )
+}
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), before the 32-byte key. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+
+/**
+ * Plain Ed25519 (node:crypto, RFC 8032) verification of `signatureHex` on `message` under the
+ * 32-byte public key `publicKeyHex`; false for malformed input.
+ */
+function ed25519Verifies(publicKeyHex: string, message: Uint8Array, signatureHex: string): boolean {
+  if (!/^[0-9a-f]{64}$/.test(publicKeyHex) || !/^[0-9a-f]{128}$/.test(signatureHex)) return false
+  try {
+    const key = createPublicKey({
+      key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(publicKeyHex, 'hex')]),
+      format: 'der',
+      type: 'spki',
+    })
+    return verifySignature(null, message, key, Buffer.from(signatureHex, 'hex'))
+  } catch {
+    return false
+  }
+}
+
+/** A run that did not check out; `stop` when a child did not answer (a late answer would be taken for the next run's). */
+class RunFailure extends Error {
+  constructor(
+    message: string,
+    readonly stop = false,
+  ) {
+    super(message)
+  }
+}
+
+/** Ask every one of `parties` the same command and wait for all answers; RunFailure(stop) on a timeout. */
+async function askAll(
+  parties: ConclaveChild[],
+  cmd: string,
+  data: Record<string, unknown>,
+  timeoutMs: number,
+): Promise<Message[]> {
+  try {
+    return await Promise.all(parties.map((p) => p.child.ask(cmd, data, cmd, timeoutMs)))
+  } catch (e) {
+    throw new RunFailure(e instanceof Error ? e.message : String(e), true)
+  }
+}
+
+/**
+ * One FROST key generation among all `parties` (threshold `CONFIG.frost.threshold`), then a
+ * signature of a fresh random message by `signers` with that key, on a session of their own.
+ * Checked: every party holds the same group key; every signer returns the same signature, and it
+ * verifies with plain Ed25519 (node:crypto) under the group key while a one-bit change of the
+ * message does not.
+ * @throws RunFailure when a step fails or a check does not hold
+ */
+async function frostOnce(
+  parties: ConclaveChild[],
+  signers: ConclaveChild[],
+): Promise<{ dkg: Message[]; sign: Message[]; groupKey: string; message: string; signature: string }> {
+  const participants = parties.map((p) => p.id)
+  const dkg = await askAll(
+    parties,
+    'frost-dkg',
+    { sid: hexId(), participants, threshold: CONFIG.frost.threshold },
+    40_000,
+  )
+  const badDkg = dkg.find((a) => a.ok !== true)
+  if (badDkg) throw new RunFailure(`DKG: ${String(badDkg.error)}`)
+  const groupKey = String(dkg[0]?.groupPublicKey)
+  if (dkg.some((a) => a.groupPublicKey !== groupKey))
+    throw new RunFailure('DKG: the parties ended with different group keys')
+
+  const message = randomBytes(32)
+  const sign = await askAll(
+    signers,
+    'frost-sign',
+    { sid: hexId(), participants: signers.map((p) => p.id), message: message.toString('hex') },
+    40_000,
+  )
+  const badSign = sign.find((a) => a.ok !== true)
+  if (badSign) throw new RunFailure(`signing: ${String(badSign.error)}`)
+  const signature = String(sign[0]?.signature)
+  if (sign.some((a) => a.signature !== signature || a.groupPublicKey !== groupKey))
+    throw new RunFailure('signing: the signers returned different signatures (or group keys)')
+  const tampered = Buffer.from(message)
+  tampered[0]! ^= 1
+  if (!ed25519Verifies(groupKey, message, signature) || ed25519Verifies(groupKey, tampered, signature))
+    throw new RunFailure(
+      `signing: ${signature.slice(0, 16)}… does not verify under the group key with Ed25519`,
+    )
+  return { dkg, sign, groupKey, message: message.toString('hex'), signature }
+}
+
+/**
+ * `frost_dkg5_ms` and `frost_sign3of5_ms` ({@link frostOnce} REPS times, another choice of
+ * signers each time), after one untimed round: the first FROST run of a process also pays for
+ * JIT compilation and noble's precomputed tables. A repetition that fails a check records
+ * nothing and is a failure.
+ */
+async function frostReps(parties: ConclaveChild[]): Promise<void> {
+  const n = parties.length
+  const { threshold, signers: k } = CONFIG.frost
+  for (let rep = 0; rep <= REPS; rep++) {
+    const tag = rep === 0 ? 'cold, not counted' : `rep ${rep}/${REPS}`
+    const signers = Array.from({ length: k }, (_, i) => parties[(Math.max(0, rep - 1) + i) % n]!)
+    const numbers = signers.map((p) => parties.indexOf(p) + 1).join(', ')
+    let r: Awaited<ReturnType<typeof frostOnce>>
+    try {
+      r = await frostOnce(parties, signers)
+    } catch (e) {
+      fail(`FROST ${threshold}-of-${n} ${tag}`, e)
+      if (e instanceof RunFailure && !e.stop) continue
+      break
+    }
+    const dkgMs = spanMs(r.dkg)
+    const signMs = spanMs(r.sign)
+    if (rep === 0) {
+      details.frost_dkg5_cold_ms = round(dkgMs)
+      details.frost_sign3of5_cold_ms = round(signMs)
+    } else {
+      record('frost_dkg5_ms', dkgMs)
+      record('frost_sign3of5_ms', signMs)
+      details.frost_last_signature = {
+        group_public_key: r.groupKey,
+        message: r.message,
+        signature: r.signature,
+        signers: signers.map((p) => parties.indexOf(p) + 1),
+      }
+    }
+    progress(
+      `FROST DKG ${threshold}-of-${n} ${tag}: ${fmt(dkgMs)} ms (same group key ${r.groupKey.slice(0, 12)}… at all ${n}; CPU per party, median ${fmt(medianCpuMs(r.dkg))} ms)`,
+    )
+    progress(
+      `FROST signing ${k}-of-${n} ${tag}: ${fmt(signMs)} ms (parties ${numbers}; same signature at all ${k}, Ed25519-verified; CPU per signer, median ${fmt(medianCpuMs(r.sign))} ms)`,
+    )
+  }
 }
 
 // ── signaling section ────────────────────────────────────────────────────────────────────
@@ -996,6 +1159,9 @@ function report(durationMs: number): void {
     'conclave_rtt_p50_ms',
     'pair_connect_ms',
     'mesh8_ms',
+    'secure_sum5_ms',
+    'frost_dkg5_ms',
+    'frost_sign3of5_ms',
   ]) {
     if (!(k in medians)) medians[k] = null
   }
@@ -1209,11 +1375,32 @@ function report(durationMs: number): void {
     row(['4 parties fully connected and handshaken, ms', span('mesh4_ms')]),
     row(['8 parties fully connected and handshaken, ms', span('mesh8_ms')]),
     row([`secure-sum among ${CONFIG.sumParties} connected parties, ms`, span('secure_sum5_ms')]),
+    row([
+      `FROST key generation, ${CONFIG.frost.threshold}-of-${CONFIG.sumParties}, among ${CONFIG.sumParties} connected parties, ms`,
+      span('frost_dkg5_ms'),
+    ]),
+    row([
+      `FROST signing by ${CONFIG.frost.signers} of the ${CONFIG.sumParties} (key from that DKG), ms`,
+      span('frost_sign3of5_ms'),
+    ]),
     '',
     'Connection times run from the moment the first party starts (signaling connect, registration,',
     'room join, WebRTC offer/answer/ICE, Conclave handshake) until every party has every link ready,',
     `with warm processes; the first, cold round in fresh processes (not counted) took ${fmt(Number(details[`mesh${Math.max(...CONFIG.meshSizes)}_cold_ms`]))} ms for ${Math.max(...CONFIG.meshSizes)} parties`,
     `and ${fmt(Number(details.pair_connect_cold_ms))} ms for the throughput pair.`,
+    '',
+    'Protocol times run from the first party opening the session to the last party holding the',
+    'result: each secure-sum total is checked, each FROST key generation must end with one group',
+    'key at every party, and each FROST signature must be the same at every signer and verify with',
+    'plain Ed25519 under the group key; a run that fails a check is a failure, not a figure. Each',
+    `FROST repetition is a new key generation, then ${CONFIG.frost.signers} of the parties (another choice each time) sign a`,
+    'random 32-byte message with it.',
+    ...(details.frost_dkg5_cold_ms === undefined
+      ? []
+      : [
+          `A first FROST round (JIT, noble's tables; not counted) took ${fmt(Number(details.frost_dkg5_cold_ms))} ms for the key generation`,
+          `and ${fmt(Number(details.frost_sign3of5_cold_ms))} ms for the signature.`,
+        ]),
     '',
   )
   md.push(
@@ -1352,7 +1539,7 @@ async function main(): Promise<void> {
         fail('probes', e)
       }
     }
-    if (want('mesh') || want('sum')) {
+    if (want('mesh') || want('sum') || wantFrost()) {
       try {
         await meshSection(server)
       } catch (e) {
