@@ -19,8 +19,17 @@ export type Line = { event: string; [k: string]: unknown }
 export class PartyProcess {
   readonly lines: Line[] = []
   readonly stderr: string[] = []
-  private readonly waiters: { pred: (l: Line) => boolean; resolve: (l: Line) => void }[] = []
+  private readonly waiters: {
+    pred: (l: Line) => boolean
+    resolve: (l: Line) => void
+    /** The child ended before a matching line. */
+    onEnd: () => void
+  }[] = []
   readonly exited: Promise<number | null>
+  /** When the last line came (`Date.now()` of this process). */
+  lastLineAt = Date.now()
+  /** How the child ended, once its stdio is closed (no line can follow). */
+  ended: { code: number | null; signal: NodeJS.Signals | null } | undefined
 
   constructor(
     readonly name: string,
@@ -41,6 +50,7 @@ export class PartyProcess {
           line = { event: 'text', text }
         }
         this.lines.push(line)
+        this.lastLineAt = Date.now()
         for (const w of [...this.waiters]) {
           if (w.pred(line)) {
             this.waiters.splice(this.waiters.indexOf(w), 1)
@@ -52,27 +62,42 @@ export class PartyProcess {
     child.stderr!.setEncoding('utf8')
     child.stderr!.on('data', (c: string) => this.stderr.push(c))
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+    child.once('close', (code, signal) => {
+      this.ended = { code, signal }
+      for (const w of this.waiters.splice(0)) w.onEnd()
+    })
+  }
+
+  /** `why`: "in 30000 ms", or undefined when the child ended. */
+  private failure(what: string, why?: string): Error {
+    const when = why ?? `before it ended (code ${this.ended?.code}, signal ${this.ended?.signal})`
+    return new Error(
+      `${this.name}: no ${what} ${when}; lines: ${JSON.stringify(this.lines.slice(-14))}; stderr: ${this.stderr.join('').slice(-2000)}`,
+    )
   }
 
   /** The first line (past or future) matching `pred`. */
   waitFor(pred: (l: Line) => boolean, ms = 30_000, what = 'line'): Promise<Line> {
     const seen = this.lines.find(pred)
     if (seen) return Promise.resolve(seen)
+    if (this.ended) return Promise.reject(this.failure(what))
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(
-          new Error(
-            `${this.name}: no ${what} in ${ms} ms; lines: ${JSON.stringify(this.lines.slice(-14))}; stderr: ${this.stderr.join('').slice(-2000)}`,
-          ),
-        )
+        this.waiters.splice(this.waiters.indexOf(waiter), 1)
+        reject(this.failure(what, `in ${ms} ms`))
       }, ms)
-      this.waiters.push({
+      const waiter = {
         pred,
-        resolve: (l) => {
+        resolve: (l: Line) => {
           clearTimeout(timer)
           resolve(l)
         },
-      })
+        onEnd: () => {
+          clearTimeout(timer)
+          reject(this.failure(what))
+        },
+      }
+      this.waiters.push(waiter)
     })
   }
 
@@ -142,7 +167,12 @@ export class World {
       writeFileSync(
         process.env.CONCLAVE_IT_DUMP,
         JSON.stringify(
-          this.children.map((c) => ({ name: c.name, lines: c.lines, stderr: c.stderr.join('') })),
+          this.children.map((c) => ({
+            name: c.name,
+            ended: c.ended,
+            lines: c.lines,
+            stderr: c.stderr.join(''),
+          })),
           null,
           1,
         ),

@@ -190,6 +190,7 @@ describe('malicious signaling', () => {
       new SimplePeer({
         initiator,
         trickle: true,
+        objectMode: true, // text messages (the transport's link control) stay strings
         channelConfig: { ordered: true },
         config: { iceServers: [] },
         wrtc,
@@ -205,9 +206,9 @@ describe('malicious signaling', () => {
     const attemptB = Date.now()
     const relayed: Uint8Array[] = []
     const pipe = (from: SimplePeerInstance, to: SimplePeerInstance): void => {
-      const queue: Uint8Array[] = []
-      from.on('data', (d) => {
-        relayed.push(d)
+      const queue: (Uint8Array | string)[] = []
+      from.on('data', (d: Uint8Array | string) => {
+        if (typeof d !== 'string') relayed.push(d) // frames; a text message is a link's close notice
         if (to.connected) to.send(d)
         else queue.push(d)
       })

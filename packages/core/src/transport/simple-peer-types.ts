@@ -22,16 +22,21 @@ export interface SimplePeerOptions {
   trickle: boolean
   wrtc?: unknown
   allowHalfTrickle?: boolean
+  /** Deliver text messages as strings rather than Buffers (binary ones stay Uint8Arrays). */
+  objectMode?: boolean
 }
 
 /** One simple-peer instance. */
 export interface SimplePeerInstance {
   signal(data: SimplePeerSignal): void
-  send(data: Uint8Array): void
+  send(data: Uint8Array | string): void
   destroy(err?: Error): void
   on(event: 'signal', fn: (data: SimplePeerSignal) => void): this
   on(event: 'connect', fn: () => void): this
+  /** Every message, without `objectMode`. */
   on(event: 'data', fn: (data: Uint8Array) => void): this
+  /** With `objectMode`, text messages arrive as strings. */
+  on(event: 'data', fn: (data: Uint8Array | string) => void): this
   on(event: 'close', fn: () => void): this
   on(event: 'error', fn: (err: Error & { code?: string }) => void): this
   readonly destroyed: boolean

@@ -5,6 +5,14 @@
  * `connect-request`), `(linkId, attempt)` on every signal with older attempts dropped, a new
  * RTCPeerConnection for every attempt (simple-peer has no ICE restart), retries with
  * exponential backoff and jitter, and no STUN/TURN server unless configured.
+ *
+ * A link closed on purpose (`link.close()`, `stop()`) is closed in two steps: this end stops
+ * sending and sends a `close` notice on the channel, the far end stops sending and closes the
+ * connection, and only then (or after {@link CLOSE_GRACE_MS}) does this end close its own. Why:
+ * in @roamhq/wrtc, a channel closed from the far end is torn down on wrtc's signaling thread
+ * while `RTCDataChannel.send()` may be running on the JS thread, and `send()` then dereferences
+ * a pointer that thread has just cleared (SIGSEGV in `node_webrtc::RTCDataChannel::Send`). A
+ * channel must therefore never be closed under a peer that may still be sending on it.
  * @module
  */
 import { ConclaveError, type ErrorCode } from '../errors.ts'
@@ -54,6 +62,36 @@ export function loopbackOnly(candidate: string): boolean {
 
 const MAX_LINK_MESSAGE = 64 * 1024
 
+/**
+ * How long a link closed on purpose keeps its connection open for the far end to stop sending
+ * and close it (see the module comment), before this end closes it anyway.
+ */
+const CLOSE_GRACE_MS = 3000
+/** How long `stop()` waits for the far ends of its links to close them. */
+const STOP_GRACE_MS = 1000
+
+/**
+ * The in-band control messages of a link. They travel as text messages, and frames always as
+ * binary ones, so no frame can be taken for one. Version 1 has one type, `close`: "I have
+ * stopped sending on this channel; close the connection".
+ */
+type LinkControl = { v: 1; type: 'close' }
+
+const CLOSE_NOTICE = JSON.stringify({ v: 1, type: 'close' } satisfies LinkControl)
+
+/** The control message a text message holds, if it is one this code knows. */
+function parseLinkControl(text: string): LinkControl | undefined {
+  let m: unknown
+  try {
+    m = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (!m || typeof m !== 'object') return undefined
+  const { v, type } = m as { v?: unknown; type?: unknown }
+  return v === 1 && type === 'close' ? { v, type } : undefined
+}
+
 /** Max message size of a connection: SCTP's, else the remote SDP's, capped at 64 KiB. */
 export function linkMaxMessageSize(pc: RTCPeerConnection | null): number {
   const sctp = (pc as { sctp?: { maxMessageSize?: number } | null } | null)?.sctp?.maxMessageSize
@@ -101,7 +139,7 @@ class WebRtcLink extends BaseLink {
     }
   }
 
-  /** Destroys the connection. */
+  /** Closes the connection once the far end has stopped sending on it. */
   protected closedByOwner(code: ErrorCode, reason: string): void {
     this.onClosed(this, code, reason)
   }
@@ -156,6 +194,11 @@ class WebRtcTransport implements Transport {
   private running = false
   /** This transport's instance id (random per start). */
   private instance = ''
+  /**
+   * Connections of links closed on purpose, kept open until the far end closes them (it stops
+   * sending first) or their grace timer runs out.
+   */
+  private readonly closing = new Map<SimplePeerInstance, ReturnType<typeof setTimeout>>()
 
   constructor(private readonly o: WebRtcTransportOptions) {
     if (!o || !o.signaling || !o.SimplePeer || typeof o.room !== 'string') {
@@ -215,8 +258,12 @@ class WebRtcTransport implements Transport {
     if (!this.running) return
     this.running = false
     for (const off of this.offs.splice(0)) off()
-    for (const c of this.conns.values()) this.teardown(c, 'LINK_CLOSED', 'transport stopped', false)
+    for (const c of this.conns.values()) this.teardown(c, 'LINK_CLOSED', 'transport stopped', false, true)
     this.conns.clear()
+    // give the far ends a moment to stop sending and close (bounded), then close the rest
+    const end = Date.now() + STOP_GRACE_MS
+    while (this.closing.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
+    for (const sp of [...this.closing.keys()]) this.reap(sp)
   }
 
   async connect(peer: PartyId): Promise<void> {
@@ -301,6 +348,8 @@ class WebRtcTransport implements Transport {
     const sp = new this.o.SimplePeer({
       initiator,
       trickle: true,
+      // text messages stay strings: they are the link's control messages, never frames
+      objectMode: true,
       channelConfig: { ordered: true },
       config: {
         iceServers: this.o.iceServers ?? [],
@@ -321,7 +370,11 @@ class WebRtcTransport implements Transport {
       if (c.sp !== sp) return
       this.opened(c, sp)
     })
-    sp.on('data', (data) => {
+    sp.on('data', (data: Uint8Array | string) => {
+      if (typeof data === 'string') {
+        this.onControl(c, sp, data)
+        return
+      }
       if (c.sp !== sp) return
       const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
       if (c.link) c.link.deliver(frame)
@@ -330,9 +383,11 @@ class WebRtcTransport implements Transport {
     })
     sp.on('error', (err) => {
       if (c.sp === sp) this.fail(c, c.link ? 'LINK_LOST' : 'PEER_UNREACHABLE', err.code ?? err.message)
+      else this.reap(sp)
     })
     sp.on('close', () => {
       if (c.sp === sp) this.fail(c, 'LINK_LOST', 'data channel closed')
+      else this.reap(sp)
     })
     if (c.state !== 'signaling') this.setState(c, 'signaling')
     return sp
@@ -352,7 +407,7 @@ class WebRtcTransport implements Transport {
         remote: fingerprintsFromSdp(pc?.remoteDescription?.sdp),
       },
       (l, code, reason) => {
-        if (c.link === l) this.teardown(c, code, reason, c.wanted)
+        if (c.link === l) this.teardown(c, code, reason, c.wanted, true)
       },
     )
     c.link = link
@@ -441,12 +496,27 @@ class WebRtcTransport implements Transport {
     })
   }
 
+  /** A control message from the far end of `sp`. */
+  private onControl(c: PeerConn, sp: SimplePeerInstance, text: string): void {
+    const m = parseLinkControl(text)
+    if (m?.type !== 'close') return // a newer version's message: not for this code
+    // the far end has stopped sending on this channel: close it now, which tells the far end
+    // (waiting for that) to close its side too
+    if (c.sp === sp) this.fail(c, 'LINK_LOST', 'closed by the peer')
+    else this.reap(sp)
+  }
+
   /** An attempt or an open link failed: tear down and retry with backoff. */
   private fail(c: PeerConn, code: ErrorCode, reason: string): void {
     this.teardown(c, code, reason, c.wanted)
   }
 
-  private teardown(c: PeerConn, code: ErrorCode, reason: string, retry: boolean): void {
+  /**
+   * Drop the current attempt or link of `c`. `graceful`: the far end may be sending on an open
+   * link (we close it on purpose), so tell it and let it close first (see the module comment);
+   * otherwise the far end has no link to us any more and the connection is closed at once.
+   */
+  private teardown(c: PeerConn, code: ErrorCode, reason: string, retry: boolean, graceful = false): void {
     if (c.connectTimer) clearTimeout(c.connectTimer)
     c.connectTimer = undefined
     const sp = c.sp
@@ -454,7 +524,8 @@ class WebRtcTransport implements Transport {
     const link = c.link
     c.link = undefined
     c.early = []
-    if (sp) destroy(sp)
+    if (sp && graceful && link && !sp.destroyed) this.retire(sp)
+    else if (sp) destroy(sp)
     link?.markClosed(code, reason)
     if (!retry || !this.running) {
       if (c.retryTimer) clearTimeout(c.retryTimer)
@@ -477,6 +548,27 @@ class WebRtcTransport implements Transport {
     }, delay)
   }
 
+  /** Stop sending on `sp`, ask the far end to close, and close it when it has (or in time). */
+  private retire(sp: SimplePeerInstance): void {
+    try {
+      sp.send(CLOSE_NOTICE)
+    } catch {
+      destroy(sp) // the channel is gone already
+      return
+    }
+    const timer = setTimeout(() => this.reap(sp), CLOSE_GRACE_MS)
+    this.closing.set(sp, timer)
+  }
+
+  /** Close a retired connection (the far end closed it, or its grace ran out). */
+  private reap(sp: SimplePeerInstance): void {
+    const timer = this.closing.get(sp)
+    if (timer === undefined) return
+    clearTimeout(timer)
+    this.closing.delete(sp)
+    destroy(sp)
+  }
+
   private giveUp(c: PeerConn, code: ErrorCode, reason: string): void {
     c.wanted = false
     if (c.retryTimer) clearTimeout(c.retryTimer)
@@ -487,7 +579,13 @@ class WebRtcTransport implements Transport {
   }
 }
 
-/** Destroy a simple-peer and close its RTCPeerConnection explicitly (wrtc otherwise keeps Node alive). */
+/**
+ * Destroy a simple-peer, then make sure its RTCPeerConnection is closed (wrtc otherwise keeps
+ * Node alive). simple-peer closes the data channel and then the connection in a microtask; the
+ * connection is closed again only after that, never before: wrtc tears a channel down on its
+ * signaling thread once its connection is closed, and `channel.close()` running on the JS
+ * thread meanwhile would race it (as `send()` does, see the module comment).
+ */
 function destroy(sp: SimplePeerInstance): void {
   const pc = sp._pc
   try {
@@ -495,11 +593,14 @@ function destroy(sp: SimplePeerInstance): void {
   } catch {
     // already destroyed
   }
-  try {
-    pc?.close()
-  } catch {
-    // already closed
-  }
+  if (!pc) return
+  setTimeout(() => {
+    try {
+      pc.close()
+    } catch {
+      // already closed
+    }
+  }, 0)
 }
 
 function signalKind(data: SimplePeerSignal): SignalData['kind'] {
