@@ -191,6 +191,14 @@ export class Writer {
   }
 
   /**
+   * The written bytes as a view of the writer's buffer (no copy; it may have spare capacity
+   * behind it): for bytes consumed at once, such as a plaintext about to be sealed.
+   */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.len)
+  }
+
+  /**
    * The written bytes, exactly: the buffer itself when it was sized exactly (no copy; the
    * writer is done with it), else a fresh copy. Either way an unshared, exact ArrayBuffer.
    */

@@ -50,19 +50,27 @@ export class Packer {
     this.queuedBytes += recordSize(rec)
   }
 
-  /** Pack everything queued into plaintexts, each at most `maxPlaintext(maxFrame)` bytes. */
+  /**
+   * Pack everything queued into plaintexts, each at most `maxPlaintext(maxFrame)` bytes. Each is
+   * a view of its own buffer (sized from what is queued, so not copied again; the buffer may be
+   * a little longer than the view).
+   */
   drain(): Uint8Array[] {
     const out: Uint8Array[] = []
-    let w = new Writer(Math.min(this.maxPlain, Math.max(64, this.queuedBytes)))
+    // bytes still to write (chunk headers come on top: a little room for them)
+    let left = this.queuedBytes
+    const capacity = (): number => Math.min(this.maxPlain, Math.max(64, left + 256))
+    let w = new Writer(capacity())
     const emit = (): void => {
-      if (w.length > 0) out.push(w.finish())
-      w = new Writer(Math.min(this.maxPlain, 4096))
+      if (w.length > 0) out.push(w.written())
+      w = new Writer(capacity())
     }
     for (const rec of this.queue) {
       const size = recordSize(rec)
       if (size <= this.maxPlain) {
         if (w.length + size > this.maxPlain) emit()
         writeRecord(w, rec)
+        left -= size
         continue
       }
       if (rec.type !== RecordType.unit)
@@ -87,6 +95,7 @@ export class Packer {
         })
         offset += n
       }
+      left -= size
     }
     emit()
     this.queue = []
