@@ -60,6 +60,49 @@ describe('batches', () => {
     expect(got.drops).toEqual({})
   })
 
+  it('a batch also closes before its unit outgrows maxMessageBytes (with its framing)', async () => {
+    // 1 MiB of payload would be allowed by maxBatchBytes; the unit cap (4 KiB + 1 KiB) is not
+    const { a, b, sa, sb } = await pair({ maxMessageBytes: 4096 })
+    const n = 40
+    const body = (i: number) => new Uint8Array(1000).fill(i)
+    await Promise.all(Array.from({ length: n }, (_, i) => sa.send(b.party.id, 1, body(i))))
+    for (let i = 0; i < n; i++) expect(await sb.receive(a.party.id, 1)).toEqual(body(i))
+    const sent = a.party.counters()
+    // the first alone, then 39 in batches of at most 4 (3 + 4 × (44 + ~1.1 KiB) + 64 ≤ 5 KiB)
+    expect(sent.batchesSent).toBeGreaterThanOrEqual(10)
+    expect(sent.drops).toEqual({})
+    expect(b.party.counters().drops).toEqual({})
+    expect(sent.byTransport.memory?.messagesSent).toBe(n)
+  })
+
+  it('what a batch delivers, or holds for a session not open yet, does not keep the batch alive', async () => {
+    const { a, b, sa, sb } = await pair()
+    const crypto = createNodeCrypto()
+    const later = randomSid(crypto)
+    const participants = [a.party.id, b.party.id]
+    const sLater = a.party.session({ id: later, participants })
+    await a.party.waitForPeers([b.party.id])
+    const body = (i: number) => new Uint8Array(8 * 1024).fill(i)
+    // one turn: one alone, then a batch of ~8 KiB × 63 for the open session and one for the other
+    await Promise.all([
+      ...Array.from({ length: 64 }, (_, i) => sa.send(b.party.id, 1, body(i))),
+      ...Array.from({ length: 64 }, (_, i) => sLater.send(b.party.id, 1, body(i))),
+    ])
+    expect(a.party.counters().batchesSent).toBeGreaterThanOrEqual(1)
+    for (let i = 0; i < 64; i++) {
+      const got = await sb.receive(a.party.id, 1)
+      expect(got).toEqual(body(i))
+      expect(got.buffer.byteLength).toBeLessThan(16 * 1024)
+    }
+    await until(() => b.party.counters().byTransport.memory?.messagesReceived === 128, 5000, 'all arrived')
+    const sbLater = b.party.session({ id: later, participants })
+    for (let i = 0; i < 64; i++) {
+      const got = await sbLater.receive(a.party.id, 1)
+      expect(got).toEqual(body(i))
+      expect(got.buffer.byteLength).toBeLessThan(16 * 1024)
+    }
+  })
+
   it('a lone send is signed alone, and maxBatchUnits: 1 turns batching off', async () => {
     const one = await pair()
     await one.sa.send(one.b.party.id, 1, utf8('alone'))
@@ -156,6 +199,31 @@ describe('batches', () => {
     )
     expect(text(await s.receive(mallory.id as PartyId, 1))).toBe('x')
     expect(text(await s.receive(mallory.id as PartyId, 1))).toBe('y')
+  })
+
+  it('a peer cut off partway through its batch has the rest of it counted, not taken', async () => {
+    const crypto = createNodeCrypto()
+    const net = network()
+    const victim = await makeParty(net, crypto)
+    const other = await makeParty(net, crypto)
+    stops.push(
+      () => victim.party.stop(),
+      () => other.party.stop(),
+    )
+    const mallory = await RawPeer.create(net, crypto)
+    // a session mallory is not part of: each envelope costs it 5 (ENVELOPE_NOT_PARTICIPANT)
+    const sid = randomSid(crypto)
+    victim.party.session({ id: sid, participants: [victim.party.id, other.party.id] })
+    await mallory.link(victim.party.id)
+    const to = partyIdToBytes(victim.party.id)
+    const item = { fields: { sessionId: sessionIdToBytes(sid) }, recipient: to }
+    mallory.send(victim.party.id, await mallory.batch(Array.from({ length: 50 }, () => item)))
+    await until(() => mallory.closes.some((c) => c.code === 'PEER_BANNED'), 5000, 'mallory cut off')
+    const drops = victim.party.counters().drops as Record<string, number>
+    // 20 × 5 reaches the threshold of 100; the 30 after the cut-off are not looked at
+    expect(drops.ENVELOPE_NOT_PARTICIPANT).toBe(20)
+    expect(drops.PEER_BANNED).toBe(1 + 30)
+    expect(victim.events.filter((e) => e.type === 'drop' && e.code === 'PEER_BANNED')).toHaveLength(1)
   })
 
   it('a replayed batch delivers nothing twice (each envelope is a replay)', async () => {

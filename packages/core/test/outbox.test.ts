@@ -13,6 +13,7 @@ import {
   encodeOutboxRecord,
   encodeOutboxSnapshot,
   generateIdentity,
+  type Limits,
   type MemoryNetwork,
   type OutboxRecord,
   type OutboxStore,
@@ -150,9 +151,14 @@ describe('outbox state', () => {
 })
 
 /** A party on `net` with an in-thread host using `outbox`. */
-async function partyWithOutbox(net: MemoryNetwork, key: SigningKey, outbox: OutboxStore): Promise<TestParty> {
+async function partyWithOutbox(
+  net: MemoryNetwork,
+  key: SigningKey,
+  outbox: OutboxStore,
+  limits?: Partial<Limits>,
+): Promise<TestParty> {
   const crypto = createNodeCrypto()
-  const host = createInThreadSessionHost({ crypto, identity: key, outbox })
+  const host = createInThreadSessionHost({ crypto, identity: key, outbox, ...(limits ? { limits } : {}) })
   const party = createParty({ identity: key, crypto, transport: net.transport(), host })
   const events: PartyEvent[] = []
   party.on('event', (e) => events.push(e))
@@ -262,6 +268,43 @@ describe('a party restarted with its outbox store', () => {
     })
     expect(outbox.records).toBeGreaterThan(4 * N)
   }, 60_000)
+
+  it('restarted while taking a batch: what it had accepted of it comes again as duplicates, not replays', async () => {
+    const crypto = createNodeCrypto()
+    const net = network()
+    const outbox = createMemoryOutboxStore()
+    const limits = { inboxPerSender: 40 }
+    const key = (await generateIdentity(crypto)).key
+    let b = await partyWithOutbox(net, key, outbox, limits)
+    const a = await makeParty(net, crypto)
+    stops.push(() => a.party.stop())
+    const ids = [a.party.id, b.party.id]
+    const sid = randomSid(crypto)
+    const sa = a.party.session({ id: sid, participants: ids, roundTimeoutMs: 60_000 })
+    b.party.session({ id: sid, participants: ids, roundTimeoutMs: 60_000 })
+    await a.party.waitForPeers([b.party.id])
+    // one turn: the first is signed alone, the other 99 travel as one batch that b takes only
+    // up to its inbox bound (40 from a) and then waits inside
+    const N = 100
+    const sends = Array.from({ length: N }, (_, k) => sa.send(b.party.id, 1, body(k)))
+    await Promise.all(sends)
+    await until(() => b.events.some((e) => e.type === 'backpressure'), 10_000, 'b waits for inbox room')
+    expect(a.host.counters().batchesSent).toBe(1)
+    await b.party.stop()
+    b = await partyWithOutbox(net, key, outbox, limits)
+    stops.push(() => b.party.stop())
+    const sb = b.party.session({ id: sid, participants: ids, roundTimeoutMs: 60_000 })
+    expect(sb.resumed).toBeDefined()
+    const got: number[] = []
+    for (let k = 0; k < N; k++) got.push(num(await sb.receive(a.party.id, 1, { timeoutMs: 10_000 })))
+    expect(got).toEqual(Array.from({ length: N }, (_, k) => k))
+    const drops = [...a.events, ...b.events].filter((e) => e.type === 'drop')
+    expect(drops).toEqual([])
+    expect(b.host.counters().duplicates).toBeGreaterThanOrEqual(39)
+    await expect(sb.receive(a.party.id, 1, { timeoutMs: 200 })).rejects.toMatchObject({
+      code: 'ROUND_TIMEOUT',
+    })
+  }, 30_000)
 
   it('without a store, the restarted party is a new epoch and its peers abort with PEER_RESTARTED', async () => {
     const crypto = createNodeCrypto()

@@ -31,6 +31,12 @@ export class PeerDelivery {
   processed = 0n
   /** Last ack sent. */
   ackedUpTo = 0n
+  /**
+   * After a restart from an outbox store: the delivery number of the first unit the store had
+   * not seen processed. When that unit is a batch, part of it may have been accepted before
+   * the restart, so its envelopes already in the replay memory are duplicates, not replays.
+   */
+  resumedAt: bigint | undefined
 
   constructor(
     readonly peer: PartyId,
@@ -118,6 +124,7 @@ export class PeerDelivery {
     this.received = s.processed
     this.processed = s.processed
     this.ackedUpTo = 0n
+    this.resumedAt = s.processed
   }
 
   /** The peer restarted (a new epoch) or this is its first handshake: start afresh. */
@@ -129,5 +136,6 @@ export class PeerDelivery {
     this.received = 0n
     this.processed = 0n
     this.ackedUpTo = 0n
+    this.resumedAt = undefined
   }
 }

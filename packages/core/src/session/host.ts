@@ -127,6 +127,36 @@ interface SignJob {
 
 /** Placeholder of a batch's signature until it is signed. */
 const NO_SIGNATURE = new Uint8Array(64)
+/** A batch unit's bytes beyond its payloads: marker and count, and the signature; and per item. */
+const BATCH_OVERHEAD = 3 + 64
+const BATCH_ITEM_OVERHEAD = 44
+
+/**
+ * A batched envelope copied out of its batch: its item bytes once, the fields as views into
+ * that copy, so holding it does not keep the whole batch alive.
+ */
+function detached(unit: EnvelopeUnit): EnvelopeUnit {
+  const from = unit.bytes
+  const to = from.slice()
+  const view = (v: Uint8Array): Uint8Array => {
+    const off = v.byteOffset - from.byteOffset
+    return v.buffer === from.buffer && off >= 0 && off + v.length <= from.length
+      ? to.subarray(off, off + v.length)
+      : v.slice()
+  }
+  const { batch: _, ...rest } = unit
+  return {
+    ...rest,
+    sessionId: view(unit.sessionId),
+    from: view(unit.from),
+    epoch: view(unit.epoch),
+    body: view(unit.body),
+    payload: view(unit.payload),
+    recipient: view(unit.recipient),
+    signature: view(unit.signature),
+    bytes: to,
+  }
+}
 
 /** Envelopes in a unit: a batch's count, or 1. */
 function messagesIn(unit: Uint8Array): number {
@@ -148,6 +178,11 @@ interface Held {
   deliverySeq?: bigint | undefined
   /** Its session id, replay stream and freshness key, when already known (units of a batch). */
   keys?: UnitKeys | undefined
+  /**
+   * Part of the batch this party was taking when it restarted: an envelope already in the
+   * replay memory was accepted before the restart, so it is a duplicate, not the peer's fault.
+   */
+  resent?: boolean | undefined
 }
 
 /** The string keys `accept` needs of a unit. */
@@ -466,7 +501,18 @@ export class InThreadSessionHost implements SessionHost {
     const { from, units } = d.resume()
     state.channel.sendRecord({ type: RecordType.resume, seq: from })
     if (previous || known !== undefined) this.counter.retransmits += units.length
-    for (const unit of units) this.transmit(state, unit, messagesIn(unit))
+    try {
+      for (const unit of units) this.transmit(state, unit, messagesIn(unit))
+    } catch (e) {
+      // a kept unit this channel will not carry (the party restarted with a smaller
+      // maxMessageBytes): skipping it would break the numbering, so say so and give up the link
+      const code = errorCode(e) ?? 'MESSAGE_TOO_LARGE'
+      const reason = `cannot send a kept unit again: ${e instanceof Error ? e.message : String(e)}`
+      this.counter.drop(code)
+      this.emit({ type: 'drop', code, peer, reason })
+      state.channel.close(code, reason)
+      return
+    }
     // the last ack may have been lost with the old link (or this party restarted): say it again
     d.ackedUpTo = 0n
     if (d.processed > 0n) this.scheduleAck(peer)
@@ -686,6 +732,10 @@ export class InThreadSessionHost implements SessionHost {
     const chain = (this.recvChains.get(peer) ?? Promise.resolve())
       .then(() => verified)
       .then((ok) => {
+        if (this.guard.banned(peer)) {
+          this.counter.drop('PEER_BANNED') // cut off after it arrived: not taken
+          return
+        }
         if (!ok) {
           this.refuse('ENVELOPE_BAD_SIGNATURE', peer, sid, 'envelope signature does not verify')
           return
@@ -733,6 +783,7 @@ export class InThreadSessionHost implements SessionHost {
     const verified = verifyBatch(this.crypto, peerKey, digests, batch.signature)
     const offset = state.result!.clockOffsetMs
     const last = batch.units.length - 1
+    const resent = this.peerDelivery(peer).resumedAt === deliverySeq
     const acceptAll = async (ok: boolean): Promise<void> => {
       const first = sessionIdFromBytes(batch.units[0]!.sessionId)
       if (!ok) {
@@ -742,6 +793,11 @@ export class InThreadSessionHost implements SessionHost {
       let prev: EnvelopeUnit | undefined
       let prevKeys: UnitKeys | undefined
       for (const [i, unit] of batch.units.entries()) {
+        if (this.guard.banned(peer)) {
+          // cut off while taking this batch (its rates or its penalties): the rest is not taken
+          this.counter.drop('PEER_BANNED', batch.units.length - i)
+          return
+        }
         const keys = unitKeysLike(unit, prev, prevKeys)
         prev = unit
         prevKeys = keys
@@ -758,6 +814,7 @@ export class InThreadSessionHost implements SessionHost {
             clockOffsetMs: offset,
             deliverySeq: i === last ? deliverySeq : undefined,
             keys,
+            resent,
           })
           if (wait) await wait
         } catch (e) {
@@ -796,7 +853,9 @@ export class InThreadSessionHost implements SessionHost {
         this.refuse('SESSION_CLOSED', peer, sid, 'message for a session already over')
         return
       }
-      const why = this.unknown.hold(sid, { from: peer, bytes: unit.bytes.length, item: held })
+      // a batched envelope is a view into its whole batch: hold a copy of its own bytes only
+      const item = unit.batch ? { ...held, unit: detached(unit) } : held
+      const why = this.unknown.hold(sid, { from: peer, bytes: unit.bytes.length, item })
       if (why) this.refuse(why, peer, sid, 'unknown-session buffer is full for this sender')
       return
     }
@@ -821,6 +880,10 @@ export class InThreadSessionHost implements SessionHost {
       }
     }
     if (session.replay.seen(stream, unit.seq)) {
+      if (held.resent) {
+        this.counter.duplicates++
+        return
+      }
       this.refuse('ENVELOPE_REPLAY', peer, sid, `sequence ${unit.seq} already delivered`)
       return
     }
@@ -866,17 +929,19 @@ export class InThreadSessionHost implements SessionHost {
       return session.inbox.waitForRoom(peer).then(() => this.accept(held))
     }
     const key = { from: peer, round: unit.round, kind: unit.kind, broadcast }
+    // a batched body is a view into its whole batch (up to maxMessageBytes): keep a copy
+    const body = unit.batch ? unit.body.slice() : unit.body
     this.journal({
       type: 'accept',
       sessionId: sid,
       key,
-      body: unit.body,
+      body,
       replayStream: stream,
       replaySeq: Number(unit.seq),
       fresh: freshKey,
       deliverySeq: held.deliverySeq === undefined ? -1 : Number(held.deliverySeq),
     })
-    session.inbox.put(key, unit.body)
+    session.inbox.put(key, body)
     if (broadcast) {
       const key = `${peer}|${unit.round}|${unit.kind}`
       if (!session.broadcastUnits.has(key)) session.broadcastUnits.set(key, unit.bytes)
@@ -1093,12 +1158,14 @@ export class InThreadSessionHost implements SessionHost {
    * keeps single signatures as evidence). Jobs are delivered in order after the ones before.
    */
   private signPending(): void {
-    this.signScheduled = false
     const items = this.pending
     this.pending = []
     const jobs: SignJob[] = []
     const open = new Map<PartyId, SignJob>()
     const maxUnits = Math.min(this.limits.maxBatchUnits, MAX_BATCH_UNITS)
+    // a batch is one unit on the wire: it must also fit the largest unit a channel takes
+    // (maxMessageBytes + 1 KiB), counted with its framing: 3 + Σ(44 + payload) + 64
+    const maxWire = this.limits.maxMessageBytes + 1024
     for (const it of items) {
       const peer = it.to.length === 1 ? it.to[0]! : undefined
       if (peer !== undefined && maxUnits >= 2 && !equalBytes(it.recipient, BROADCAST_RECIPIENT)) {
@@ -1106,7 +1173,9 @@ export class InThreadSessionHost implements SessionHost {
         if (
           !job ||
           job.items.length >= maxUnits ||
-          job.bytes + it.payload.length > this.limits.maxBatchBytes
+          job.bytes + it.payload.length > this.limits.maxBatchBytes ||
+          BATCH_OVERHEAD + BATCH_ITEM_OVERHEAD * (job.items.length + 1) + job.bytes + it.payload.length >
+            maxWire
         ) {
           job = { items: [], bytes: 0, batch: true }
           jobs.push(job)
@@ -1120,7 +1189,17 @@ export class InThreadSessionHost implements SessionHost {
       for (const p of it.to) open.delete(p)
       jobs.push({ items: [it], bytes: it.payload.length, batch: false })
     }
-    this.runJobs(jobs)
+    // still scheduled while these are delivered: a send made from inside (an event listener)
+    // queues behind them instead of jumping ahead, and is signed on the next turn
+    try {
+      this.runJobs(jobs)
+    } finally {
+      this.signScheduled = false
+      if (this.pending.length > 0) {
+        this.signScheduled = true
+        nextTurn(() => this.signPending())
+      }
+    }
   }
 
   /**
