@@ -303,7 +303,11 @@ class WebRtcTransport implements Transport {
         if (ev.room !== this.o.room) return
         const peer = safeId(ev.party.partyId)
         if (!peer || peer === this.local) return
-        if (ev.event === 'joined' && this.o.autoConnect !== false) this.want(peer)
+        if (ev.event === 'joined') {
+          // a peer asked for before it was here gets a new attempt now, not after backoff
+          const c = this.conns.get(peer)
+          if (this.o.autoConnect !== false || c?.wanted) this.want(peer, true)
+        }
         if (ev.event === 'left') {
           // keep an open link (the server may be restarting); just stop retrying
           const c = this.conns.get(peer)
@@ -389,7 +393,19 @@ class WebRtcTransport implements Transport {
 
   private requestOffer(c: PeerConn): void {
     const t = Date.now()
-    if (t - c.lastRequest < 200) return
+    if (t - c.lastRequest < 200) {
+      // asked a moment ago: ask again when the moment is over (not never)
+      if (!c.connectTimer && !c.retryTimer) {
+        c.retryTimer = setTimeout(
+          () => {
+            c.retryTimer = undefined
+            if (this.running && c.wanted && !c.link) this.want(c.peer, true)
+          },
+          200 - (t - c.lastRequest),
+        )
+      }
+      return
+    }
     c.lastRequest = t
     this.setState(c, 'signaling')
     this.sendSignal(c, {
@@ -565,8 +581,16 @@ class WebRtcTransport implements Transport {
 
   private sendSignal(c: PeerConn, data: Omit<SignalData, 'linkId'>): void {
     const full: SignalData = { linkId: linkIdOf(this.local!, c.peer), ...data } as SignalData
-    this.o.signaling.signal(this.o.room, c.peer, full).catch(() => {
-      // the signaling server may be away; the attempt times out and is retried
+    const sp = c.sp
+    const attempt = c.attempt
+    this.o.signaling.signal(this.o.room, c.peer, full).catch((e: unknown) => {
+      // The peer is not in the room (yet): this attempt cannot succeed, so end it now rather
+      // than at the connect timeout; it is retried with backoff, and at once when the peer
+      // joins (presence). Otherwise the server may be away: the attempt times out and is retried.
+      const code = (e as { code?: unknown } | undefined)?.code
+      if (code !== 'PEER_NOT_IN_ROOM' || c.link || c.sp !== sp || c.attempt !== attempt) return
+      if (!c.connectTimer && !sp) return // nothing under way any more
+      this.fail(c, 'PEER_UNREACHABLE', `${c.peer.slice(0, 16)}… is not in room ${this.o.room}`)
     })
   }
 
