@@ -68,8 +68,8 @@ export class Counters {
     return t
   }
 
-  drop(code: ErrorCode, n = 1): void {
-    this.drops.set(code, (this.drops.get(code) ?? 0) + n)
+  drop(code: ErrorCode): void {
+    this.drops.set(code, (this.drops.get(code) ?? 0) + 1)
   }
 
   handshakeFailed(code: ErrorCode): void {

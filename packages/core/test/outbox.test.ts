@@ -306,6 +306,35 @@ describe('a party restarted with its outbox store', () => {
     })
   }, 30_000)
 
+  it('refuses a store that keeps a unit over what its channels now carry (INVALID_ARGUMENT)', async () => {
+    const crypto = createNodeCrypto()
+    const key = (await generateIdentity(crypto)).key
+    const outbox = createMemoryOutboxStore()
+    // written under the default limits: a 10 KiB unit waits for P2's acknowledgement
+    for (const r of [
+      { type: 'epoch', epoch: new Uint8Array(16).fill(9) },
+      { type: 'peer-epoch', peer: P2, epoch: '00'.repeat(16) },
+      {
+        type: 'enqueue',
+        sessionId: SID,
+        stream: P2,
+        streamSeq: 0,
+        unit: new Uint8Array(10 * 1024),
+        to: [{ peer: P2, seq: 0 }],
+      },
+    ] as OutboxRecord[])
+      outbox.append(r)
+    const start = (maxMessageBytes: number) =>
+      createInThreadSessionHost({ crypto, identity: key, outbox, limits: { maxMessageBytes } })
+    expect(() => start(4096)).toThrowError(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: expect.objectContaining({ bytes: 10240 }),
+      }),
+    )
+    expect(() => start(16 * 1024)).not.toThrow()
+  })
+
   it('without a store, the restarted party is a new epoch and its peers abort with PEER_RESTARTED', async () => {
     const crypto = createNodeCrypto()
     const net = network()

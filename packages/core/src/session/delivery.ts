@@ -31,6 +31,8 @@ export class PeerDelivery {
   processed = 0n
   /** Last ack sent. */
   ackedUpTo = 0n
+  /** What the outbox store has been told was processed (an `accept` or `processed` record). */
+  journaled = 0n
   /**
    * After a restart from an outbox store: the delivery number of the first unit the store had
    * not seen processed. When that unit is a batch, part of it may have been accepted before
@@ -124,6 +126,7 @@ export class PeerDelivery {
     this.received = s.processed
     this.processed = s.processed
     this.ackedUpTo = 0n
+    this.journaled = s.processed
     this.resumedAt = s.processed
   }
 
@@ -136,6 +139,7 @@ export class PeerDelivery {
     this.received = 0n
     this.processed = 0n
     this.ackedUpTo = 0n
+    this.journaled = 0n
     this.resumedAt = undefined
   }
 }

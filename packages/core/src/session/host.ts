@@ -312,6 +312,20 @@ export class InThreadSessionHost implements SessionHost {
    */
   private restore(): void {
     const state = this.outbox!.load()
+    // what it kept must still fit a channel under today's limits: resending a unit the channel
+    // refuses would stall that peer's stream for good
+    const maxUnit = this.limits.maxMessageBytes + 1024
+    for (const [peer, p] of state.peers) {
+      for (const [seq, unit] of p.unacked) {
+        if (unit.length > maxUnit) {
+          throw new ConclaveError(
+            'INVALID_ARGUMENT',
+            `the outbox store keeps unit ${seq} for ${peer.slice(0, 16)}… of ${unit.length} bytes, over maxMessageBytes + 1 KiB (${maxUnit}): start with the maxMessageBytes it was written under`,
+            { peer, seq, bytes: unit.length, max: maxUnit },
+          )
+        }
+      }
+    }
     if (!state.epoch) this.outbox!.append({ type: 'epoch', epoch: this.epoch })
     for (const [peer, p] of state.peers) {
       this.peerDelivery(peer).restore({
@@ -504,13 +518,11 @@ export class InThreadSessionHost implements SessionHost {
     try {
       for (const unit of units) this.transmit(state, unit, messagesIn(unit))
     } catch (e) {
-      // a kept unit this channel will not carry (the party restarted with a smaller
-      // maxMessageBytes): skipping it would break the numbering, so say so and give up the link
-      const code = errorCode(e) ?? 'MESSAGE_TOO_LARGE'
+      // cannot happen with units this party made under its limits (restore() refuses a store
+      // whose units are over them); if it does, the link is given up without blaming the peer
       const reason = `cannot send a kept unit again: ${e instanceof Error ? e.message : String(e)}`
-      this.counter.drop(code)
-      this.emit({ type: 'drop', code, peer, reason })
-      state.channel.close(code, reason)
+      this.counter.drop(errorCode(e) ?? 'MESSAGE_TOO_LARGE')
+      state.channel.close('LINK_CLOSED', reason)
       return
     }
     // the last ack may have been lost with the old link (or this party restarted): say it again
@@ -563,7 +575,10 @@ export class InThreadSessionHost implements SessionHost {
       const link = this.readyLinks.get(peer)
       if (!d || !link || link.channel.isClosed || d.processed <= d.ackedUpTo) return
       // an ack never covers what the outbox store has not kept
-      this.journal({ type: 'processed', peer, next: Number(d.processed) })
+      if (d.journaled < d.processed) {
+        this.journal({ type: 'processed', peer, next: Number(d.processed) })
+        d.journaled = d.processed
+      }
       d.ackedUpTo = d.processed
       try {
         link.channel.sendRecord({ type: RecordType.ack, seq: d.processed })
@@ -683,6 +698,13 @@ export class InThreadSessionHost implements SessionHost {
     // acknowledged once processed (accepted or refused: a refused unit is not worth resending)
     const done = (this.recvChains.get(peer) ?? Promise.resolve()).then(() => {
       if (d.processed < seq + 1n) d.processed = seq + 1n
+      // a unit that ended without an `accept` carrying its number (refused, control, held) is
+      // journaled as processed now: after a restart, the store then names exactly the unit
+      // that was in progress (resumedAt), not an earlier one
+      if (this.outbox && d.journaled < d.processed) {
+        this.journal({ type: 'processed', peer, next: Number(d.processed) })
+        d.journaled = d.processed
+      }
       this.scheduleAck(peer)
     })
     this.recvChains.set(peer, done)
@@ -732,10 +754,6 @@ export class InThreadSessionHost implements SessionHost {
     const chain = (this.recvChains.get(peer) ?? Promise.resolve())
       .then(() => verified)
       .then((ok) => {
-        if (this.guard.banned(peer)) {
-          this.counter.drop('PEER_BANNED') // cut off after it arrived: not taken
-          return
-        }
         if (!ok) {
           this.refuse('ENVELOPE_BAD_SIGNATURE', peer, sid, 'envelope signature does not verify')
           return
@@ -793,11 +811,6 @@ export class InThreadSessionHost implements SessionHost {
       let prev: EnvelopeUnit | undefined
       let prevKeys: UnitKeys | undefined
       for (const [i, unit] of batch.units.entries()) {
-        if (this.guard.banned(peer)) {
-          // cut off while taking this batch (its rates or its penalties): the rest is not taken
-          this.counter.drop('PEER_BANNED', batch.units.length - i)
-          return
-        }
         const keys = unitKeysLike(unit, prev, prevKeys)
         prev = unit
         prevKeys = keys
@@ -941,6 +954,10 @@ export class InThreadSessionHost implements SessionHost {
       fresh: freshKey,
       deliverySeq: held.deliverySeq === undefined ? -1 : Number(held.deliverySeq),
     })
+    if (held.deliverySeq !== undefined) {
+      const d = this.peerDelivery(peer)
+      if (d.journaled < held.deliverySeq + 1n) d.journaled = held.deliverySeq + 1n
+    }
     session.inbox.put(key, body)
     if (broadcast) {
       const key = `${peer}|${unit.round}|${unit.kind}`
