@@ -54,67 +54,102 @@ runTransportTests('webrtc (wrtc, loopback)', async () => {
 })
 
 describe('webrtc transport: a peer asked for before it joins the room', () => {
+  /** A signaling server, and parties in one room on it (autoConnect off), all stopped after. */
+  async function world(options: Partial<Parameters<typeof createWebRtcTransport>[0]>) {
+    const crypto = createNobleBackend()
+    const server = createSignalingServer({ host: '127.0.0.1', port: 0, logLevel: 'error' })
+    const { url } = await server.start()
+    const room = `room-${Math.random().toString(36).slice(2)}`
+    const stops: (() => Promise<void> | void)[] = [() => server.stop()]
+    const make = async () => {
+      const id = await generateIdentity(crypto, { extractable: true })
+      const signaling = createSignalingClient({
+        url,
+        publicKey: id.key.publicKey,
+        sign: (b) => crypto.ed25519.sign(id.key, b),
+      })
+      void signaling.start().catch(() => undefined)
+      const transport = createWebRtcTransport({
+        signaling,
+        room,
+        SimplePeer,
+        wrtc,
+        iceServers: [],
+        candidateFilter: loopbackOnly,
+        autoConnect: false,
+        ...options,
+      })
+      stops.unshift(
+        () => transport.stop(),
+        () => signaling.stop(),
+      )
+      return { id: id.id, transport }
+    }
+    const pair = [await make(), await make()].sort((x, y) => (x.id < y.id ? -1 : 1))
+    const cleanup = async () => {
+      for (const s of stops) await s()
+    }
+    return { pair: pair as [(typeof pair)[0], (typeof pair)[0]], cleanup }
+  }
+
+  /** Resolves at `early`'s first link; rejects after `ms` with the states it went through. */
+  function linkWithin(early: { transport: ReturnType<typeof createWebRtcTransport> }, ms: number) {
+    const states: string[] = []
+    early.transport.onState?.((ev) => states.push(`${ev.state}${ev.code ? `:${ev.code}` : ''}`))
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const linked = Promise.race([
+      new Promise<void>((resolve) => early.transport.onLink(() => resolve())),
+      new Promise<void>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no link in ${ms} ms; states: ${states.join(' ')}`)), ms)
+      }),
+    ]).finally(() => clearTimeout(timer))
+    return { linked, states }
+  }
+
   // the offer rule (lower id offers) makes two paths: the early side offers, or asks for an offer
   it.each(['offers', 'asks for an offer'])(
-    'is linked once it joins, not at the connect timeout (early side %s)',
+    'is linked once it joins, not at the connect timeout or a backoff (early side %s)',
     async (path) => {
-      const crypto = createNobleBackend()
-      const server = createSignalingServer({ host: '127.0.0.1', port: 0, logLevel: 'error' })
-      const { url } = await server.start()
-      const room = `room-${Math.random().toString(36).slice(2)}`
-      const stops: (() => Promise<void> | void)[] = [() => server.stop()]
+      // far longer than the test: an attempt that waits for the connect timeout or for a
+      // backoff cannot pass; only the peer's presence can start the one that links
+      const { pair, cleanup } = await world({
+        connectTimeoutMs: 60_000,
+        backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 },
+      })
       try {
-        const make = async () => {
-          const id = await generateIdentity(crypto, { extractable: true })
-          const signaling = createSignalingClient({
-            url,
-            publicKey: id.key.publicKey,
-            sign: (b) => crypto.ed25519.sign(id.key, b),
-          })
-          void signaling.start().catch(() => undefined)
-          const transport = createWebRtcTransport({
-            signaling,
-            room,
-            SimplePeer,
-            wrtc,
-            iceServers: [],
-            candidateFilter: loopbackOnly,
-            autoConnect: false,
-            // far longer than the test: an attempt that has to wait for it cannot pass
-            connectTimeoutMs: 60_000,
-          })
-          stops.unshift(
-            () => transport.stop(),
-            () => signaling.stop(),
-          )
-          return { id: id.id, transport }
-        }
-        const pair = [await make(), await make()].sort((x, y) => (x.id < y.id ? -1 : 1))
-        const [early, late] = path === 'offers' ? [pair[0]!, pair[1]!] : [pair[1]!, pair[0]!]
-        const linked = new Promise<void>((resolve) => early.transport.onLink(() => resolve()))
-        const states: string[] = []
-        early.transport.onState?.((ev) => {
-          if (ev.peer === late.id) states.push(`${ev.state}${ev.code ? `:${ev.code}` : ''}`)
-        })
+        const [early, late] = path === 'offers' ? [pair[0], pair[1]] : [pair[1], pair[0]]
+        const { linked, states } = linkWithin(early, 10_000)
         await early.transport.start(early.id)
         await early.transport.connect(late.id)
         await new Promise((r) => setTimeout(r, 300)) // refused meanwhile: not in the room
         await late.transport.start(late.id) // joins; autoConnect is off, so it asks for nothing
-        let timer: ReturnType<typeof setTimeout> | undefined
-        await Promise.race([
-          linked,
-          new Promise((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`no link in 10 s; states: ${states.join(' ')}`)),
-              10_000,
-            )
-          }),
-        ]).finally(() => clearTimeout(timer))
+        await linked
         expect(states).toContain('backoff:PEER_UNREACHABLE')
       } finally {
-        for (const s of stops) await s()
+        await cleanup()
       }
     },
     30_000,
   )
+
+  it('waiting for it does not use up maxAttempts', async () => {
+    // refused every ~20 ms for a second: with maxAttempts 1, counting would give up at once
+    const { pair, cleanup } = await world({
+      maxAttempts: 1,
+      backoff: { initialMs: 20, maxMs: 20, jitter: 0 },
+    })
+    try {
+      const [early, late] = pair
+      const { linked, states } = linkWithin(early, 10_000)
+      await early.transport.start(early.id)
+      await early.transport.connect(late.id)
+      await new Promise((r) => setTimeout(r, 1000))
+      expect(states.filter((s) => s === 'backoff:PEER_UNREACHABLE').length).toBeGreaterThan(5)
+      expect(states.some((s) => s.startsWith('closed'))).toBe(false)
+      await late.transport.start(late.id)
+      await linked
+    } finally {
+      await cleanup()
+    }
+  }, 30_000)
 })

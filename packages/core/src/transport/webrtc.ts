@@ -304,8 +304,10 @@ class WebRtcTransport implements Transport {
         const peer = safeId(ev.party.partyId)
         if (!peer || peer === this.local) return
         if (ev.event === 'joined') {
-          // a peer asked for before it was here gets a new attempt now, not after backoff
+          // a peer asked for before it was here gets a new attempt now, not after backoff,
+          // and a fresh count of attempts
           const c = this.conns.get(peer)
+          if (c && !c.link) c.failures = 0
           if (this.o.autoConnect !== false || c?.wanted) this.want(peer, true)
         }
         if (ev.event === 'left') {
@@ -581,16 +583,20 @@ class WebRtcTransport implements Transport {
 
   private sendSignal(c: PeerConn, data: Omit<SignalData, 'linkId'>): void {
     const full: SignalData = { linkId: linkIdOf(this.local!, c.peer), ...data } as SignalData
+    // what this signal belongs to: the offer's simple-peer, or the connect-request's time
     const sp = c.sp
     const attempt = c.attempt
+    const request = c.lastRequest
     this.o.signaling.signal(this.o.room, c.peer, full).catch((e: unknown) => {
       // The peer is not in the room (yet): this attempt cannot succeed, so end it now rather
-      // than at the connect timeout; it is retried with backoff, and at once when the peer
-      // joins (presence). Otherwise the server may be away: the attempt times out and is retried.
+      // than at the connect timeout; it is retried when the peer joins (presence), and after
+      // a backoff as a safety net, without counting against maxAttempts. Otherwise the server
+      // may be away: the attempt times out and is retried.
       const code = (e as { code?: unknown } | undefined)?.code
       if (code !== 'PEER_NOT_IN_ROOM' || c.link || c.sp !== sp || c.attempt !== attempt) return
-      if (!c.connectTimer && !sp) return // nothing under way any more
-      this.fail(c, 'PEER_UNREACHABLE', `${c.peer.slice(0, 16)}… is not in room ${this.o.room}`)
+      if (!sp && (!c.connectTimer || c.lastRequest !== request)) return // not the one under way
+      const reason = `${c.peer.slice(0, 16)}… is not in room ${this.o.room}`
+      this.teardown(c, 'PEER_UNREACHABLE', reason, c.wanted, false, false)
     })
   }
 
@@ -614,7 +620,14 @@ class WebRtcTransport implements Transport {
    * link (we close it on purpose), so tell it and let it close first (see the module comment);
    * otherwise the far end has no link to us any more and the connection is closed at once.
    */
-  private teardown(c: PeerConn, code: ErrorCode, reason: string, retry: boolean, graceful = false): void {
+  private teardown(
+    c: PeerConn,
+    code: ErrorCode,
+    reason: string,
+    retry: boolean,
+    graceful = false,
+    counts = true,
+  ): void {
     if (c.connectTimer) clearTimeout(c.connectTimer)
     c.connectTimer = undefined
     const sp = c.sp
@@ -631,13 +644,15 @@ class WebRtcTransport implements Transport {
       this.setState(c, 'closed', { code, reason })
       return
     }
-    c.failures++
+    // a peer not in the room yet is not a failure of the path: waiting for it does not use up
+    // maxAttempts (its presence starts the next attempt; the backoff is a safety net)
+    if (counts) c.failures++
     const max = this.o.maxAttempts ?? 10
     if (c.failures > max && !this.o.persistentPeers?.has(c.peer)) {
       this.giveUp(c, code, `gave up after ${max} attempts: ${reason}`)
       return
     }
-    const delay = backoffDelay(c.failures - 1, this.o.backoff)
+    const delay = backoffDelay(counts ? c.failures - 1 : c.failures, this.o.backoff)
     this.setState(c, 'backoff', { code, reason, retryInMs: delay })
     if (c.retryTimer) clearTimeout(c.retryTimer)
     c.retryTimer = setTimeout(() => {
