@@ -115,6 +115,33 @@ describe('acknowledged delivery', () => {
       expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'DELIVERY_BUFFER_FULL' })
   })
 
+  it('peers() shows what waits for each peer to acknowledge, and it empties once acknowledged', async () => {
+    const crypto = createNodeCrypto()
+    const net = network()
+    const a = await makeParty(net, crypto, { limits: { maxBatchUnits: 1 } })
+    const b = await makeParty(net, crypto)
+    stops.push(
+      () => a.party.stop(),
+      () => b.party.stop(),
+    )
+    const ids = [a.party.id, b.party.id]
+    const sid = randomSid(crypto)
+    const sa = a.party.session({ id: sid, participants: ids })
+    const sb = b.party.session({ id: sid, participants: ids })
+    await a.party.waitForPeers([b.party.id])
+    const pending = () => a.party.peers().find((p) => p.peer === b.party.id)!
+    expect(pending()).toMatchObject({ pendingUnits: 0, pendingBytes: 0 })
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => sa.send(b.party.id, 1, new Uint8Array(100).fill(i))),
+    )
+    // acknowledged only once b has processed them (and 10 ms later): not yet
+    expect(pending().pendingUnits).toBe(20)
+    expect(pending().pendingBytes).toBeGreaterThan(20 * 100)
+    for (let i = 0; i < 20; i++) await sb.receive(a.party.id, 1)
+    await until(() => pending().pendingUnits === 0, 5000, 'acknowledged')
+    expect(pending().pendingBytes).toBe(0)
+  })
+
   it('a batch that does not fit the retransmit buffer is refused whole, with its code', async () => {
     const crypto = createNodeCrypto()
     const net = network()

@@ -1846,6 +1846,8 @@ export class InThreadSessionHost implements SessionHost {
         clockOffsetMs: l.result!.clockOffsetMs,
         rttMs: l.rttMs,
         health: 0.4 * reliability + 0.3 * l.latencyScore + 0.3 * uptime,
+        pendingUnits: this.deliveries.get(peer)?.pendingCount ?? 0,
+        pendingBytes: this.deliveries.get(peer)?.pendingBytes ?? 0,
       }
     })
   }

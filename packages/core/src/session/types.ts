@@ -153,6 +153,14 @@ export interface PeerInfo {
   rttMs: number | undefined
   /** 0.4·reliability + 0.3·latency score + 0.3·uptime, in [0, 1] (DESIGN "Connections"). */
   health: number
+  /**
+   * Units (an envelope, or a batch) sent to this peer and not yet acknowledged, and their bytes:
+   * the retransmit buffer that `send()` fills up to `maxUnackedPerPeer` /
+   * `maxUnackedBytesPerPeer` before it is refused with `DELIVERY_BUFFER_FULL`. An application
+   * that sends a lot can keep an eye on these rather than wait for the refusal.
+   */
+  pendingUnits: number
+  pendingBytes: number
 }
 
 /**
