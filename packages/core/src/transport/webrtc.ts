@@ -247,6 +247,8 @@ interface PeerConn {
   link: WebRtcLink | undefined
   state: LinkStateEvent['state'] | 'open'
   failures: number
+  /** Attempts ended because the peer was not in the room: they pace the safety retries only. */
+  waits: number
   wanted: boolean
   retryTimer: ReturnType<typeof setTimeout> | undefined
   connectTimer: ReturnType<typeof setTimeout> | undefined
@@ -307,7 +309,10 @@ class WebRtcTransport implements Transport {
           // a peer asked for before it was here gets a new attempt now, not after backoff,
           // and a fresh count of attempts
           const c = this.conns.get(peer)
-          if (c && !c.link) c.failures = 0
+          if (c && !c.link) {
+            c.failures = 0
+            c.waits = 0
+          }
           if (this.o.autoConnect !== false || c?.wanted) this.want(peer, true)
         }
         if (ev.event === 'left') {
@@ -364,6 +369,7 @@ class WebRtcTransport implements Transport {
         link: undefined,
         state: 'idle',
         failures: 0,
+        waits: 0,
         wanted: false,
         retryTimer: undefined,
         connectTimer: undefined,
@@ -505,6 +511,7 @@ class WebRtcTransport implements Transport {
     c.link = link
     c.state = 'open'
     c.failures = 0
+    c.waits = 0
     this.links.emit('link', link)
     const early = c.early
     c.early = []
@@ -645,14 +652,16 @@ class WebRtcTransport implements Transport {
       return
     }
     // a peer not in the room yet is not a failure of the path: waiting for it does not use up
-    // maxAttempts (its presence starts the next attempt; the backoff is a safety net)
+    // maxAttempts (its presence starts the next attempt); the safety retries back off on their
+    // own count, up to the backoff's maximum (10 s by default), while it stays wanted
     if (counts) c.failures++
+    else c.waits++
     const max = this.o.maxAttempts ?? 10
     if (c.failures > max && !this.o.persistentPeers?.has(c.peer)) {
       this.giveUp(c, code, `gave up after ${max} attempts: ${reason}`)
       return
     }
-    const delay = backoffDelay(counts ? c.failures - 1 : c.failures, this.o.backoff)
+    const delay = backoffDelay((counts ? c.failures : c.waits) - 1, this.o.backoff)
     this.setState(c, 'backoff', { code, reason, retryInMs: delay })
     if (c.retryTimer) clearTimeout(c.retryTimer)
     c.retryTimer = setTimeout(() => {
