@@ -2,7 +2,7 @@
  * Acknowledged delivery: messages sent while links are cut at random arrive exactly once and
  * in order per sender; a full retransmit buffer is an error to the caller.
  */
-import { type PartyId, utf8 } from '@conclave/core'
+import { type Limits, type PartyId, utf8 } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeParty, network, randomSid, type TestParty, until } from './helpers.ts'
@@ -16,6 +16,24 @@ function body(i: number): Uint8Array {
   const b = new Uint8Array(4)
   new DataView(b.buffer).setUint32(0, i)
   return b
+}
+
+/** Two parties on a memory network, a session between them, linked; `a` with `limits`. */
+async function linkedPair(limits: Partial<Limits> = {}) {
+  const crypto = createNodeCrypto()
+  const net = network()
+  const a = await makeParty(net, crypto, { limits })
+  const b = await makeParty(net, crypto)
+  stops.push(
+    () => a.party.stop(),
+    () => b.party.stop(),
+  )
+  const ids = [a.party.id, b.party.id]
+  const sid = randomSid(crypto)
+  const sa = a.party.session({ id: sid, participants: ids })
+  const sb = b.party.session({ id: sid, participants: ids })
+  await a.party.waitForPeers([b.party.id])
+  return { net, a, b, sa, sb }
 }
 
 describe('acknowledged delivery', () => {
@@ -80,19 +98,7 @@ describe('acknowledged delivery', () => {
   }, 60_000)
 
   it('a message sent while the link is down is delivered when it comes back', async () => {
-    const crypto = createNodeCrypto()
-    const net = network()
-    const a = await makeParty(net, crypto)
-    const b = await makeParty(net, crypto)
-    stops.push(
-      () => a.party.stop(),
-      () => b.party.stop(),
-    )
-    const ids = [a.party.id, b.party.id]
-    const sid = randomSid(crypto)
-    const sa = a.party.session({ id: sid, participants: ids })
-    const sb = b.party.session({ id: sid, participants: ids })
-    await a.party.waitForPeers([b.party.id])
+    const { net, a, b, sa, sb } = await linkedPair()
     net.cut(a.party.id, b.party.id)
     await until(() => a.party.peers().length === 0, 2000, 'link down')
     await sa.send(b.party.id, 1, utf8('while down'))
@@ -116,19 +122,7 @@ describe('acknowledged delivery', () => {
   })
 
   it('peers() shows what waits for each peer to acknowledge, and it empties once acknowledged', async () => {
-    const crypto = createNodeCrypto()
-    const net = network()
-    const a = await makeParty(net, crypto, { limits: { maxBatchUnits: 1 } })
-    const b = await makeParty(net, crypto)
-    stops.push(
-      () => a.party.stop(),
-      () => b.party.stop(),
-    )
-    const ids = [a.party.id, b.party.id]
-    const sid = randomSid(crypto)
-    const sa = a.party.session({ id: sid, participants: ids })
-    const sb = b.party.session({ id: sid, participants: ids })
-    await a.party.waitForPeers([b.party.id])
+    const { a, b, sa, sb } = await linkedPair({ maxBatchUnits: 1 })
     const pending = () => a.party.peers().find((p) => p.peer === b.party.id)!
     expect(pending()).toMatchObject({ pendingUnits: 0, pendingBytes: 0 })
     await Promise.all(
