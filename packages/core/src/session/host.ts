@@ -21,9 +21,12 @@ import {
 } from '../ids.ts'
 import type { TransportKind } from '../transport/types.ts'
 import {
+  BATCH_HEADER_BYTES,
+  BATCH_ITEM_OVERHEAD_BYTES,
   BATCH_MARKER,
   type BatchItem,
   batchSignedBytes,
+  batchWireBytes,
   type DecodedBatch,
   decodeBatch,
   decodeUnit,
@@ -127,9 +130,6 @@ interface SignJob {
 
 /** Placeholder of a batch's signature until it is signed. */
 const NO_SIGNATURE = new Uint8Array(64)
-/** A batch unit's bytes beyond its payloads: marker and count, and the signature; and per item. */
-const BATCH_OVERHEAD = 3 + 64
-const BATCH_ITEM_OVERHEAD = 44
 
 /**
  * A batched envelope copied out of its batch: its item bytes once, the fields as views into
@@ -1181,7 +1181,7 @@ export class InThreadSessionHost implements SessionHost {
     const open = new Map<PartyId, SignJob>()
     const maxUnits = Math.min(this.limits.maxBatchUnits, MAX_BATCH_UNITS)
     // a batch is one unit on the wire: it must also fit the largest unit a channel takes
-    // (maxMessageBytes + 1 KiB), counted with its framing: 3 + Σ(44 + payload) + 64
+    // (maxMessageBytes + 1 KiB), counted with its framing (batchWireBytes)
     const maxWire = this.limits.maxMessageBytes + 1024
     for (const it of items) {
       const peer = it.to.length === 1 ? it.to[0]! : undefined
@@ -1191,8 +1191,7 @@ export class InThreadSessionHost implements SessionHost {
           !job ||
           job.items.length >= maxUnits ||
           job.bytes + it.payload.length > this.limits.maxBatchBytes ||
-          BATCH_OVERHEAD + BATCH_ITEM_OVERHEAD * (job.items.length + 1) + job.bytes + it.payload.length >
-            maxWire
+          batchWireBytes(job.items.length + 1, job.bytes + it.payload.length) > maxWire
         ) {
           job = { items: [], bytes: 0, batch: true }
           jobs.push(job)
@@ -1295,9 +1294,9 @@ export class InThreadSessionHost implements SessionHost {
     // fills the last 64 bytes
     const unit = encodeBatch(job.items, NO_SIGNATURE)
     const slices: Uint8Array[] = []
-    let offset = 3
+    let offset = BATCH_HEADER_BYTES
     for (const it of job.items) {
-      const end = offset + 44 + it.payload.length
+      const end = offset + BATCH_ITEM_OVERHEAD_BYTES + it.payload.length
       slices.push(unit.subarray(offset, end))
       offset = end
     }

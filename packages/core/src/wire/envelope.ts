@@ -38,6 +38,15 @@ export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 export const BATCH_MARKER = 0x80
 /** Most envelopes in one batch. */
 export const MAX_BATCH_UNITS = 1024
+/** A batch's bytes before its items: marker (u8) and count (u16). */
+export const BATCH_HEADER_BYTES = 3
+/** A batch item's bytes beside its payload: length (u32), recipient (32), timestamp (u64). */
+export const BATCH_ITEM_OVERHEAD_BYTES = 44
+
+/** Wire size of a batch of `n` items whose payloads hold `payloadBytes` in all (signature included). */
+export function batchWireBytes(n: number, payloadBytes: number): number {
+  return BATCH_HEADER_BYTES + n * BATCH_ITEM_OVERHEAD_BYTES + payloadBytes + 64
+}
 
 /** The fields of an envelope payload. */
 export interface EnvelopeFields {
@@ -285,9 +294,9 @@ export function encodeBatch(items: readonly BatchItem[], signature: Uint8Array):
       `a batch holds 2 to ${MAX_BATCH_UNITS} envelopes, got ${items.length}`,
     )
   }
-  let size = 3 + 64
-  for (const it of items) size += 44 + it.payload.length
-  const w = new Writer(size).u8(BATCH_MARKER).u16(items.length)
+  let payloadBytes = 0
+  for (const it of items) payloadBytes += it.payload.length
+  const w = new Writer(batchWireBytes(items.length, payloadBytes)).u8(BATCH_MARKER).u16(items.length)
   for (const it of items) writeItem(w, it)
   return w.bytes(signature, 64).finish()
 }
@@ -300,7 +309,7 @@ export function encodeBatch(items: readonly BatchItem[], signature: Uint8Array):
  */
 export function decodeBatch(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES): DecodedBatch {
   // the signature is the last 64 bytes; the items fill exactly what is before it
-  if (bytes.length < 3 + 64) {
+  if (bytes.length < BATCH_HEADER_BYTES + 64) {
     throw new ConclaveError(
       'DECODE_SHORT_INPUT',
       `batch of ${bytes.length} bytes is shorter than its header and signature`,
