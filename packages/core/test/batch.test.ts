@@ -6,10 +6,15 @@
  */
 import {
   BATCH_MARKER,
+  type BatchItem,
   batchSignedBytes,
+  COMPACT_BATCH_MARKER,
   createNobleBackend,
   decodeBatch,
   encodeBatch,
+  encodeFullBatch,
+  encodePayload,
+  expandCompactBatch,
   generateIdentity,
   type Limits,
   type PartyId,
@@ -244,7 +249,7 @@ describe('batches', () => {
     expect(text(signed.subarray(0, 18))).toBe('conclave/batch/v1\0')
     expect(new DataView(signed.buffer).getUint32(18)).toBe(3)
     const sig = await noble.ed25519.sign(key.key, signed)
-    const unit = encodeBatch(items, sig)
+    const unit = encodeFullBatch(items, sig)
     expect(unit[0]).toBe(BATCH_MARKER)
     expect((unit[1]! << 8) | unit[2]!).toBe(3)
     expect(unit.subarray(unit.length - 64)).toEqual(sig)
@@ -252,8 +257,157 @@ describe('batches', () => {
     expect(node.sha256?.([signed])).toEqual(sha256(signed))
     expect(node.ed25519.verifySync).toBeTypeOf('function')
     expect(await noble.ed25519.verify(key.key.publicKey, signed, sig)).toBe(true)
-    expect(() => encodeBatch(items.slice(0, 1), sig)).toThrow(
+    expect(() => encodeFullBatch(items.slice(0, 1), sig)).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
     )
+  })
+
+  describe('the compact form (0x81)', () => {
+    const from = new Uint8Array(32).fill(0xaa)
+    const to = new Uint8Array(32).fill(0xbb)
+    const sidA = new Uint8Array(32).fill(1)
+    const sidB = new Uint8Array(32).fill(2)
+    const epochA = new Uint8Array(16).fill(3)
+    const epochB = new Uint8Array(16).fill(4)
+    const sig = new Uint8Array(64).map((_, i) => i)
+    const item = (
+      f: {
+        sid?: Uint8Array
+        epoch?: Uint8Array
+        round?: number
+        kind?: string
+        seq: bigint
+        body?: Uint8Array
+      },
+      timestamp = 1_700_000_000_000n,
+      recipient = to,
+    ): BatchItem => ({
+      payload: encodePayload({
+        sessionId: f.sid ?? sidA,
+        round: f.round ?? 1,
+        kind: f.kind ?? 'msg',
+        from,
+        epoch: f.epoch ?? epochA,
+        seq: f.seq,
+        body: f.body ?? utf8(`body ${f.seq}`),
+      }),
+      recipient,
+      timestamp,
+    })
+    // every field shared, and every field changing, in one batch
+    const items = [
+      item({ seq: 1n }),
+      item({ seq: 2n }),
+      item({ seq: 3n, body: new Uint8Array(0) }),
+      item({ seq: 9n }, 1_700_000_000_001n),
+      item({ sid: sidB, seq: 10n, round: 2 }),
+      item({ sid: sidB, epoch: epochB, seq: 0n, kind: 'κίνδυνος' }),
+      item({ sid: sidB, epoch: epochB, seq: 1n, kind: 'κίνδυνος', round: 0xffffffff }),
+      item({ sid: sidA, seq: (1n << 64n) - 1n, body: new Uint8Array(3000).fill(7) }, (1n << 64n) - 1n),
+      item({ sid: sidA, seq: 0n }, 0n),
+    ]
+
+    it('carries exactly the envelopes of the full form, in fewer bytes', () => {
+      const compact = encodeBatch(items, sig)
+      const full = encodeFullBatch(items, sig)
+      expect(compact[0]).toBe(COMPACT_BATCH_MARKER)
+      expect((compact[1]! << 8) | compact[2]!).toBe(items.length)
+      expect(expandCompactBatch(compact)).toEqual(full)
+      const a = decodeBatch(compact)
+      const b = decodeBatch(full)
+      expect(a.items).toEqual(b.items)
+      expect(a.units).toEqual(b.units)
+      expect(a.signature).toEqual(sig)
+      // 68 bytes of header for 32 + 32 + 1 once; each item then saves its from, recipient and
+      // whatever it shares with the one before
+      expect(compact.length).toBeLessThan(full.length - items.length * 68 + 65)
+      // 256 B bodies of one stream: 5 bytes an item beside the body, against 146
+      const stream = Array.from({ length: 200 }, (_, i) =>
+        item({ seq: BigInt(i), body: new Uint8Array(256) }),
+      )
+      expect(encodeBatch(stream, sig).length).toBe(68 + 64 + 78 + 256 + 199 * (5 + 256))
+      expect(encodeFullBatch(stream, sig).length).toBe(3 + 64 + 200 * (143 + 3 + 256))
+    })
+
+    it('its encoder refuses envelopes from two senders, to two recipients, or not payloads', () => {
+      const other = new Uint8Array(32).fill(0xcc)
+      expect(() => encodeBatch([item({ seq: 1n }), item({ seq: 2n }, 1n, other)], sig)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      )
+      const foreign = { ...item({ seq: 2n }) }
+      foreign.payload = foreign.payload.slice()
+      foreign.payload.set(other, 39 + 3)
+      expect(() => encodeBatch([item({ seq: 1n }), foreign], sig)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      )
+      const garbage = { ...item({ seq: 2n }), payload: new Uint8Array([1, 2, 3]) }
+      expect(() => encodeBatch([item({ seq: 1n }), garbage], sig)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      )
+      expect(() => encodeBatch([item({ seq: 1n })], sig)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      )
+    })
+
+    it('its decoder refuses malformed input with a code', () => {
+      const good = encodeBatch(items.slice(0, 3), sig)
+      const at = 68 // the first item's flags
+      const second = 68 + 1 + 32 + 16 + 4 + 5 + 8 + 8 + 4 + 6 // after the first item ("body 1")
+      const cases: [string, Uint8Array, string][] = [
+        ['truncated', good.subarray(0, good.length - 1), 'DECODE_SHORT_INPUT'],
+        ['header only', good.subarray(0, 60), 'DECODE_SHORT_INPUT'],
+        [
+          'trailing byte',
+          Uint8Array.from([...good.subarray(0, good.length - 64), 0, ...sig]),
+          'DECODE_TRAILING_BYTES',
+        ],
+        ['count 1', Uint8Array.from(good).fill(1, 2, 3).fill(0, 1, 2), 'DECODE_BAD_LENGTH'],
+        ['envelope version 2', Uint8Array.from(good).fill(2, 3, 4), 'DECODE_UNKNOWN_VERSION'],
+        ['first item refers back', Uint8Array.from(good).fill(0x01, at, at + 1), 'DECODE_UNKNOWN_TYPE'],
+        [
+          'unknown flag',
+          Uint8Array.from(good).fill(good[second]! | 0x40, second, second + 1),
+          'DECODE_UNKNOWN_TYPE',
+        ],
+      ]
+      expect(good[second]).toBe(0x3f) // the second item shares everything
+      for (const [what, bytes, code] of cases) {
+        expect(() => decodeBatch(bytes), what).toThrow(expect.objectContaining({ code }))
+      }
+      // seq = previous + 1 past 2^64 - 1: the second item's explicit seq 0 replaced by the flag
+      const last = encodeBatch([item({ seq: (1n << 64n) - 1n }), item({ seq: 0n })], sig)
+      const second2 = 68 + 1 + 32 + 16 + 4 + 5 + 8 + 8 + 4 + 25 // "body 18446744073709551615"
+      expect(last[second2]).toBe(0x2f)
+      expect(decodeBatch(last).units[1]!.seq).toBe(0n)
+      const wrapped = Uint8Array.from([...last.subarray(0, second2), 0x3f, ...last.subarray(second2 + 9)])
+      expect(() => decodeBatch(wrapped)).toThrow(expect.objectContaining({ code: 'DECODE_BAD_LENGTH' }))
+      // a body over the cap
+      expect(() => decodeBatch(encodeBatch(items.slice(7, 9), sig), 100)).toThrow(
+        expect.objectContaining({ code: 'MESSAGE_TOO_LARGE' }),
+      )
+    })
+  })
+
+  it("node's sha256Into writes noble's digest at the offset, for parts below and above its scratch size", async () => {
+    const node = createNodeCrypto()
+    const { sha256 } = await import('@noble/hashes/sha2.js')
+    const into = node.sha256Into
+    expect(into).toBeTypeOf('function')
+    for (const sizes of [[0], [16, 300], [1, 2, 3, 4], [16 * 1024], [16 * 1024 - 16, 16, 1], [70_000, 5]]) {
+      const parts = sizes.map((n, k) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + k * 7 + n) & 255))
+      const whole = new Uint8Array(sizes.reduce((a, b) => a + b, 0))
+      let at = 0
+      for (const p of parts) {
+        whole.set(p, at)
+        at += p.length
+      }
+      const out = new Uint8Array(100).fill(0xee)
+      into!(parts, out, 37)
+      expect(out.subarray(37, 69)).toEqual(sha256(whole))
+      // nothing outside the 32 bytes is touched
+      expect(out.subarray(0, 37).every((b) => b === 0xee)).toBe(true)
+      expect(out.subarray(69).every((b) => b === 0xee)).toBe(true)
+      expect(node.sha256?.(parts)).toEqual(sha256(whole))
+    }
   })
 })

@@ -17,6 +17,7 @@ import {
   BROADCAST_RECIPIENT,
   ConclaveError,
   type CryptoBackend,
+  decodeBatch,
   decodeFrame,
   decodeHandshake,
   decodeProposal,
@@ -26,7 +27,9 @@ import {
   ERROR_CODES,
   type ErrorCode,
   encodeAuth,
+  encodeBatch,
   encodeFrameHeader,
+  encodeFullBatch,
   encodeHello,
   encodePayload,
   encodeProposal,
@@ -381,6 +384,52 @@ const proposalArb = fc
   })
 
 /** Arbitrary bytes, sometimes behind a prefix that gets a decoder past its first checks. */
+/**
+ * A batch of 2–6 envelopes from one sender to one recipient, in both forms; neighbours often
+ * share their session, epoch, round, kind, next seq and timestamp, so every compact flag occurs.
+ */
+const batchArb = fc
+  .record({
+    from: bytesN(32),
+    recipient: bytesN(32),
+    signature: bytesN(64),
+    items: fc.array(
+      fc.record({
+        sessionId: fc.oneof(fc.constant(undefined), bytesN(32)),
+        epoch: fc.oneof(fc.constant(undefined), bytesN(16)),
+        round: fc.oneof(fc.constant(undefined), u32),
+        kind: fc.oneof(fc.constant(undefined), shortString(1)),
+        seq: fc.oneof(fc.constant(undefined), u64),
+        timestamp: fc.oneof(fc.constant(undefined), u64),
+        body: fc.uint8Array({ maxLength: 200 }),
+      }),
+      { minLength: 2, maxLength: 6 },
+    ),
+  })
+  .map(({ from, recipient, signature, items }) => {
+    let prev = {
+      sessionId: new Uint8Array(32),
+      epoch: new Uint8Array(16),
+      round: 1,
+      kind: 'k',
+      seq: 0n,
+      timestamp: 0n,
+    }
+    const list = items.map((it) => {
+      const f = {
+        sessionId: it.sessionId ?? prev.sessionId,
+        epoch: it.epoch ?? prev.epoch,
+        round: it.round ?? prev.round,
+        kind: it.kind ?? prev.kind,
+        seq: it.seq ?? (prev.seq + 1n) % (1n << 64n),
+        timestamp: it.timestamp ?? prev.timestamp,
+      }
+      prev = f
+      return { payload: encodePayload({ ...f, from, body: it.body }), recipient, timestamp: f.timestamp }
+    })
+    return { compact: encodeBatch(list, signature), full: encodeFullBatch(list, signature) }
+  })
+
 const junk = (prefixes: Uint8Array[]) =>
   fc
     .tuple(
@@ -403,6 +452,7 @@ describe('fuzz: pure decoders', () => {
     decodeRecords,
     decodeHandshake,
     decodeProposal,
+    decodeBatch: (b: Uint8Array) => decodeBatch(b),
   }
   const prefixes: Record<keyof typeof decoders, Uint8Array[]> = {
     decodeUnit: [new Uint8Array([1])],
@@ -415,6 +465,11 @@ describe('fuzz: pure decoders', () => {
     ],
     decodeHandshake: [new Uint8Array([1, 1]), new Uint8Array([1, 2]), new Uint8Array([1, 1, 1, 1])],
     decodeProposal: [new Uint8Array([1]), new Uint8Array([1, 0, 0, 0, 0, 0, 0])],
+    decodeBatch: [
+      new Uint8Array([0x80, 0, 2]),
+      new Uint8Array([0x81, 0, 2, 1]),
+      new Uint8Array([0x81, 0, 2, 1, ...new Uint8Array(64), 0]),
+    ],
   }
 
   it('arbitrary bytes: every decoder returns or throws a ConclaveError with a known code, fast', () => {
@@ -487,6 +542,36 @@ describe('fuzz: pure decoders', () => {
       }),
       { seed: SEED + 14, numRuns: 200 },
     )
+  })
+
+  it('batches: the compact form decodes to exactly the full form, and mutations of either are refused cleanly', () => {
+    fc.assert(
+      fc.property(batchArb, ({ compact, full }) => {
+        const a = decodeClean('decodeBatch', compact, (b) => decodeBatch(b))
+        const b = decodeClean('decodeBatch', full, (b) => decodeBatch(b))
+        if (!a.ok || !b.ok)
+          throw new Error(`valid batch refused with ${a.ok ? '' : a.code} ${b.ok ? '' : b.code}`)
+        expect(a.value.units).toEqual(b.value.units)
+        expect(compact.length).toBeLessThan(full.length)
+      }),
+      { seed: SEED + 15, numRuns: 200 },
+    )
+    let refused = 0
+    fc.assert(
+      fc.property(
+        batchArb,
+        fc.boolean(),
+        fc.array(mutationArb, { minLength: 1, maxLength: 4 }),
+        (enc, compact, mutations) => {
+          const out = decodeClean('decodeBatch', mutate(compact ? enc.compact : enc.full, mutations), (b) =>
+            decodeBatch(b),
+          )
+          if (!out.ok) refused++
+        },
+      ),
+      { seed: SEED + 16, numRuns: 400 },
+    )
+    expect(refused).toBeGreaterThan(0)
   })
 
   it('mutated valid encodings (bit flips, truncations, extensions, length fields): clean refusals', () => {

@@ -9,7 +9,7 @@ import {
   createMemoryNetwork,
   createParty,
   type EnvelopeFields,
-  encodeBatch,
+  encodeFullBatch,
   encodePayload,
   encodeUnit,
   envelopeSignedBytes,
@@ -218,7 +218,7 @@ export class RawPeer {
       digests.set(sha256(envelopeSignedBytes(it.payload, it.recipient, it.timestamp)), 32 * i)
     const real = batchSignedBytes(digests)
     const sig = await this.crypto.ed25519.sign(opts.signer ?? this.key, opts.signed?.(real) ?? real)
-    return encodeBatch(list, sig)
+    return encodeFullBatch(list, sig)
   }
 
   send(peer: PartyId, bytes: Uint8Array): void {

@@ -32,11 +32,13 @@ import {
   encodeAuth,
   encodeBatch,
   encodeFrameHeader,
+  encodeFullBatch,
   encodePayload,
   encodeRecords,
   encodeUnit,
   envelopeSignedBytes,
   errorCode,
+  expandCompactBatch,
   type Record as FrameRecord,
   FrameType,
   frameNonce,
@@ -129,6 +131,8 @@ interface BatchCase extends BaseCase {
   signatureOrigin: 'sign' | 'sign-s-plus-l'
   count?: number
   envelopes: BatchEnvelope[]
+  /** The batch in the compact form written on the wire (honest batches that can be compact). */
+  compact?: string
   signedBytes: string
   signatureInput?: string
   signature: string
@@ -506,9 +510,21 @@ async function checkBatchBytes(c: BatchCase, crypto: CryptoBackend): Promise<voi
       recipient: fromHex(e.recipient),
       timestamp: BigInt(e.timestamp),
     }))
-    if (items.length >= 2) expect(toHex(encodeBatch(libItems, signature))).toBe(toHex(honest))
-    else expect(() => encodeBatch(libItems, signature)).toThrow(ConclaveError)
+    if (items.length >= 2) expect(toHex(encodeFullBatch(libItems, signature))).toBe(toHex(honest))
+    else expect(() => encodeFullBatch(libItems, signature)).toThrow(ConclaveError)
+    // the compact form written on the wire rebuilds the same bytes; its encoder refuses only
+    // what it can't carry (two senders or recipients, a non-payload, fewer than two)
+    let compact: Uint8Array | undefined
+    try {
+      compact = encodeBatch(libItems, signature)
+    } catch (e) {
+      if (!(e instanceof ConclaveError) || e.code !== 'INVALID_ARGUMENT') throw e
+    }
+    if (c.valid) expect(compact).toBeDefined()
+    if (compact) expect(toHex(expandCompactBatch(compact))).toBe(toHex(honest))
+    if (c.compact !== undefined && !c.mutation) expect(toHex(compact ?? new Uint8Array())).toBe(c.compact)
   }
+  if (c.compact !== undefined) expect(toHex(expandCompactBatch(fromHex(c.compact)))).toBe(c.batch)
   const batch = c.mutation ? applyMutation(honest, c.mutation) : honest
   if (c.mutation) expect(toHex(batch)).not.toBe(toHex(honest))
   expect(toHex(batch)).toBe(c.batch)
@@ -900,6 +916,13 @@ async function checkBatchCaseOnHost(c: BatchCase, crypto: CryptoBackend): Promis
   expect(got.messages).toEqual(
     accepted.map((e) => ({ round: e.fields.round, kind: e.fields.kind, bytes: e.fields.body.length / 2 })),
   )
+  // the same batch in the compact form gets the same verdicts
+  if (c.compact !== undefined) {
+    const compact = await hostBatchOutcome({ ...c, batch: c.compact }, crypto)
+    expect(compact.verdicts).toEqual(want)
+    expect(compact.drops).toEqual(drops)
+    expect(compact.messages).toEqual(got.messages)
+  }
 }
 
 // ── frames ────────────────────────────────────────────────────────────────────────────────

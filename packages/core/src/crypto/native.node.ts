@@ -21,11 +21,36 @@ const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 
 /** `crypto.hash` (one-shot; Node ≥ 20.12), when this Node has it. */
 const oneShot = (
-  nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => unknown }
+  nodeCrypto as unknown as { hash?: (algorithm: string, data: Uint8Array, encoding: 'latin1') => string }
 ).hash
 /** Inputs up to this size are gathered into {@link scratch} and hashed in one call. */
 const SCRATCH_BYTES = 16 * 1024
 const scratch = Buffer.alloc(SCRATCH_BYTES)
+
+/**
+ * SHA-256 of the concatenation of `parts` into `out` at `offset`. Small inputs (a batched
+ * envelope) are gathered into one scratch buffer and hashed one-shot, about 4× faster than a
+ * Hash object with an update per part; the digest comes back as a latin1 string, one char per
+ * byte, because node's one-shot returns a string in ~0.7 µs here and a Buffer in ~2.2 µs (the
+ * Buffer's allocation is most of a 300-byte digest's cost).
+ */
+function sha256Into(parts: readonly Uint8Array[], out: Uint8Array, offset: number): void {
+  let total = 0
+  for (const p of parts) total += p.length
+  if (oneShot !== undefined && total <= SCRATCH_BYTES) {
+    let at = 0
+    for (const p of parts) {
+      scratch.set(p, at)
+      at += p.length
+    }
+    const s = oneShot('sha256', scratch.subarray(0, total), 'latin1')
+    for (let i = 0; i < 32; i++) out[offset + i] = s.charCodeAt(i)
+    return
+  }
+  const h = createHash('sha256')
+  for (const p of parts) h.update(view(p))
+  out.set(h.digest(), offset)
+}
 
 /** A view node:crypto takes without copying. */
 function view(bytes: Uint8Array): Buffer {
@@ -95,21 +120,10 @@ export function withNodeNative(backend: CryptoBackend): CryptoBackend {
       },
     }),
     sha256(parts: readonly Uint8Array[]): Uint8Array {
-      let total = 0
-      for (const p of parts) total += p.length
-      // small inputs (a batched envelope): gathered into one scratch buffer and hashed one-shot,
-      // about 4× faster than a Hash object with an update per part
-      if (oneShot !== undefined && total <= SCRATCH_BYTES) {
-        let offset = 0
-        for (const p of parts) {
-          scratch.set(p, offset)
-          offset += p.length
-        }
-        return new Uint8Array(oneShot('sha256', scratch.subarray(0, total), 'buffer') as Buffer)
-      }
-      const h = createHash('sha256')
-      for (const p of parts) h.update(view(p))
-      return new Uint8Array(h.digest())
+      const out = new Uint8Array(32)
+      sha256Into(parts, out, 0)
+      return out
     },
+    sha256Into,
   })
 }

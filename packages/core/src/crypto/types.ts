@@ -96,4 +96,6 @@ export interface CryptoBackend {
    * @noble/hashes (node:crypto); the digests of batched units use it when present.
    */
   sha256?(parts: readonly Uint8Array[]): Uint8Array
+  /** As {@link sha256}, written into `out` at `offset` (32 bytes) instead of a new array. */
+  sha256Into?(parts: readonly Uint8Array[], out: Uint8Array, offset: number): void
 }

@@ -7,7 +7,7 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import type { CryptoBackend, SigningKey } from '../crypto/types.ts'
 import { CONTEXT } from '../wire/contexts.ts'
-import { batchSignedBytes } from '../wire/envelope.ts'
+import { type BatchItem, batchSignedBytes } from '../wire/envelope.ts'
 
 /** SHA-256 of `parts` with the backend's hash, or @noble/hashes'. */
 export function sha256Of(crypto: CryptoBackend, parts: readonly Uint8Array[]): Uint8Array {
@@ -24,9 +24,37 @@ export function sha256Of(crypto: CryptoBackend, parts: readonly Uint8Array[]): U
 export function batchDigests(crypto: CryptoBackend, items: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(items.length * 32)
   const parts = [CONTEXT.envelope, CONTEXT.envelope]
+  const into = crypto.sha256Into
   for (let i = 0; i < items.length; i++) {
     parts[1] = items[i]!
-    out.set(sha256Of(crypto, parts), i * 32)
+    if (into) into(parts, out, i * 32)
+    else out.set(sha256Of(crypto, parts), i * 32)
+  }
+  return out
+}
+
+const ITEM_LENGTH = new Uint8Array(4)
+const ITEM_TIME = new Uint8Array(8)
+const itemLength = new DataView(ITEM_LENGTH.buffer)
+const itemTime = new DataView(ITEM_TIME.buffer)
+
+/**
+ * The digests of a batch's envelopes from their fields, n × 32 bytes: digest_i = SHA-256(envelope
+ * tag ‖ u32 len(payload_i) ‖ payload_i ‖ recipient_i ‖ u64 timestamp_i), whatever form the batch
+ * travels in.
+ */
+export function batchItemDigests(crypto: CryptoBackend, items: readonly BatchItem[]): Uint8Array {
+  const out = new Uint8Array(items.length * 32)
+  const parts = [CONTEXT.envelope, ITEM_LENGTH, ITEM_LENGTH, ITEM_LENGTH, ITEM_TIME]
+  const into = crypto.sha256Into
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!
+    itemLength.setUint32(0, it.payload.length)
+    itemTime.setBigUint64(0, it.timestamp)
+    parts[2] = it.payload
+    parts[3] = it.recipient
+    if (into) into(parts, out, i * 32)
+    else out.set(sha256Of(crypto, parts), i * 32)
   }
   return out
 }

@@ -21,9 +21,6 @@ import {
 } from '../ids.ts'
 import type { TransportKind } from '../transport/types.ts'
 import {
-  BATCH_HEADER_BYTES,
-  BATCH_ITEM_OVERHEAD_BYTES,
-  BATCH_MARKER,
   type BatchItem,
   batchSignedBytes,
   batchWireBytes,
@@ -35,11 +32,12 @@ import {
   encodePayload,
   encodeUnit,
   envelopeSignedBytes,
+  isBatchUnit,
   MAX_BATCH_UNITS,
 } from '../wire/envelope.ts'
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
 import { decodeProposal, encodeProposal } from '../wire/proposal.ts'
-import { batchDigests, signNow, verifyBatch, verifyNow } from './batch.ts'
+import { batchDigests, batchItemDigests, signNow, verifyBatch, verifyNow } from './batch.ts'
 import { PeerDelivery } from './delivery.ts'
 import { decodeEcho, echoKind, encodeEcho, equivocationError, equivocationEvidence } from './evidence.ts'
 import { checkGrant, createMemoryGrantStore, type GrantStore } from './grants.ts'
@@ -128,8 +126,14 @@ interface SignJob {
   batch: boolean
 }
 
-/** Placeholder of a batch's signature until it is signed. */
-const NO_SIGNATURE = new Uint8Array(64)
+/**
+ * Whether `v` is a view into a buffer much larger than itself, which holding `v` would keep
+ * alive: what is kept then pins at most twice its size plus 1 KiB (a reassembled 64 KiB unit is
+ * kept as it is; a 256 B body in a 64 KiB frame or a 1 MiB batch is copied out).
+ */
+function pinsMore(v: Uint8Array): boolean {
+  return v.buffer.byteLength > 2 * v.byteLength + 1024
+}
 
 /**
  * A batched envelope copied out of its batch: its item bytes once, the fields as views into
@@ -160,7 +164,7 @@ function detached(unit: EnvelopeUnit): EnvelopeUnit {
 
 /** Envelopes in a unit: a batch's count, or 1. */
 function messagesIn(unit: Uint8Array): number {
-  return unit[0] === BATCH_MARKER && unit.length >= 3 ? (unit[1]! << 8) | unit[2]! : 1
+  return isBatchUnit(unit) && unit.length >= 3 ? (unit[1]! << 8) | unit[2]! : 1
 }
 
 /** What the host remembers of a peer across links, for its health score. */
@@ -461,7 +465,7 @@ export class InThreadSessionHost implements SessionHost {
         ready: (result) => this.onReady(state, result),
         unit: (unit) => {
           // a batch's envelopes are counted once it decodes (processBatch)
-          if (unit[0] !== BATCH_MARKER) traffic.messagesReceived++
+          if (!isBatchUnit(unit)) traffic.messagesReceived++
           else this.counter.batchesReceived++
           this.onUnit(state, unit)
         },
@@ -712,7 +716,7 @@ export class InThreadSessionHost implements SessionHost {
 
   /** The receive pipeline of one unit. */
   private process(state: LinkState, peer: PartyId, bytes: Uint8Array, deliverySeq: bigint): void {
-    if (bytes[0] === BATCH_MARKER) {
+    if (isBatchUnit(bytes)) {
       this.processBatch(state, peer, bytes, deliverySeq)
       return
     }
@@ -866,8 +870,9 @@ export class InThreadSessionHost implements SessionHost {
         this.refuse('SESSION_CLOSED', peer, sid, 'message for a session already over')
         return
       }
-      // a batched envelope is a view into its whole batch: hold a copy of its own bytes only
-      const item = unit.batch ? { ...held, unit: detached(unit) } : held
+      // a batched envelope is a view into its whole batch, a single one into its frame: hold a
+      // copy of its own bytes when that is much less
+      const item = pinsMore(unit.bytes) ? { ...held, unit: detached(unit) } : held
       const why = this.unknown.hold(sid, { from: peer, bytes: unit.bytes.length, item })
       if (why) this.refuse(why, peer, sid, 'unknown-session buffer is full for this sender')
       return
@@ -942,8 +947,9 @@ export class InThreadSessionHost implements SessionHost {
       return session.inbox.waitForRoom(peer).then(() => this.accept(held))
     }
     const key = { from: peer, round: unit.round, kind: unit.kind, broadcast }
-    // a batched body is a view into its whole batch (up to maxMessageBytes): keep a copy
-    const body = unit.batch ? unit.body.slice() : unit.body
+    // a batched body is a view into its whole batch (up to maxMessageBytes), a single one into
+    // its frame (up to 64 KiB): keep a copy of its own bytes when that is much less
+    const body = pinsMore(unit.body) ? unit.body.slice() : unit.body
     this.journal({
       type: 'accept',
       sessionId: sid,
@@ -1290,21 +1296,9 @@ export class InThreadSessionHost implements SessionHost {
         ? encodeUnit(it.payload, it.recipient, it.timestamp, sig)
         : sig.then((s) => encodeUnit(it.payload, it.recipient, it.timestamp, s))
     }
-    // encoded first: each item's bytes are then hashed where they lie, and the signature
-    // fills the last 64 bytes
-    const unit = encodeBatch(job.items, NO_SIGNATURE)
-    const slices: Uint8Array[] = []
-    let offset = BATCH_HEADER_BYTES
-    for (const it of job.items) {
-      const end = offset + BATCH_ITEM_OVERHEAD_BYTES + it.payload.length
-      slices.push(unit.subarray(offset, end))
-      offset = end
-    }
-    const sig = signNow(this.crypto, key, batchSignedBytes(batchDigests(this.crypto, slices)))
-    const fill = (s: Uint8Array): Uint8Array => {
-      unit.set(s, unit.length - 64)
-      return unit
-    }
+    // the digests are over the envelopes' own signed bytes, whatever form the batch travels in
+    const sig = signNow(this.crypto, key, batchSignedBytes(batchItemDigests(this.crypto, job.items)))
+    const fill = (s: Uint8Array): Uint8Array => encodeBatch(job.items, s)
     return sig instanceof Uint8Array ? fill(sig) : sig.then(fill)
   }
 
@@ -1364,7 +1358,7 @@ export class InThreadSessionHost implements SessionHost {
   private transmit(link: LinkState, unit: Uint8Array, messages: number): void {
     link.channel.sendUnit(unit)
     this.counter.of(link.info.kind).messagesSent += messages
-    if (unit[0] === BATCH_MARKER) this.counter.batchesSent++
+    if (isBatchUnit(unit)) this.counter.batchesSent++
   }
 
   // ── sessions ──────────────────────────────────────────────────────────────────────────

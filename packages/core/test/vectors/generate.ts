@@ -21,8 +21,8 @@ import {
   createNobleBackend,
   decodeHandshake,
   type ErrorCode,
-  encodeBatch,
   encodeFrameHeader,
+  encodeFullBatch,
   encodePayload,
   encodeRecords,
   encodeUnit,
@@ -34,6 +34,7 @@ import {
   authSignedBytes as libAuthSignedBytes,
   batchSignedBytes as libBatchSignedBytes,
   deriveKeys as libDeriveKeys,
+  encodeBatch as libEncodeBatch,
   envelopeSignedBytes as libEnvelopeSignedBytes,
   frameNonce as libFrameNonce,
   transcriptHash as libTranscriptHash,
@@ -747,9 +748,9 @@ async function buildBatch(s: BatchUnitSpec): Promise<BuiltBatch> {
     recipient: i.u.recipient,
     timestamp: i.u.timestamp,
   }))
-  if (items.length >= 2) same('batch', honest, encodeBatch(libItems, signature))
-  else if (errorCodeOf(() => encodeBatch(libItems, signature)) !== 'INVALID_ARGUMENT')
-    throw new Error('encodeBatch accepted a batch of one')
+  if (items.length >= 2) same('batch', honest, encodeFullBatch(libItems, signature))
+  else if (errorCodeOf(() => encodeFullBatch(libItems, signature)) !== 'INVALID_ARGUMENT')
+    throw new Error('encodeFullBatch accepted a batch of one')
   return { items, count, signedBytes, signatureInput, signer, signature, batch }
 }
 
@@ -781,6 +782,67 @@ interface BatchSpec extends BatchUnitSpec {
   seenBefore?: (UnitSpec | { batch: ItemSpec[] })[]
 }
 
+/**
+ * The compact form of an honest batch (DESIGN "Batch"), written from the layout with the
+ * payload's fields at their DESIGN offsets: `u8 0x81 ‖ u16 n ‖ u8 version ‖ from ‖ recipient ‖
+ * citem_1 … citem_n ‖ signature`, each citem `u8 flags ‖ [sessionId] ‖ [epoch] ‖ [round] ‖
+ * [kind] ‖ [seq] ‖ [timestamp] ‖ bytes32len body`. None when the batch can't be compact (fewer
+ * than two items, a dishonest count or length, two senders or two recipients).
+ */
+function compactOf(b: BuiltBatch): Uint8Array | undefined {
+  const its = b.items
+  if (its.length < 2 || b.count !== its.length || its.some((i) => i.declared !== i.u.payload.length)) return
+  const fields = its.map(({ u }) => {
+    const p = u.payload
+    const f = 39 + ((p[37]! << 8) | p[38]!)
+    return {
+      version: p.subarray(0, 1),
+      sessionId: p.subarray(1, 33),
+      round: p.subarray(33, 37),
+      kind: p.subarray(37, f),
+      from: p.subarray(f, f + 32),
+      epoch: p.subarray(f + 32, f + 48),
+      seq: p.subarray(f + 48, f + 56),
+      body: p.subarray(f + 56),
+      recipient: u.recipient,
+      timestamp: u64(u.timestamp),
+    }
+  })
+  const first = fields[0]!
+  if (fields.some((x) => hex(x.from) !== hex(first.from) || hex(x.recipient) !== hex(first.recipient))) return
+  const parts = [u8(0x81), u16(its.length), first.version, first.from, first.recipient]
+  let prev: (typeof fields)[number] | undefined
+  for (const x of fields) {
+    const same = (k: 'sessionId' | 'epoch' | 'round' | 'kind' | 'timestamp'): boolean =>
+      prev !== undefined && hex(x[k]) === hex(prev[k])
+    const next =
+      prev !== undefined && leToBig(x.seq.slice().reverse()) === leToBig(prev.seq.slice().reverse()) + 1n
+    const flags =
+      (same('sessionId') ? 0x01 : 0) |
+      (same('epoch') ? 0x02 : 0) |
+      (same('round') ? 0x04 : 0) |
+      (same('kind') ? 0x08 : 0) |
+      (next ? 0x10 : 0) |
+      (same('timestamp') ? 0x20 : 0)
+    parts.push(u8(flags))
+    if (!(flags & 0x01)) parts.push(x.sessionId)
+    if (!(flags & 0x02)) parts.push(x.epoch)
+    if (!(flags & 0x04)) parts.push(x.round)
+    if (!(flags & 0x08)) parts.push(x.kind)
+    if (!(flags & 0x10)) parts.push(x.seq)
+    if (!(flags & 0x20)) parts.push(x.timestamp)
+    parts.push(x.body)
+    prev = x
+  }
+  const out = cat(...parts, b.signature)
+  const lib = libEncodeBatch(
+    its.map((i) => ({ payload: i.u.payload, recipient: i.u.recipient, timestamp: i.u.timestamp })),
+    b.signature,
+  )
+  same('compact batch', out, lib)
+  return out
+}
+
 async function batchCase(spec: BatchSpec): Promise<object> {
   if ((spec.error === undefined) === (spec.verdicts === undefined))
     throw new Error(`${spec.name}: give exactly one of error and verdicts`)
@@ -789,6 +851,7 @@ async function batchCase(spec: BatchSpec): Promise<object> {
   const b = await buildBatch(spec)
   const mutation = spec.mutation?.(b)
   const wire = mutation ? mutate(b.batch, mutation) : b.batch
+  const compact = mutation ? undefined : compactOf(b)
   const seen: Uint8Array[] = []
   for (const s of spec.seenBefore ?? [])
     seen.push('batch' in s ? (await buildBatch({ items: s.batch })).batch : (await buildUnit(s)).unit)
@@ -819,6 +882,7 @@ async function batchCase(spec: BatchSpec): Promise<object> {
     signature: hex(b.signature),
     ...(mutation ? { mutation } : {}),
     batch: hex(wire),
+    ...(compact ? { compact: hex(compact) } : {}),
     now: spec.now.toString(),
     clockOffset: (spec.clockOffset ?? 0n).toString(),
     receiver: bob.id,
