@@ -17,6 +17,8 @@
  * - `BENCH_VERBOSE=1` forward the children's stderr; `BENCH_TRACE=1` the Conclave children's
  *   party events on it
  * - `BENCH_HIGH_WATER` bytes of wrtc buffer the senders stay under (default 4 MiB)
+ * - `BENCH_PAIR` comma-separated pair figures to run: `small,large,rtt` (default all; for
+ *   profiling one of them with `BENCH_CPU_PROF`)
  *
  * Every child is killed by its PID when done, on error and on timeout; the whole run has a
  * time limit too.
@@ -45,6 +47,7 @@ const ONLY = process.env.BENCH_ONLY
 const OUT_DIR = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : ONLY ? undefined : join(ROOT, 'docs')
 const PROFILE_DIR = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined
 const VERBOSE = process.env.BENCH_VERBOSE === '1'
+const PAIR_FIGURES = new Set((process.env.BENCH_PAIR ?? 'small,large,rtt').split(',').map((s) => s.trim()))
 /** The whole run stops (children killed) past this. */
 const RUN_LIMIT_MS = 12 * 60_000
 
@@ -621,116 +624,122 @@ async function pairSection(server: Server): Promise<void> {
   for (let rep = 1; rep <= (want('pair') ? REPS : 0); rep++) {
     const tag = `rep ${rep}/${REPS}`
     // 256 B, one message per send on the raw channel
-    try {
-      const { ms, cpuMs } = await rawTransfer(raw, small.n, small.size)
-      record('raw_256B_msgs_per_s', (small.n / ms) * 1000)
-      recordCpu('raw_256B', cpuMs, small.n)
-      progress(`raw      256 B  ${tag}: ${fmt((small.n / ms) * 1000)} msg/s${cpuNote(cpuMs, small.n)}`)
-    } catch (e) {
-      fail(`raw 256 B ${tag}`, e)
-    }
-    try {
-      const r = await conclaveTransfer(sender, receiver, {
-        n: small.n,
-        size: small.size,
-        batch: CONFIG.batch.small,
-        watch: true,
-        window: CONFIG.window.small,
-        creditEvery: CONFIG.creditEvery.small,
-      })
-      if (Number(r.received.count) !== small.n) throw new Error(describeFailure(r.sent, r.received))
-      record('conclave_256B_msgs_per_s', (small.n / r.ms) * 1000)
-      recordCpu('conclave_256B', r.cpuMs, small.n)
-      record('conclave_256B_units_per_frame', small.n / Number(r.sent.frames))
-      progress(
-        `conclave 256 B  ${tag}: ${fmt((small.n / r.ms) * 1000)} msg/s${cpuNote(r.cpuMs, small.n)}, ${fmt(small.n / Number(r.sent.frames))} units per frame${waitNote(r.sent, r.ms)}`,
-      )
-    } catch (e) {
-      fail(`conclave 256 B ${tag}`, e)
+    if (PAIR_FIGURES.has('small')) {
+      try {
+        const { ms, cpuMs } = await rawTransfer(raw, small.n, small.size)
+        record('raw_256B_msgs_per_s', (small.n / ms) * 1000)
+        recordCpu('raw_256B', cpuMs, small.n)
+        progress(`raw      256 B  ${tag}: ${fmt((small.n / ms) * 1000)} msg/s${cpuNote(cpuMs, small.n)}`)
+      } catch (e) {
+        fail(`raw 256 B ${tag}`, e)
+      }
+      try {
+        const r = await conclaveTransfer(sender, receiver, {
+          n: small.n,
+          size: small.size,
+          batch: CONFIG.batch.small,
+          watch: true,
+          window: CONFIG.window.small,
+          creditEvery: CONFIG.creditEvery.small,
+        })
+        if (Number(r.received.count) !== small.n) throw new Error(describeFailure(r.sent, r.received))
+        record('conclave_256B_msgs_per_s', (small.n / r.ms) * 1000)
+        recordCpu('conclave_256B', r.cpuMs, small.n)
+        record('conclave_256B_units_per_frame', small.n / Number(r.sent.frames))
+        progress(
+          `conclave 256 B  ${tag}: ${fmt((small.n / r.ms) * 1000)} msg/s${cpuNote(r.cpuMs, small.n)}, ${fmt(small.n / Number(r.sent.frames))} units per frame${waitNote(r.sent, r.ms)}`,
+        )
+      } catch (e) {
+        fail(`conclave 256 B ${tag}`, e)
+      }
     }
     // 64 KiB
     const bytes = large.n * large.size
-    try {
-      const { ms, cpuMs } = await rawTransfer(raw, large.n, large.size)
-      record('raw_64KiB_MBps', bytes / 1000 / ms)
-      recordCpu('raw_64KiB', cpuMs, large.n)
-      progress(`raw      64 KiB ${tag}: ${fmt(bytes / 1000 / ms)} MB/s${cpuNote(cpuMs, large.n)}`)
-    } catch (e) {
-      fail(`raw 64 KiB ${tag}`, e)
-    }
-    try {
-      const r = await conclaveTransfer(sender, receiver, {
-        n: large.n,
-        size: large.size,
-        batch: CONFIG.batch.large,
-        watch: true,
-        window: CONFIG.window.large,
-        creditEvery: CONFIG.creditEvery.large,
-      })
-      if (Number(r.received.count) !== large.n) throw new Error(describeFailure(r.sent, r.received))
-      record('conclave_64KiB_MBps', bytes / 1000 / r.ms)
-      recordCpu('conclave_64KiB', r.cpuMs, large.n)
-      progress(
-        `conclave 64 KiB ${tag}: ${fmt(bytes / 1000 / r.ms)} MB/s${cpuNote(r.cpuMs, large.n)}${waitNote(r.sent, r.ms)}`,
-      )
-    } catch (e) {
-      fail(`conclave 64 KiB ${tag}`, e)
+    if (PAIR_FIGURES.has('large')) {
+      try {
+        const { ms, cpuMs } = await rawTransfer(raw, large.n, large.size)
+        record('raw_64KiB_MBps', bytes / 1000 / ms)
+        recordCpu('raw_64KiB', cpuMs, large.n)
+        progress(`raw      64 KiB ${tag}: ${fmt(bytes / 1000 / ms)} MB/s${cpuNote(cpuMs, large.n)}`)
+      } catch (e) {
+        fail(`raw 64 KiB ${tag}`, e)
+      }
+      try {
+        const r = await conclaveTransfer(sender, receiver, {
+          n: large.n,
+          size: large.size,
+          batch: CONFIG.batch.large,
+          watch: true,
+          window: CONFIG.window.large,
+          creditEvery: CONFIG.creditEvery.large,
+        })
+        if (Number(r.received.count) !== large.n) throw new Error(describeFailure(r.sent, r.received))
+        record('conclave_64KiB_MBps', bytes / 1000 / r.ms)
+        recordCpu('conclave_64KiB', r.cpuMs, large.n)
+        progress(
+          `conclave 64 KiB ${tag}: ${fmt(bytes / 1000 / r.ms)} MB/s${cpuNote(r.cpuMs, large.n)}${waitNote(r.sent, r.ms)}`,
+        )
+      } catch (e) {
+        fail(`conclave 64 KiB ${tag}`, e)
+      }
     }
     // round trips
-    try {
-      await raw.b.ask('echo', {}, 'echoing')
-      const r = await raw.a.ask(
-        'rtt',
-        { ...rtt, maxMs: CONFIG.transferMaxMs },
-        'rtt',
-        CONFIG.transferMaxMs + 5000,
-      )
-      await raw.b.ask('idle', {}, 'idle')
-      const samples = r.samples as number[]
-      if (samples.length < rtt.n) throw new Error(`only ${samples.length} of ${rtt.n} round trips`)
-      record('raw_rtt_p50_ms', percentile(samples, 50))
-      record('raw_rtt_p99_ms', percentile(samples, 99))
-      progress(
-        `raw      RTT    ${tag}: p50 ${fmt(percentile(samples, 50))} ms, p99 ${fmt(percentile(samples, 99))} ms`,
-      )
-    } catch (e) {
-      fail(`raw RTT ${tag}`, e)
-    }
-    try {
-      const sid = await openSession(pair)
-      const total = rtt.n + rtt.warmup
-      await receiver.child.ask(
-        'echo',
-        { sid, from: sender.id, n: total, maxMs: CONFIG.transferMaxMs },
-        'echoing',
-      )
-      const r = await sender.child.ask(
-        'ping',
-        { sid, to: receiver.id, ...rtt, maxMs: CONFIG.transferMaxMs },
-        'rtt',
-        CONFIG.transferMaxMs + 5000,
-      )
-      const echoed = await receiver.child.next('echoed', 10_000)
-      record('conclave_rtt_sender_send_path_ms', Number(r.sendPath))
-      record('conclave_rtt_sender_receive_path_ms', Number(r.receivePath))
-      record('conclave_rtt_echo_receive_path_ms', Number(echoed.receivePath))
-      record('conclave_rtt_echo_send_path_ms', Number(echoed.sendPath))
-      record(
-        'conclave_rtt_wire_ms',
-        Number(r.wireAndPeer) - Number(echoed.receivePath) - Number(echoed.sendPath),
-      )
-      await Promise.all(pair.map((p) => p.child.ask('session-close', { sid }, 'session-closed', 5000)))
-      const samples = r.samples as number[]
-      if (samples.length < rtt.n)
-        throw new Error(`only ${samples.length} of ${rtt.n} round trips: ${String(r.error)}`)
-      record('conclave_rtt_p50_ms', percentile(samples, 50))
-      record('conclave_rtt_p99_ms', percentile(samples, 99))
-      const wire = Number(r.wireAndPeer) - Number(echoed.receivePath) - Number(echoed.sendPath)
-      progress(
-        `conclave RTT    ${tag}: p50 ${fmt(percentile(samples, 50))} ms, p99 ${fmt(percentile(samples, 99))} ms (medians: send ${fmt(Number(r.sendPath))} + wire ${fmt(wire)} + peer receive ${fmt(Number(echoed.receivePath))} + peer send ${fmt(Number(echoed.sendPath))} + receive ${fmt(Number(r.receivePath))} ms)`,
-      )
-    } catch (e) {
-      fail(`conclave RTT ${tag}`, e)
+    if (PAIR_FIGURES.has('rtt')) {
+      try {
+        await raw.b.ask('echo', {}, 'echoing')
+        const r = await raw.a.ask(
+          'rtt',
+          { ...rtt, maxMs: CONFIG.transferMaxMs },
+          'rtt',
+          CONFIG.transferMaxMs + 5000,
+        )
+        await raw.b.ask('idle', {}, 'idle')
+        const samples = r.samples as number[]
+        if (samples.length < rtt.n) throw new Error(`only ${samples.length} of ${rtt.n} round trips`)
+        record('raw_rtt_p50_ms', percentile(samples, 50))
+        record('raw_rtt_p99_ms', percentile(samples, 99))
+        progress(
+          `raw      RTT    ${tag}: p50 ${fmt(percentile(samples, 50))} ms, p99 ${fmt(percentile(samples, 99))} ms`,
+        )
+      } catch (e) {
+        fail(`raw RTT ${tag}`, e)
+      }
+      try {
+        const sid = await openSession(pair)
+        const total = rtt.n + rtt.warmup
+        await receiver.child.ask(
+          'echo',
+          { sid, from: sender.id, n: total, maxMs: CONFIG.transferMaxMs },
+          'echoing',
+        )
+        const r = await sender.child.ask(
+          'ping',
+          { sid, to: receiver.id, ...rtt, maxMs: CONFIG.transferMaxMs },
+          'rtt',
+          CONFIG.transferMaxMs + 5000,
+        )
+        const echoed = await receiver.child.next('echoed', 10_000)
+        record('conclave_rtt_sender_send_path_ms', Number(r.sendPath))
+        record('conclave_rtt_sender_receive_path_ms', Number(r.receivePath))
+        record('conclave_rtt_echo_receive_path_ms', Number(echoed.receivePath))
+        record('conclave_rtt_echo_send_path_ms', Number(echoed.sendPath))
+        record(
+          'conclave_rtt_wire_ms',
+          Number(r.wireAndPeer) - Number(echoed.receivePath) - Number(echoed.sendPath),
+        )
+        await Promise.all(pair.map((p) => p.child.ask('session-close', { sid }, 'session-closed', 5000)))
+        const samples = r.samples as number[]
+        if (samples.length < rtt.n)
+          throw new Error(`only ${samples.length} of ${rtt.n} round trips: ${String(r.error)}`)
+        record('conclave_rtt_p50_ms', percentile(samples, 50))
+        record('conclave_rtt_p99_ms', percentile(samples, 99))
+        const wire = Number(r.wireAndPeer) - Number(echoed.receivePath) - Number(echoed.sendPath)
+        progress(
+          `conclave RTT    ${tag}: p50 ${fmt(percentile(samples, 50))} ms, p99 ${fmt(percentile(samples, 99))} ms (medians: send ${fmt(Number(r.sendPath))} + wire ${fmt(wire)} + peer receive ${fmt(Number(echoed.receivePath))} + peer send ${fmt(Number(echoed.sendPath))} + receive ${fmt(Number(r.receivePath))} ms)`,
+        )
+      } catch (e) {
+        fail(`conclave RTT ${tag}`, e)
+      }
     }
   }
 
