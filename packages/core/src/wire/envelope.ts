@@ -375,33 +375,50 @@ function sameBytes(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number, n: nu
 export function encodeBatch(items: readonly BatchItem[], signature: Uint8Array): Uint8Array {
   checkBatchCount(items.length)
   const first = items[0]!
-  const v0 = payloadView(first.payload)
-  const from = first.payload.subarray(v0.fromAt, v0.fromAt + 32)
+  const views = items.map((it) => payloadView(it.payload))
+  const from = first.payload.subarray(views[0]!.fromAt, views[0]!.fromAt + 32)
+  // first pass: each item's flags and the exact size (a batch can be 1 MiB: written once, not
+  // written and then copied to size)
+  const flagsOf = new Uint8Array(items.length)
   let size = COMPACT_HEADER_BYTES + 64
-  for (const it of items) size += 75 + it.payload.length - PAYLOAD_FIXED_BYTES
-  const w = new Writer(size).u8(COMPACT_BATCH_MARKER).u16(items.length).u8(ENVELOPE_VERSION)
-  w.bytes(from, 32).bytes(first.recipient, 32)
-  let prev: Uint8Array | undefined
-  let prevView = v0
-  let prevTime = 0n
   let prevSeq = 0n
-  for (const it of items) {
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!
     const p = it.payload
-    const v = it === first ? v0 : payloadView(p)
+    const v = views[i]!
     if (!sameBytes(p, v.fromAt, from, 0, 32) || !sameBytes(it.recipient, 0, first.recipient, 0, 32)) {
       throw new ConclaveError('INVALID_ARGUMENT', 'a batch holds envelopes from one sender to one recipient')
     }
-    const dv = new DataView(p.buffer, p.byteOffset, p.length)
-    const seq = dv.getBigUint64(v.fromAt + 48)
+    const seq = new DataView(p.buffer, p.byteOffset, p.length).getBigUint64(v.fromAt + 48)
     let flags = 0
-    if (prev !== undefined) {
-      if (sameBytes(p, 1, prev, 1, 32)) flags |= SAME_SESSION
-      if (sameBytes(p, v.fromAt + 32, prev, prevView.fromAt + 32, 16)) flags |= SAME_EPOCH
-      if (sameBytes(p, 33, prev, 33, 4)) flags |= SAME_ROUND
-      if (v.kindEnd === prevView.kindEnd && sameBytes(p, 37, prev, 37, v.kindEnd - 37)) flags |= SAME_KIND
+    if (i > 0) {
+      const prev = items[i - 1]!
+      const q = prev.payload
+      const pv = views[i - 1]!
+      if (sameBytes(p, 1, q, 1, 32)) flags |= SAME_SESSION
+      if (sameBytes(p, v.fromAt + 32, q, pv.fromAt + 32, 16)) flags |= SAME_EPOCH
+      if (sameBytes(p, 33, q, 33, 4)) flags |= SAME_ROUND
+      if (v.kindEnd === pv.kindEnd && sameBytes(p, 37, q, 37, v.kindEnd - 37)) flags |= SAME_KIND
       if (seq === prevSeq + 1n) flags |= NEXT_SEQ
-      if (it.timestamp === prevTime) flags |= SAME_TIME
+      if (it.timestamp === prev.timestamp) flags |= SAME_TIME
     }
+    flagsOf[i] = flags
+    prevSeq = seq
+    size += 1 + (p.length - v.fromAt - 56)
+    if (!(flags & SAME_SESSION)) size += 32
+    if (!(flags & SAME_EPOCH)) size += 16
+    if (!(flags & SAME_ROUND)) size += 4
+    if (!(flags & SAME_KIND)) size += v.kindEnd - 37
+    if (!(flags & NEXT_SEQ)) size += 8
+    if (!(flags & SAME_TIME)) size += 8
+  }
+  const w = new Writer(size).u8(COMPACT_BATCH_MARKER).u16(items.length).u8(ENVELOPE_VERSION)
+  w.bytes(from, 32).bytes(first.recipient, 32)
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!
+    const p = it.payload
+    const v = views[i]!
+    const flags = flagsOf[i]!
     w.u8(flags)
     if (!(flags & SAME_SESSION)) w.bytes(p.subarray(1, 33))
     if (!(flags & SAME_EPOCH)) w.bytes(p.subarray(v.fromAt + 32, v.fromAt + 48))
@@ -410,10 +427,6 @@ export function encodeBatch(items: readonly BatchItem[], signature: Uint8Array):
     if (!(flags & NEXT_SEQ)) w.bytes(p.subarray(v.fromAt + 48, v.fromAt + 56))
     if (!(flags & SAME_TIME)) w.u64(it.timestamp)
     w.bytes(p.subarray(v.fromAt + 56))
-    prev = p
-    prevView = v
-    prevTime = it.timestamp
-    prevSeq = seq
   }
   return w.bytes(signature, 64).finish()
 }
@@ -421,12 +434,11 @@ export function encodeBatch(items: readonly BatchItem[], signature: Uint8Array):
 const U64_LAST = (1n << 64n) - 1n
 
 /**
- * Rebuild a compact batch (`0x81`) as the same batch with full items (`0x80`): the bytes every
- * digest is taken over. Structure only, as {@link decodeBatch}; the rebuilt form is at most the
- * compact one plus 1024 × (143 + 64) bytes.
- * @throws ConclaveError `DECODE_*`, `MESSAGE_TOO_LARGE`
+ * The full items of a compact batch (`0x81`), each `u32 len ‖ payload ‖ recipient ‖ timestamp` in
+ * an exact buffer of its own (so that keeping one keeps nothing else alive), and a copy of the
+ * signature. Structure only; the items hold at most the compact bytes plus 1024 × 207.
  */
-export function expandCompactBatch(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES): Uint8Array {
+function compactItems(bytes: Uint8Array, maxBody: number): { items: Uint8Array[]; signature: Uint8Array } {
   if (bytes.length < COMPACT_HEADER_BYTES + 64) {
     throw new ConclaveError(
       'DECODE_SHORT_INPUT',
@@ -455,7 +467,6 @@ export function expandCompactBatch(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY
   const seqs: bigint[] = []
   const times: bigint[] = []
   const bodies: Uint8Array[] = []
-  let size = 3 + 64
   for (let i = 0; i < n; i++) {
     const flags = r.u8('item flags')
     if (flags & ~KNOWN_FLAGS) {
@@ -497,36 +508,65 @@ export function expandCompactBatch(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY
       )
     }
     bodies.push(r.bytes(bodyLen, 'body'))
-    size += BATCH_ITEM_OVERHEAD_BYTES + PAYLOAD_FIXED_BYTES + kinds[i]!.length - 2 + bodyLen
   }
   r.end('batch')
-  // second pass: the full items, exactly as encodeFullBatch writes them
-  const out = new Uint8Array(size)
-  const dv = new DataView(out.buffer)
-  out[0] = BATCH_MARKER
-  dv.setUint16(1, n)
-  let o = 3
+  // second pass: each full item, exactly as encodeFullBatch writes it
+  const items: Uint8Array[] = []
   for (let i = 0; i < n; i++) {
     const kind = kinds[i]!
     const body = bodies[i]!
-    dv.setUint32(o, PAYLOAD_FIXED_BYTES + kind.length - 2 + body.length)
-    out[o + 4] = version
-    out.set(sids[i]!, o + 5)
-    out.set(rounds[i]!, o + 37)
-    out.set(kind, o + 41)
-    o += 41 + kind.length
+    const payloadLen = PAYLOAD_FIXED_BYTES + kind.length - 2 + body.length
+    const out = new Uint8Array(BATCH_ITEM_OVERHEAD_BYTES + payloadLen)
+    const dv = new DataView(out.buffer)
+    dv.setUint32(0, payloadLen)
+    out[4] = version
+    out.set(sids[i]!, 5)
+    out.set(rounds[i]!, 37)
+    out.set(kind, 41)
+    const o = 41 + kind.length
     out.set(from, o)
     out.set(epochs[i]!, o + 32)
     dv.setBigUint64(o + 48, seqs[i]!)
     dv.setUint32(o + 56, body.length)
     out.set(body, o + 60)
-    o += 60 + body.length
-    out.set(recipient, o)
-    dv.setBigUint64(o + 32, times[i]!)
-    o += 40
+    out.set(recipient, o + 60 + body.length)
+    dv.setBigUint64(o + 92 + body.length, times[i]!)
+    items.push(out)
   }
-  out.set(bytes.subarray(bytes.length - 64), o)
-  return out
+  return { items, signature: bytes.slice(bytes.length - 64) }
+}
+
+/**
+ * Rebuild a compact batch (`0x81`) as the same batch with full items (`0x80`): the bytes every
+ * digest is taken over. Structure only, as {@link decodeBatch}.
+ * @throws ConclaveError `DECODE_*`, `MESSAGE_TOO_LARGE`
+ */
+export function expandCompactBatch(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES): Uint8Array {
+  const { items, signature } = compactItems(bytes, maxBody)
+  let size = BATCH_HEADER_BYTES + 64
+  for (const it of items) size += it.length
+  const w = new Writer(size).u8(BATCH_MARKER).u16(items.length)
+  for (const it of items) w.bytes(it)
+  return w.bytes(signature).finish()
+}
+
+/** Decode a compact batch: each envelope a view into its own item buffer. */
+function decodeCompactBatch(bytes: Uint8Array, maxBody: number): DecodedBatch {
+  const { items, signature } = compactItems(bytes, maxBody)
+  const units: EnvelopeUnit[] = []
+  for (const [i, item] of items.entries()) {
+    const r = new Reader(item)
+    r.u32('payload length')
+    const e = readEnvelope(r, item, 4, maxBody)
+    r.end('batch item')
+    if (isZero(e.recipient)) {
+      throw new ConclaveError('ENVELOPE_WRONG_RECIPIENT', `batch item ${i} is a broadcast`)
+    }
+    e.bytes = item
+    e.signature = signature
+    units.push(e)
+  }
+  return { units, items, signature }
 }
 
 /**
@@ -536,7 +576,7 @@ export function expandCompactBatch(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY
  *   broadcast in the batch
  */
 export function decodeBatch(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES): DecodedBatch {
-  if (bytes[0] === COMPACT_BATCH_MARKER) bytes = expandCompactBatch(bytes, maxBody)
+  if (bytes[0] === COMPACT_BATCH_MARKER) return decodeCompactBatch(bytes, maxBody)
   // the signature is the last 64 bytes; the items fill exactly what is before it
   if (bytes.length < BATCH_HEADER_BYTES + 64) {
     throw new ConclaveError(
