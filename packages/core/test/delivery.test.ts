@@ -128,12 +128,37 @@ describe('acknowledged delivery', () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) => sa.send(b.party.id, 1, new Uint8Array(100).fill(i))),
     )
-    // acknowledged only once b has processed them (and 10 ms later): not yet
+    // acknowledged only once b has processed them (and ackDelayMs later): not yet
     expect(pending().pendingUnits).toBe(20)
     expect(pending().pendingBytes).toBeGreaterThan(20 * 100)
     for (let i = 0; i < 20; i++) await sb.receive(a.party.id, 1)
     await until(() => pending().pendingUnits === 0, 5000, 'acknowledged')
     expect(pending().pendingBytes).toBe(0)
+  })
+
+  it('an ack rides in the frame of a reply: a ping-pong costs no frame of acks of its own', async () => {
+    const { a, b, sa, sb } = await linkedPair()
+    const framesOf = (p: typeof a) => p.party.counters().byTransport.memory?.framesSent ?? 0
+    const pendingAt = (p: typeof a, peer: typeof b) => p.party.peers().find((x) => x.peer === peer.party.id)!
+    // whatever the set-up left to acknowledge goes by its timer first
+    await new Promise((r) => setTimeout(r, 50))
+    const a0 = framesOf(a)
+    const b0 = framesOf(b)
+    // 20 round trips, each well inside the 25 ms ack timer: every reply carries the ack of the
+    // ping it answers, every ping the ack of the reply before it
+    for (let i = 0; i < 20; i++) {
+      await sa.send(b.party.id, 1, new Uint8Array([i]))
+      const ping = await sb.receive(a.party.id, 1)
+      await sb.send(a.party.id, 1, ping)
+      await sa.receive(b.party.id, 1)
+      // the ping is acknowledged as soon as the reply arrives, without waiting for a timer
+      expect(pendingAt(a, b).pendingUnits).toBe(0)
+    }
+    expect(framesOf(b) - b0).toBe(20)
+    expect(framesOf(a) - a0).toBe(20)
+    // the last reply's ack follows by the timer
+    await until(() => pendingAt(b, a).pendingUnits === 0, 5000, 'the last reply acknowledged')
+    expect(framesOf(a) - a0).toBe(21)
   })
 
   it('a batch that does not fit the retransmit buffer is refused whole, with its code', async () => {

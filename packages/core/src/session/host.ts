@@ -570,27 +570,39 @@ export class InThreadSessionHost implements SessionHost {
     return d
   }
 
-  /** Acknowledge what was processed, at most every 10 ms per peer (acks are cumulative). */
+  /**
+   * Acknowledge what was processed, at most `ackDelayMs` later (acks are cumulative), unless a
+   * frame to that peer carries it first ({@link ackOnTheWay}).
+   */
   private scheduleAck(peer: PartyId): void {
     if (this.ackTimers.has(peer)) return
     const timer = setTimeout(() => {
       this.ackTimers.delete(peer)
-      const d = this.deliveries.get(peer)
       const link = this.readyLinks.get(peer)
-      if (!d || !link || link.channel.isClosed || d.processed <= d.ackedUpTo) return
-      // an ack never covers what the outbox store has not kept
-      if (d.journaled < d.processed) {
-        this.journal({ type: 'processed', peer, next: Number(d.processed) })
-        d.journaled = d.processed
-      }
-      d.ackedUpTo = d.processed
-      try {
-        link.channel.sendRecord({ type: RecordType.ack, seq: d.processed })
-      } catch {
-        // the link is closing; the next one resumes and acks then
-      }
-    }, 10)
+      if (link) this.ackOnTheWay(peer, link)
+    }, this.limits.ackDelayMs)
     this.ackTimers.set(peer, timer)
+  }
+
+  /**
+   * Queue an ack of what was processed from `peer` on its link, if there is one to give: the
+   * timer's, or one that rides in the frame of a unit going to that peer anyway (a reply then
+   * costs no frame of its own, and no wrtc send() a frame costs).
+   */
+  private ackOnTheWay(peer: PartyId, link: LinkState): void {
+    const d = this.deliveries.get(peer)
+    if (!d || link.channel.isClosed || d.processed <= d.ackedUpTo) return
+    // an ack never covers what the outbox store has not kept
+    if (d.journaled < d.processed) {
+      this.journal({ type: 'processed', peer, next: Number(d.processed) })
+      d.journaled = d.processed
+    }
+    d.ackedUpTo = d.processed
+    try {
+      link.channel.sendRecord({ type: RecordType.ack, seq: d.processed })
+    } catch {
+      // the link is closing; the next one resumes and acks then
+    }
   }
 
   private onRecord(state: LinkState, rec: FrameRecord): void {
@@ -1356,6 +1368,8 @@ export class InThreadSessionHost implements SessionHost {
   }
 
   private transmit(link: LinkState, unit: Uint8Array, messages: number): void {
+    const peer = link.result?.peer
+    if (peer !== undefined) this.ackOnTheWay(peer, link)
     link.channel.sendUnit(unit)
     this.counter.of(link.info.kind).messagesSent += messages
     if (isBatchUnit(unit)) this.counter.batchesSent++
