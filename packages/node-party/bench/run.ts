@@ -1359,8 +1359,9 @@ function report(durationMs: number): void {
     `keeps wrtc's \`bufferedAmount\` under ${fmt(CONFIG.highWater / 1048576)} MiB. The Conclave sender calls \`session.send\``,
     `without awaiting each call (${fmt(CONFIG.batch.small)} / ${CONFIG.batch.large} in flight, then awaited together), stays within`,
     `${fmt(CONFIG.window.small)} / ${CONFIG.window.large} messages of what the receiving application has read (it sends a credit`,
-    `message every ${CONFIG.creditEvery.small} / ${CONFIG.creditEvery.large}), and applies the raw sender's limit to the data channel between`,
-    'batches: Conclave gives the application no backpressure to wait on (see the probes).',
+    `message every ${fmt(CONFIG.creditEvery.small)} / ${CONFIG.creditEvery.large}), and leaves wrtc's buffer to the link, which holds`,
+    'frames back past 8 MiB (DESIGN "Connections"); the credits are there because Conclave gives the',
+    'application no backpressure to wait on (see the probes).',
     '',
   )
   const cell = (k: string): string => (figures[k] ? fmt(figures[k].median) : '—')
