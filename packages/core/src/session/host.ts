@@ -962,16 +962,17 @@ export class InThreadSessionHost implements SessionHost {
     // a batched body is a view into its whole batch (up to maxMessageBytes), a single one into
     // its frame (up to 64 KiB): keep a copy of its own bytes when that is much less
     const body = pinsMore(unit.body) ? unit.body.slice() : unit.body
-    this.journal({
-      type: 'accept',
-      sessionId: sid,
-      key,
-      body,
-      replayStream: stream,
-      replaySeq: Number(unit.seq),
-      fresh: freshKey,
-      deliverySeq: held.deliverySeq === undefined ? -1 : Number(held.deliverySeq),
-    })
+    if (this.outbox)
+      this.journal({
+        type: 'accept',
+        sessionId: sid,
+        key,
+        body,
+        replayStream: stream,
+        replaySeq: Number(unit.seq),
+        fresh: freshKey,
+        deliverySeq: held.deliverySeq === undefined ? -1 : Number(held.deliverySeq),
+      })
     if (held.deliverySeq !== undefined) {
       const d = this.peerDelivery(peer)
       if (d.journaled < held.deliverySeq + 1n) d.journaled = held.deliverySeq + 1n
@@ -1528,7 +1529,7 @@ export class InThreadSessionHost implements SessionHost {
       const body = s.inbox.tryTake(key)
       if (body !== undefined) {
         this.touch(s, round)
-        this.journal({ type: 'take', sessionId: s.id, key })
+        if (this.outbox) this.journal({ type: 'take', sessionId: s.id, key })
         return body
       }
     }

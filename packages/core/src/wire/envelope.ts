@@ -434,11 +434,12 @@ export function encodeBatch(items: readonly BatchItem[], signature: Uint8Array):
 const U64_LAST = (1n << 64n) - 1n
 
 /**
- * The full items of a compact batch (`0x81`), each `u32 len ‖ payload ‖ recipient ‖ timestamp` in
- * an exact buffer of its own (so that keeping one keeps nothing else alive), and a copy of the
- * signature. Structure only; the items hold at most the compact bytes plus 1024 × 207.
+ * Decode a compact batch (`0x81`) in one pass: each envelope rebuilt as its full item,
+ * `u32 len ‖ payload ‖ recipient ‖ timestamp`, in an exact buffer of its own (so that keeping one
+ * keeps nothing else alive), the unit's fields views into it, and one copy of the signature
+ * shared by all. Structure only; the items hold at most the compact bytes plus 1024 × 207.
  */
-function compactItems(bytes: Uint8Array, maxBody: number): { items: Uint8Array[]; signature: Uint8Array } {
+function decodeCompactBatch(bytes: Uint8Array, maxBody: number): DecodedBatch {
   if (bytes.length < COMPACT_HEADER_BYTES + 64) {
     throw new ConclaveError(
       'DECODE_SHORT_INPUT',
@@ -459,14 +460,13 @@ function compactItems(bytes: Uint8Array, maxBody: number): { items: Uint8Array[]
   }
   const from = r.bytes(32, 'from')
   const recipient = r.bytes(32, 'recipient')
-  // first pass: each item's fields (views), and the full size
-  const sids: Uint8Array[] = []
-  const epochs: Uint8Array[] = []
-  const rounds: Uint8Array[] = []
-  const kinds: Uint8Array[] = []
-  const seqs: bigint[] = []
-  const times: bigint[] = []
-  const bodies: Uint8Array[] = []
+  if (isZero(recipient)) throw new ConclaveError('ENVELOPE_WRONG_RECIPIENT', 'a batch of broadcasts')
+  const signature = bytes.slice(bytes.length - 64)
+  const units: EnvelopeUnit[] = []
+  const items: Uint8Array[] = []
+  let prev: EnvelopeUnit | undefined
+  /** The previous item's `u16 len ‖ kind` bytes. */
+  let prevKind: Uint8Array = EMPTY
   for (let i = 0; i < n; i++) {
     const flags = r.u8('item flags')
     if (flags & ~KNOWN_FLAGS) {
@@ -475,14 +475,15 @@ function compactItems(bytes: Uint8Array, maxBody: number): { items: Uint8Array[]
         `batch item ${i} has unknown flags 0x${flags.toString(16)}`,
       )
     }
-    if (i === 0 && flags !== 0) {
+    if (prev === undefined && flags !== 0) {
       throw new ConclaveError('DECODE_UNKNOWN_TYPE', 'the first batch item refers to an item before it')
     }
-    sids.push(flags & SAME_SESSION ? sids[i - 1]! : r.bytes(32, 'sessionId'))
-    epochs.push(flags & SAME_EPOCH ? epochs[i - 1]! : r.bytes(16, 'epoch'))
-    rounds.push(flags & SAME_ROUND ? rounds[i - 1]! : r.bytes(4, 'round'))
-    if (flags & SAME_KIND) kinds.push(kinds[i - 1]!)
-    else {
+    const sid = flags & SAME_SESSION ? prev!.sessionId : r.bytes(32, 'sessionId')
+    const epoch = flags & SAME_EPOCH ? prev!.epoch : r.bytes(16, 'epoch')
+    const round = flags & SAME_ROUND ? prev!.round : r.u32('round')
+    let kindBytes = prevKind
+    let kind = prev?.kind ?? ''
+    if (!(flags & SAME_KIND)) {
       const at = r.offset
       const kindLen = r.u16('kind')
       if (kindLen === 0 || kindLen > MAX_KIND_BYTES) {
@@ -491,15 +492,21 @@ function compactItems(bytes: Uint8Array, maxBody: number): { items: Uint8Array[]
           `"kind" expected 1 to ${MAX_KIND_BYTES} bytes, got ${kindLen}`,
         )
       }
-      r.bytes(kindLen, 'kind')
-      kinds.push(bytes.subarray(at, r.offset))
+      const raw = r.bytes(kindLen, 'kind')
+      try {
+        kind = decodeKind(raw)
+      } catch {
+        throw new ConclaveError('DECODE_BAD_UTF8', '"kind" is not valid UTF-8')
+      }
+      kindBytes = bytes.subarray(at, r.offset)
     }
+    let seq: bigint
     if (flags & NEXT_SEQ) {
-      const last = seqs[i - 1]!
-      if (last === U64_LAST) throw new ConclaveError('DECODE_BAD_LENGTH', `batch item ${i}: seq past 2⁶⁴ − 1`)
-      seqs.push(last + 1n)
-    } else seqs.push(r.u64('seq'))
-    times.push(flags & SAME_TIME ? times[i - 1]! : r.u64('timestamp'))
+      if (prev!.seq === U64_LAST)
+        throw new ConclaveError('DECODE_BAD_LENGTH', `batch item ${i}: seq past 2⁶⁴ − 1`)
+      seq = prev!.seq + 1n
+    } else seq = r.u64('seq')
+    const timestamp = flags & SAME_TIME ? prev!.timestamp : r.u64('timestamp')
     const bodyLen = r.u32('body length')
     if (bodyLen > maxBody) {
       throw new ConclaveError(
@@ -507,66 +514,62 @@ function compactItems(bytes: Uint8Array, maxBody: number): { items: Uint8Array[]
         `"body" declares ${bodyLen} bytes, at most ${maxBody} allowed`,
       )
     }
-    bodies.push(r.bytes(bodyLen, 'body'))
+    const body = r.bytes(bodyLen, 'body')
+    // the full item, exactly as encodeFullBatch writes it
+    const k = kindBytes.length
+    const payloadLen = PAYLOAD_FIXED_BYTES + k - 2 + bodyLen
+    const item = new Uint8Array(BATCH_ITEM_OVERHEAD_BYTES + payloadLen)
+    const dv = new DataView(item.buffer)
+    dv.setUint32(0, payloadLen)
+    item[4] = version
+    item.set(sid, 5)
+    dv.setUint32(37, round)
+    item.set(kindBytes, 41)
+    const o = 41 + k
+    item.set(from, o)
+    item.set(epoch, o + 32)
+    dv.setBigUint64(o + 48, seq)
+    dv.setUint32(o + 56, bodyLen)
+    item.set(body, o + 60)
+    const end = o + 60 + bodyLen
+    item.set(recipient, end)
+    dv.setBigUint64(end + 32, timestamp)
+    const unit: EnvelopeUnit = {
+      version,
+      sessionId: item.subarray(5, 37),
+      round,
+      kind,
+      from: item.subarray(o, o + 32),
+      epoch: item.subarray(o + 32, o + 48),
+      seq,
+      body: item.subarray(o + 60, end),
+      payload: item.subarray(4, end),
+      recipient: item.subarray(end, end + 32),
+      timestamp,
+      signature,
+      bytes: item,
+    }
+    units.push(unit)
+    items.push(item)
+    prev = unit
+    prevKind = item.subarray(41, o)
   }
   r.end('batch')
-  // second pass: each full item, exactly as encodeFullBatch writes it
-  const items: Uint8Array[] = []
-  for (let i = 0; i < n; i++) {
-    const kind = kinds[i]!
-    const body = bodies[i]!
-    const payloadLen = PAYLOAD_FIXED_BYTES + kind.length - 2 + body.length
-    const out = new Uint8Array(BATCH_ITEM_OVERHEAD_BYTES + payloadLen)
-    const dv = new DataView(out.buffer)
-    dv.setUint32(0, payloadLen)
-    out[4] = version
-    out.set(sids[i]!, 5)
-    out.set(rounds[i]!, 37)
-    out.set(kind, 41)
-    const o = 41 + kind.length
-    out.set(from, o)
-    out.set(epochs[i]!, o + 32)
-    dv.setBigUint64(o + 48, seqs[i]!)
-    dv.setUint32(o + 56, body.length)
-    out.set(body, o + 60)
-    out.set(recipient, o + 60 + body.length)
-    dv.setBigUint64(o + 92 + body.length, times[i]!)
-    items.push(out)
-  }
-  return { items, signature: bytes.slice(bytes.length - 64) }
+  return { units, items, signature }
 }
 
 /**
  * Rebuild a compact batch (`0x81`) as the same batch with full items (`0x80`): the bytes every
  * digest is taken over. Structure only, as {@link decodeBatch}.
- * @throws ConclaveError `DECODE_*`, `MESSAGE_TOO_LARGE`
+ * @throws ConclaveError `DECODE_*`, `MESSAGE_TOO_LARGE`, `ENVELOPE_WRONG_RECIPIENT` (a broadcast)
  */
 export function expandCompactBatch(bytes: Uint8Array, maxBody = DEFAULT_MAX_BODY_BYTES): Uint8Array {
-  const { items, signature } = compactItems(bytes, maxBody)
+  const { items, signature } = decodeCompactBatch(bytes, maxBody)
   let size = BATCH_HEADER_BYTES + 64
   for (const it of items) size += it.length
   const w = new Writer(size).u8(BATCH_MARKER).u16(items.length)
   for (const it of items) w.bytes(it)
   return w.bytes(signature).finish()
-}
-
-/** Decode a compact batch: each envelope a view into its own item buffer. */
-function decodeCompactBatch(bytes: Uint8Array, maxBody: number): DecodedBatch {
-  const { items, signature } = compactItems(bytes, maxBody)
-  const units: EnvelopeUnit[] = []
-  for (const [i, item] of items.entries()) {
-    const r = new Reader(item)
-    r.u32('payload length')
-    const e = readEnvelope(r, item, 4, maxBody)
-    r.end('batch item')
-    if (isZero(e.recipient)) {
-      throw new ConclaveError('ENVELOPE_WRONG_RECIPIENT', `batch item ${i} is a broadcast`)
-    }
-    e.bytes = item
-    e.signature = signature
-    units.push(e)
-  }
-  return { units, items, signature }
 }
 
 /**
