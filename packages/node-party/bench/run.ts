@@ -53,7 +53,7 @@ const RUN_LIMIT_MS = 12 * 60_000
 
 const CONFIG = {
   reps: REPS,
-  small: { n: 20_000, size: 256 },
+  small: { n: 100_000, size: 256 },
   large: { n: 1_500, size: 64 * 1024 },
   rtt: { n: 2_000, warmup: 100, size: 32 },
   /** Untimed transfers before the repetitions (both raw and Conclave). */
@@ -83,7 +83,7 @@ const CONFIG = {
   /** Pause before and between stopping one party and the next (see bringDown). */
   downGapMs: 300,
   /** Time limit of one transfer (each loop also stops by its count). */
-  transferMaxMs: 30_000,
+  transferMaxMs: 60_000,
 }
 
 const t0Run = Date.now()
@@ -816,10 +816,10 @@ async function probeSection(server: Server): Promise<void> {
   progress("── probes: bursts without the bench's flow control (fresh pair each) ──")
   const { small, large } = CONFIG
   if (process.env.BENCH_PROBE !== '64')
-    await probe(server, 'conclave_256B_burst', `${fmt(small.n)} × 256 B, every session.send at once`, {
-      n: small.n,
+    await probe(server, 'conclave_256B_burst', `20,000 × 256 B, every session.send at once`, {
+      n: 20_000,
       size: small.size,
-      batch: small.n,
+      batch: 20_000,
       watch: false,
       window: 0,
       creditEvery: 0,
