@@ -447,12 +447,14 @@ async function send(c: Command): Promise<void> {
   const frames0 = frames().sent
   const rssBefore = process.memoryUsage.rss()
   let rssMax = rssBefore
-  // this process's RSS every 20 ms and wrtc's buffer every 100 ms while sending: a read of
-  // bufferedAmount blocks on wrtc's signaling thread as long as a send() does, 1-2 ms while the
-  // transfer keeps that thread busy (every 20 ms, that was ~9% of a 256 B sender's time)
+  // this process's RSS every 20 ms and wrtc's buffer every `bufferSampleMs` (100 ms for the timed
+  // transfers) while sending: a read of bufferedAmount blocks on wrtc's signaling thread as long
+  // as a send() does, 1-2 ms while the transfer keeps that thread busy (every 20 ms, that was ~9%
+  // of a 256 B sender's time)
+  const bufferEvery = Math.max(1, Math.round(num(c, 'bufferSampleMs', 100) / 20))
   let ticks = 0
   const sampler = setInterval(() => {
-    if (ticks++ % 5 === 0) maxBuffered = Math.max(maxBuffered, bufferedAmount())
+    if (ticks++ % bufferEvery === 0) maxBuffered = Math.max(maxBuffered, bufferedAmount())
     rssMax = Math.max(rssMax, process.memoryUsage.rss())
   }, 20)
   const tFirst = now()
