@@ -206,6 +206,114 @@ describe('batches', () => {
     expect(text(await s.receive(mallory.id as PartyId, 1))).toBe('y')
   })
 
+  it('compact batches on the wire: refused whole when forged or foreign, delivered when good', async () => {
+    const crypto = createNodeCrypto()
+    const net = network()
+    const victim = await makeParty(net, crypto)
+    stops.push(() => victim.party.stop())
+    const mallory = await RawPeer.create(net, crypto)
+    const sid = randomSid(crypto)
+    const s = victim.party.session({ id: sid, participants: [victim.party.id, mallory.id] })
+    await mallory.link(victim.party.id)
+    const to = partyIdToBytes(victim.party.id)
+    const sessionId = sessionIdToBytes(sid)
+    const item = { fields: { sessionId }, recipient: to }
+    const drops = (): Record<string, number> => victim.party.counters().drops as Record<string, number>
+    const compact = { form: 'compact' as const }
+
+    const forged = await mallory.batch([item, item], {
+      ...compact,
+      signed: (real) => real.map((x, i) => (i === real.length - 1 ? x ^ 1 : x)),
+    })
+    expect(forged[0]).toBe(COMPACT_BATCH_MARKER)
+    mallory.send(victim.party.id, forged)
+    await until(() => drops().ENVELOPE_BAD_SIGNATURE === 1, 3000, 'bad compact batch signature counted')
+
+    // the header's sender is another party (one `from` for the whole compact batch)
+    const other = await generateIdentity(crypto)
+    const foreign = await mallory.batch(
+      [
+        { fields: { sessionId, from: other.key.publicKey }, recipient: to },
+        { fields: { sessionId, from: other.key.publicKey }, recipient: to },
+      ],
+      compact,
+    )
+    mallory.send(victim.party.id, foreign)
+    await until(() => drops().ENVELOPE_WRONG_SENDER === 1, 3000, 'foreign compact sender counted')
+
+    // an unknown flag in the second item
+    const good = await mallory.batch([item, item], compact)
+    const flagAt = 68 + 1 + 32 + 16 + 4 + 5 + 8 + 8 + 4 + 3
+    // the second item shares session, epoch, round and kind and follows in seq (its timestamp
+    // may be a millisecond later)
+    expect(good[flagAt]! & 0x1f).toBe(0x1f)
+    const bad = good.slice()
+    bad[flagAt] = good[flagAt]! | 0x40
+    mallory.send(victim.party.id, bad)
+    await until(() => drops().DECODE_UNKNOWN_TYPE === 1, 3000, 'unknown compact flag counted')
+
+    mallory.send(
+      victim.party.id,
+      await mallory.batch(
+        [
+          { fields: { sessionId, body: utf8('x') }, recipient: to },
+          { fields: { sessionId, body: utf8('y') }, recipient: to },
+        ],
+        compact,
+      ),
+    )
+    expect(text(await s.receive(mallory.id as PartyId, 1))).toBe('x')
+    expect(text(await s.receive(mallory.id as PartyId, 1))).toBe('y')
+    expect(victim.party.counters().batchesReceived).toBeGreaterThanOrEqual(1)
+  })
+
+  it('a peer on protocol version 1 gets the full form of a batch, a version-2 peer the compact one', async () => {
+    const crypto = createNodeCrypto()
+    const net = network()
+    const party = await makeParty(net, crypto)
+    stops.push(() => party.party.stop())
+    const markers = async (versions: number[] | undefined): Promise<number[]> => {
+      const peer = await RawPeer.create(net, crypto)
+      peer.versions = versions
+      await peer.link(party.party.id)
+      const sid = randomSid(crypto)
+      const s = party.party.session({ id: sid, participants: [party.party.id, peer.id] })
+      await Promise.all(Array.from({ length: 5 }, (_, i) => s.send(peer.id, 1, utf8(`m${i}`))))
+      // one alone at once, then the other four as one batch
+      await until(() => peer.received.length >= 2, 3000, 'units at the raw peer')
+      const batch = peer.received.find((u) => u[0] !== 1)!
+      expect(decodeBatch(batch).units.map((u) => text(u.body))).toEqual(['m1', 'm2', 'm3', 'm4'])
+      return peer.received.map((u) => u[0]!)
+    }
+    expect(await markers([1])).toEqual([1, BATCH_MARKER])
+    expect(await markers(undefined)).toEqual([1, COMPACT_BATCH_MARKER])
+  })
+
+  it('the rate guard charges a compact batch what its items hold once rebuilt, not its few wire bytes', async () => {
+    const crypto = createNodeCrypto()
+    const net = network()
+    const victim = await makeParty(net, crypto, {
+      limits: { peerBytesPerSecond: 200_000, peerBurstSeconds: 1, throttleGraceMs: 60_000 },
+    })
+    stops.push(() => victim.party.stop())
+    const mallory = await RawPeer.create(net, crypto)
+    const sid = randomSid(crypto)
+    victim.party.session({ id: sid, participants: [victim.party.id, mallory.id] })
+    await mallory.link(victim.party.id)
+    const to = partyIdToBytes(victim.party.id)
+    const sessionId = sessionIdToBytes(sid)
+    // 1,000 empty envelopes: ~5 KB on the wire, ~0.7 MB charged
+    const items = Array.from({ length: 1000 }, () => ({
+      fields: { sessionId, body: new Uint8Array(0) },
+      recipient: to,
+    }))
+    const unit = await mallory.batch(items, { form: 'compact' })
+    expect(unit.length).toBeLessThan(6000)
+    mallory.send(victim.party.id, unit)
+    mallory.send(victim.party.id, unit)
+    await until(() => victim.party.counters().throttled >= 1, 3000, 'throttled')
+  })
+
   it('a replayed batch delivers nothing twice (each envelope is a replay)', async () => {
     const crypto = createNodeCrypto()
     const net = network()

@@ -9,6 +9,7 @@ import {
   createMemoryNetwork,
   createParty,
   type EnvelopeFields,
+  encodeBatch,
   encodeFullBatch,
   encodePayload,
   encodeUnit,
@@ -79,6 +80,8 @@ export class RawPeer {
   readonly ready = new Set<PartyId>()
   epoch = new Uint8Array(16).fill(7)
   private seq = 0n
+  /** Protocol versions its handshake offers (an older party offers fewer). */
+  versions: readonly number[] | undefined
 
   constructor(
     readonly net: MemoryNetwork,
@@ -120,6 +123,7 @@ export class RawPeer {
         epoch: this.epoch,
         now: Date.now,
         maxFrameSize: link.maxMessageSize,
+        versions: this.versions,
       },
       {
         sendFrame: (f) => {
@@ -198,7 +202,12 @@ export class RawPeer {
    */
   async batch(
     items: { fields: Partial<EnvelopeFields> & { sessionId: Uint8Array }; recipient: Uint8Array }[],
-    opts: { signer?: SigningKey; signed?: (real: Uint8Array) => Uint8Array } = {},
+    opts: {
+      signer?: SigningKey
+      signed?: (real: Uint8Array) => Uint8Array
+      /** `full` (0x80, default: it can carry anything) or `compact` (0x81, one sender, one recipient). */
+      form?: 'full' | 'compact'
+    } = {},
   ): Promise<Uint8Array> {
     const list = items.map(({ fields, recipient }) => ({
       payload: encodePayload({
@@ -218,7 +227,7 @@ export class RawPeer {
       digests.set(sha256(envelopeSignedBytes(it.payload, it.recipient, it.timestamp)), 32 * i)
     const real = batchSignedBytes(digests)
     const sig = await this.crypto.ed25519.sign(opts.signer ?? this.key, opts.signed?.(real) ?? real)
-    return encodeFullBatch(list, sig)
+    return opts.form === 'compact' ? encodeBatch(list, sig) : encodeFullBatch(list, sig)
   }
 
   send(peer: PartyId, bytes: Uint8Array): void {

@@ -1078,7 +1078,7 @@ async function runSide(c: HandshakeCase, role: RoleName, crypto: CryptoBackend):
     const result = await hs.onAuth(msg.signature)
     expect(result.peer).toBe(side.expectedPeer)
     expect(result.peer).toBe(peerSide.publicKey)
-    expect(result.version).toBe(1)
+    expect(result.version).toBe(2)
     expect(toHex(result.transcript)).toBe(c.transcript)
     expect(toHex(result.peerEpoch)).toBe(peerSide.epoch)
     expect(result.clockOffsetMs).toBe(side.clockOffsetMs)

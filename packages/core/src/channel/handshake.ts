@@ -35,6 +35,8 @@ export interface HandshakeParams {
   admit?: ((peer: PartyId) => ErrorCode | undefined) | undefined
   /** Fixed ephemeral secret and nonce: test vectors only. */
   fixed?: { ephemeralSecret: Uint8Array; nonce: Uint8Array; clock: bigint } | undefined
+  /** Protocol versions offered and accepted. @default PROTOCOL_VERSIONS (tests offer fewer, as an older party would) */
+  versions?: readonly number[] | undefined
 }
 
 /** The outcome of a completed handshake. */
@@ -75,7 +77,7 @@ export class Handshake {
       : await crypto.x25519.generate()
     const fp = this.p.fingerprints
     this.ownHello = encodeHello({
-      versions: [...PROTOCOL_VERSIONS],
+      versions: [...(this.p.versions ?? PROTOCOL_VERSIONS)],
       partyId: identity.publicKey,
       ephemeral: this.ephemeral.publicKey,
       nonce: fixed ? fixed.nonce : crypto.randomBytes(32),
@@ -96,7 +98,8 @@ export class Handshake {
     if (!this.ownHello || !this.ephemeral)
       throw new ConclaveError('HANDSHAKE_UNEXPECTED_MESSAGE', 'hello before our own')
     if (this.peerHello) throw new ConclaveError('HANDSHAKE_UNEXPECTED_MESSAGE', 'second hello')
-    const common = hello.versions.filter((v) => PROTOCOL_VERSIONS.includes(v))
+    const ours = this.p.versions ?? PROTOCOL_VERSIONS
+    const common = hello.versions.filter((v) => ours.includes(v))
     if (common.length === 0) {
       throw new ConclaveError(
         'HANDSHAKE_VERSION_MISMATCH',

@@ -24,6 +24,7 @@ import {
   type BatchItem,
   batchSignedBytes,
   batchWireBytes,
+  COMPACT_BATCH_MARKER,
   type DecodedBatch,
   decodeBatch,
   decodeUnit,
@@ -32,10 +33,12 @@ import {
   encodePayload,
   encodeUnit,
   envelopeSignedBytes,
+  expandCompactBatch,
   isBatchUnit,
   MAX_BATCH_UNITS,
 } from '../wire/envelope.ts'
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
+import { COMPACT_BATCH_VERSION } from '../wire/handshake.ts'
 import { decodeProposal, encodeProposal } from '../wire/proposal.ts'
 import { batchDigests, batchItemDigests, signNow, verifyBatch, verifyNow } from './batch.ts'
 import { PeerDelivery } from './delivery.ts'
@@ -125,6 +128,9 @@ interface SignJob {
   bytes: number
   batch: boolean
 }
+
+/** Bytes a compact batch is charged per item beside its own size (see `onUnit`). */
+const COMPACT_ITEM_CHARGE = 720
 
 /**
  * Whether `v` is a view into a buffer much larger than itself, which holding `v` would keep
@@ -684,8 +690,15 @@ export class InThreadSessionHost implements SessionHost {
       state.channel.close('DELIVERY_GAP', 'a unit before the resume record')
       return
     }
-    // throttle a peer over its rates; cut it off when it stays over them
-    const charge = this.guard.charge(peer, bytes.length)
+    // throttle a peer over its rates; cut it off when it stays over them. A batch is one unit
+    // (one signature check), charged the bytes it takes once rebuilt: each compact item grows
+    // by up to 207 bytes and holds ~0.5 KiB of objects until processed
+    const charge = this.guard.charge(
+      peer,
+      bytes[0] === COMPACT_BATCH_MARKER
+        ? bytes.length + messagesIn(bytes) * COMPACT_ITEM_CHARGE
+        : bytes.length,
+    )
     if (charge.verdict === 'ban') {
       this.cutOff(peer, charge.reason)
       return
@@ -882,9 +895,9 @@ export class InThreadSessionHost implements SessionHost {
         this.refuse('SESSION_CLOSED', peer, sid, 'message for a session already over')
         return
       }
-      // a batched envelope is a view into its whole batch, a single one into its frame: hold a
-      // copy of its own bytes when that is much less
-      const item = pinsMore(unit.bytes) ? { ...held, unit: detached(unit) } : held
+      // a batched envelope refers to its batch's digests (and, in the full form, is a view into
+      // the whole batch), a single one is a view into its frame: hold a copy of its own bytes
+      const item = unit.batch || pinsMore(unit.bytes) ? { ...held, unit: detached(unit) } : held
       const why = this.unknown.hold(sid, { from: peer, bytes: unit.bytes.length, item })
       if (why) this.refuse(why, peer, sid, 'unknown-session buffer is full for this sender')
       return
@@ -1371,6 +1384,10 @@ export class InThreadSessionHost implements SessionHost {
   private transmit(link: LinkState, unit: Uint8Array, messages: number): void {
     const peer = link.result?.peer
     if (peer !== undefined) this.ackOnTheWay(peer, link)
+    // a peer on protocol version 1 reads only the full form of a batch: the same envelopes and
+    // signature, rebuilt (a unit kept from before the link, or a peer that went back a release)
+    if (unit[0] === COMPACT_BATCH_MARKER && (link.result?.version ?? 1) < COMPACT_BATCH_VERSION)
+      unit = expandCompactBatch(unit, this.limits.maxMessageBytes)
     link.channel.sendUnit(unit)
     this.counter.of(link.info.kind).messagesSent += messages
     if (isBatchUnit(unit)) this.counter.batchesSent++

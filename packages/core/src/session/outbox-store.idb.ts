@@ -21,7 +21,8 @@
  * moment earlier. Used with an in-thread host there is no such gate: a frame can leave before
  * its `enqueue` or `processed` record commits, and a crash in that window can make the restarted
  * party reuse delivery numbers or envelope seqs its peers already hold (they skip or refuse those
- * units). A failed write (quota, the database deleted by another tab …) fails the store:
+ * units), and an ack riding in such a frame can acknowledge a message whose `accept` record
+ * is then lost. A failed write (quota, the database deleted by another tab …) fails the store:
  * `flush()` rejects and `append` throws `OUTBOX_UNAVAILABLE`.
  * @module
  */

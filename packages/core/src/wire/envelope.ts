@@ -460,7 +460,6 @@ function decodeCompactBatch(bytes: Uint8Array, maxBody: number): DecodedBatch {
   }
   const from = r.bytes(32, 'from')
   const recipient = r.bytes(32, 'recipient')
-  if (isZero(recipient)) throw new ConclaveError('ENVELOPE_WRONG_RECIPIENT', 'a batch of broadcasts')
   const signature = bytes.slice(bytes.length - 64)
   const units: EnvelopeUnit[] = []
   const items: Uint8Array[] = []
@@ -555,6 +554,8 @@ function decodeCompactBatch(bytes: Uint8Array, maxBody: number): DecodedBatch {
     prevKind = item.subarray(41, o)
   }
   r.end('batch')
+  // structure first, as for the full form: a broadcast is refused only once the batch decodes
+  if (isZero(recipient)) throw new ConclaveError('ENVELOPE_WRONG_RECIPIENT', 'a batch of broadcasts')
   return { units, items, signature }
 }
 

@@ -23,8 +23,14 @@ import { CONTEXT } from './contexts.ts'
 
 /** Handshake message encoding version. */
 export const HANDSHAKE_VERSION = 1
-/** Channel protocol versions this code speaks, newest last. */
-export const PROTOCOL_VERSIONS: readonly number[] = [1]
+/**
+ * Channel protocol versions this code speaks, newest last. A link runs the highest both sides
+ * offer. 2: batches may travel compact (`0x81`, DESIGN "Batch"); to a version-1 peer they go in
+ * the full form (`0x80`), which carries the same envelopes and signature.
+ */
+export const PROTOCOL_VERSIONS: readonly number[] = [1, 2]
+/** The first protocol version whose peers read compact batches. */
+export const COMPACT_BATCH_VERSION = 2
 
 export const HandshakeType = { hello: 1, auth: 2 } as const
 

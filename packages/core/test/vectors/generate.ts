@@ -1597,14 +1597,15 @@ function sideJson(s: SideSpec, role: number, peerClock: bigint): object {
   }
 }
 
-/** hello = u8 1 ‖ u8 1 ‖ u8 n ‖ versions ‖ PartyId ‖ ephemeral ‖ nonce ‖ str16 mode ‖ u64 clock ‖ bytes16 epoch ‖ u16 n ‖ str16… ‖ u16 m ‖ str16… */
+/** hello = u8 1 ‖ u8 1 ‖ u8 n ‖ versions (1, 2) ‖ PartyId ‖ ephemeral ‖ nonce ‖ str16 mode ‖ u64 clock ‖ bytes16 epoch ‖ u16 n ‖ str16… ‖ u16 m ‖ str16… */
 function encodeHelloHere(s: SideSpec, ephemeralPublic: Uint8Array, nonce: Uint8Array): Uint8Array {
   const list = (l: string[]): Uint8Array => cat(u16(l.length), ...l.map(str16))
   return cat(
     u8(1),
     u8(1),
+    u8(2),
     u8(1),
-    u8(1),
+    u8(2),
     parties[s.party].publicKey,
     ephemeralPublic,
     nonce,
@@ -1892,8 +1893,8 @@ const handshakeSpecs: HandshakeSpec[] = [
     responder: R(),
     craft: {
       message: 'helloResponder',
-      how: 'ephemeral (bytes 36..68) replaced by an order-8 u-coordinate',
-      mutation: () => ({ op: 'replace', offset: 36, bytes: hex(X25519_ORDER8) }),
+      how: 'ephemeral (bytes 37..69) replaced by an order-8 u-coordinate',
+      mutation: () => ({ op: 'replace', offset: 37, bytes: hex(X25519_ORDER8) }),
     },
   },
   {
@@ -1906,8 +1907,8 @@ const handshakeSpecs: HandshakeSpec[] = [
     responder: R(),
     craft: {
       message: 'helloResponder',
-      how: 'ephemeral (bytes 36..68) replaced by 32 zero bytes',
-      mutation: () => ({ op: 'replace', offset: 36, bytes: hex(ZERO32) }),
+      how: 'ephemeral (bytes 37..69) replaced by 32 zero bytes',
+      mutation: () => ({ op: 'replace', offset: 37, bytes: hex(ZERO32) }),
     },
   },
   {
@@ -1926,7 +1927,7 @@ const handshakeSpecs: HandshakeSpec[] = [
   },
   {
     name: 'no common protocol version',
-    description: 'the hello offers protocol version 2 only.',
+    description: 'the hello offers protocol version 3 only (twice).',
     error: 'HANDSHAKE_VERSION_MISMATCH',
     refusedBy: ['initiator'],
     refusedAt: 'hello',
@@ -1934,8 +1935,8 @@ const handshakeSpecs: HandshakeSpec[] = [
     responder: R(),
     craft: {
       message: 'helloResponder',
-      how: 'byte 3 (the one protocol version offered) set to 2',
-      mutation: () => ({ op: 'replace', offset: 3, bytes: '02' }),
+      how: 'bytes 3 and 4 (the two protocol versions offered) set to 3',
+      mutation: () => ({ op: 'replace', offset: 3, bytes: '0303' }),
     },
   },
   {
