@@ -33,6 +33,23 @@ afterEach(async () => {
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b)
 
+/** A party in a session with a raw peer that sends it crafted units. */
+async function hostile(limits: Partial<Limits> = {}) {
+  const crypto = createNodeCrypto()
+  const net = network()
+  const victim = await makeParty(net, crypto, { limits })
+  stops.push(() => victim.party.stop())
+  const mallory = await RawPeer.create(net, crypto)
+  const sid = randomSid(crypto)
+  const s = victim.party.session({ id: sid, participants: [victim.party.id, mallory.id] })
+  await mallory.link(victim.party.id)
+  const to = partyIdToBytes(victim.party.id)
+  const sessionId = sessionIdToBytes(sid)
+  const item = { fields: { sessionId }, recipient: to }
+  const drops = (): Record<string, number> => victim.party.counters().drops as Record<string, number>
+  return { crypto, victim, mallory, s, to, sessionId, item, drops }
+}
+
 async function pair(limits: Partial<Limits> = {}) {
   const crypto = createNodeCrypto()
   const net = network()
@@ -147,18 +164,7 @@ describe('batches', () => {
   })
 
   it('a whole-batch refusal: forged signature, broadcast inside, foreign sender, wrong count', async () => {
-    const crypto = createNodeCrypto()
-    const net = network()
-    const victim = await makeParty(net, crypto)
-    stops.push(() => victim.party.stop())
-    const mallory = await RawPeer.create(net, crypto)
-    const sid = randomSid(crypto)
-    const s = victim.party.session({ id: sid, participants: [victim.party.id, mallory.id] })
-    await mallory.link(victim.party.id)
-    const to = partyIdToBytes(victim.party.id)
-    const sessionId = sessionIdToBytes(sid)
-    const item = { fields: { sessionId }, recipient: to }
-    const drops = (): Record<string, number> => victim.party.counters().drops as Record<string, number>
+    const { crypto, victim, mallory, s, to, sessionId, item, drops } = await hostile()
 
     // 1. signed over other digests (an item swapped after signing)
     mallory.send(
@@ -207,18 +213,7 @@ describe('batches', () => {
   })
 
   it('compact batches on the wire: refused whole when forged or foreign, delivered when good', async () => {
-    const crypto = createNodeCrypto()
-    const net = network()
-    const victim = await makeParty(net, crypto)
-    stops.push(() => victim.party.stop())
-    const mallory = await RawPeer.create(net, crypto)
-    const sid = randomSid(crypto)
-    const s = victim.party.session({ id: sid, participants: [victim.party.id, mallory.id] })
-    await mallory.link(victim.party.id)
-    const to = partyIdToBytes(victim.party.id)
-    const sessionId = sessionIdToBytes(sid)
-    const item = { fields: { sessionId }, recipient: to }
-    const drops = (): Record<string, number> => victim.party.counters().drops as Record<string, number>
+    const { crypto, victim, mallory, s, to, sessionId, item, drops } = await hostile()
     const compact = { form: 'compact' as const }
 
     const forged = await mallory.batch([item, item], {
@@ -290,18 +285,11 @@ describe('batches', () => {
   })
 
   it('the rate guard charges a compact batch what its items hold once rebuilt, not its few wire bytes', async () => {
-    const crypto = createNodeCrypto()
-    const net = network()
-    const victim = await makeParty(net, crypto, {
-      limits: { peerBytesPerSecond: 200_000, peerBurstSeconds: 1, throttleGraceMs: 60_000 },
+    const { victim, mallory, to, sessionId } = await hostile({
+      peerBytesPerSecond: 200_000,
+      peerBurstSeconds: 1,
+      throttleGraceMs: 60_000,
     })
-    stops.push(() => victim.party.stop())
-    const mallory = await RawPeer.create(net, crypto)
-    const sid = randomSid(crypto)
-    victim.party.session({ id: sid, participants: [victim.party.id, mallory.id] })
-    await mallory.link(victim.party.id)
-    const to = partyIdToBytes(victim.party.id)
-    const sessionId = sessionIdToBytes(sid)
     // 1,000 empty envelopes: ~5 KB on the wire, ~0.7 MB charged
     const items = Array.from({ length: 1000 }, () => ({
       fields: { sessionId, body: new Uint8Array(0) },
@@ -315,16 +303,7 @@ describe('batches', () => {
   })
 
   it('a replayed batch delivers nothing twice (each envelope is a replay)', async () => {
-    const crypto = createNodeCrypto()
-    const net = network()
-    const victim = await makeParty(net, crypto)
-    stops.push(() => victim.party.stop())
-    const mallory = await RawPeer.create(net, crypto)
-    const sid = randomSid(crypto)
-    const s = victim.party.session({ id: sid, participants: [victim.party.id, mallory.id] })
-    await mallory.link(victim.party.id)
-    const to = partyIdToBytes(victim.party.id)
-    const sessionId = sessionIdToBytes(sid)
+    const { victim, mallory, s, to, sessionId } = await hostile()
     const batch = await mallory.batch([
       { fields: { sessionId, body: utf8('p') }, recipient: to },
       { fields: { sessionId, body: utf8('q') }, recipient: to },

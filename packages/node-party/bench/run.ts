@@ -527,6 +527,18 @@ interface TransferOptions {
   bufferSampleMs?: number
 }
 
+/** A Conclave transfer of `n` messages of the `small` (256 B) or `large` (64 KiB) kind, with its flow control. */
+function transferOf(kind: 'small' | 'large', n: number): TransferOptions {
+  return {
+    n,
+    size: CONFIG[kind].size,
+    batch: CONFIG.batch[kind],
+    watch: CONFIG.watch[kind],
+    window: CONFIG.window[kind],
+    creditEvery: CONFIG.creditEvery[kind],
+  }
+}
+
 async function conclaveTransfer(
   sender: ConclaveChild,
   receiver: ConclaveChild,
@@ -611,19 +623,8 @@ async function pairSection(server: Server): Promise<void> {
     try {
       await rawTransfer(raw, CONFIG.warmup.small, small.size)
       await rawTransfer(raw, CONFIG.warmup.large, large.size)
-      for (const [n, size, kind] of [
-        [CONFIG.warmup.small, small.size, 'small'],
-        [CONFIG.warmup.large, large.size, 'large'],
-      ] as const) {
-        await conclaveTransfer(sender, receiver, {
-          n,
-          size,
-          batch: CONFIG.batch[kind],
-          watch: CONFIG.watch[kind],
-          window: CONFIG.window[kind],
-          creditEvery: CONFIG.creditEvery[kind],
-        })
-      }
+      for (const kind of ['small', 'large'] as const)
+        await conclaveTransfer(sender, receiver, transferOf(kind, CONFIG.warmup[kind]))
       progress(
         `warm-up (not counted): ${fmt(CONFIG.warmup.small)} × 256 B and ${CONFIG.warmup.large} × 64 KiB each way, raw and Conclave`,
       )
@@ -644,14 +645,7 @@ async function pairSection(server: Server): Promise<void> {
         fail(`raw 256 B ${tag}`, e)
       }
       try {
-        const r = await conclaveTransfer(sender, receiver, {
-          n: small.n,
-          size: small.size,
-          batch: CONFIG.batch.small,
-          watch: CONFIG.watch.small,
-          window: CONFIG.window.small,
-          creditEvery: CONFIG.creditEvery.small,
-        })
+        const r = await conclaveTransfer(sender, receiver, transferOf('small', small.n))
         if (Number(r.received.count) !== small.n) throw new Error(describeFailure(r.sent, r.received))
         record('conclave_256B_msgs_per_s', (small.n / r.ms) * 1000)
         recordCpu('conclave_256B', r.cpuMs, small.n)
@@ -675,14 +669,7 @@ async function pairSection(server: Server): Promise<void> {
         fail(`raw 64 KiB ${tag}`, e)
       }
       try {
-        const r = await conclaveTransfer(sender, receiver, {
-          n: large.n,
-          size: large.size,
-          batch: CONFIG.batch.large,
-          watch: CONFIG.watch.large,
-          window: CONFIG.window.large,
-          creditEvery: CONFIG.creditEvery.large,
-        })
+        const r = await conclaveTransfer(sender, receiver, transferOf('large', large.n))
         if (Number(r.received.count) !== large.n) throw new Error(describeFailure(r.sent, r.received))
         record('conclave_64KiB_MBps', bytes / 1000 / r.ms)
         recordCpu('conclave_64KiB', r.cpuMs, large.n)

@@ -251,14 +251,7 @@ function readEnvelope(r: Reader, bytes: Uint8Array, start: number, maxBody: numb
   const from = r.bytes(32, 'from')
   const epoch = r.bytes(16, 'epoch')
   const seq = r.u64('seq')
-  const bodyLen = r.u32('body length')
-  if (bodyLen > maxBody) {
-    throw new ConclaveError(
-      'MESSAGE_TOO_LARGE',
-      `"body" declares ${bodyLen} bytes, at most ${maxBody} allowed`,
-    )
-  }
-  const body = r.bytes(bodyLen, 'body')
+  const body = readBody(r, maxBody)
   const payload = bytes.subarray(start, r.offset)
   const recipient = r.bytes(32, 'recipient')
   const timestamp = r.u64('timestamp')
@@ -277,6 +270,18 @@ function readEnvelope(r: Reader, bytes: Uint8Array, start: number, maxBody: numb
     signature: EMPTY,
     bytes: EMPTY,
   }
+}
+
+/** `bytes32len body`, refused before it is read when it declares more than `maxBody`. */
+function readBody(r: Reader, maxBody: number): Uint8Array {
+  const bodyLen = r.u32('body length')
+  if (bodyLen > maxBody) {
+    throw new ConclaveError(
+      'MESSAGE_TOO_LARGE',
+      `"body" declares ${bodyLen} bytes, at most ${maxBody} allowed`,
+    )
+  }
+  return r.bytes(bodyLen, 'body')
 }
 
 function isZero(b: Uint8Array): boolean {
@@ -506,14 +511,8 @@ function decodeCompactBatch(bytes: Uint8Array, maxBody: number): DecodedBatch {
       seq = prev!.seq + 1n
     } else seq = r.u64('seq')
     const timestamp = flags & SAME_TIME ? prev!.timestamp : r.u64('timestamp')
-    const bodyLen = r.u32('body length')
-    if (bodyLen > maxBody) {
-      throw new ConclaveError(
-        'MESSAGE_TOO_LARGE',
-        `"body" declares ${bodyLen} bytes, at most ${maxBody} allowed`,
-      )
-    }
-    const body = r.bytes(bodyLen, 'body')
+    const body = readBody(r, maxBody)
+    const bodyLen = body.length
     // the full item, exactly as encodeFullBatch writes it
     const k = kindBytes.length
     const payloadLen = PAYLOAD_FIXED_BYTES + k - 2 + bodyLen
