@@ -10,8 +10,11 @@ import {
   createMemoryOutboxStore,
   createOutboxState,
   createParty,
+  encodeBatch,
+  encodeFullBatch,
   encodeOutboxRecord,
   encodeOutboxSnapshot,
+  encodePayload,
   generateIdentity,
   type Limits,
   type MemoryNetwork,
@@ -19,9 +22,11 @@ import {
   type OutboxStore,
   type PartyEvent,
   type PartyId,
+  partyIdToBytes,
   readOutboxLines,
   type SessionId,
   type SigningKey,
+  sessionIdToBytes,
   toHex,
 } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
@@ -333,6 +338,45 @@ describe('a party restarted with its outbox store', () => {
       }),
     )
     expect(() => start(16 * 1024)).not.toThrow()
+  })
+
+  it('measures a kept compact batch in the full form a version-1 peer would get', async () => {
+    const crypto = createNodeCrypto()
+    const key = (await generateIdentity(crypto)).key
+    const outbox = createMemoryOutboxStore()
+    // 200 envelopes of 10 B in one stream: ~3 KB compact, ~30 KB in the full form
+    const items = Array.from({ length: 200 }, (_, i) => ({
+      payload: encodePayload({
+        sessionId: sessionIdToBytes(SID),
+        round: 1,
+        kind: 'msg',
+        from: key.publicKey,
+        epoch: new Uint8Array(16).fill(9),
+        seq: BigInt(i),
+        body: new Uint8Array(10),
+      }),
+      recipient: partyIdToBytes(P2),
+      timestamp: 1_700_000_000_000n,
+    }))
+    const unit = encodeBatch(items, new Uint8Array(64))
+    const full = encodeFullBatch(items, new Uint8Array(64))
+    expect(unit.length).toBeLessThan(4096)
+    expect(full.length).toBeGreaterThan(16 * 1024)
+    for (const r of [
+      { type: 'epoch', epoch: new Uint8Array(16).fill(9) },
+      { type: 'peer-epoch', peer: P2, epoch: '00'.repeat(16) },
+      { type: 'enqueue', sessionId: SID, stream: P2, streamSeq: 0, unit, to: [{ peer: P2, seq: 0 }] },
+    ] as OutboxRecord[])
+      outbox.append(r)
+    const start = (maxMessageBytes: number) =>
+      createInThreadSessionHost({ crypto, identity: key, outbox, limits: { maxMessageBytes } })
+    expect(() => start(4096)).toThrowError(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: expect.objectContaining({ bytes: full.length }),
+      }),
+    )
+    expect(() => start(64 * 1024)).not.toThrow()
   })
 
   it('without a store, the restarted party is a new epoch and its peers abort with PEER_RESTARTED', async () => {

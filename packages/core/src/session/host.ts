@@ -129,8 +129,8 @@ interface SignJob {
   batch: boolean
 }
 
-/** Bytes a compact batch is charged per item beside its own size (see `onUnit`). */
-const COMPACT_ITEM_CHARGE = 720
+/** Bytes a batch (either form) is charged per item beside its own size (see `onUnit`). */
+const BATCH_ITEM_CHARGE = 720
 
 /**
  * Whether `v` is a view into a buffer much larger than itself, which holding `v` would keep
@@ -323,15 +323,24 @@ export class InThreadSessionHost implements SessionHost {
   private restore(): void {
     const state = this.outbox!.load()
     // what it kept must still fit a channel under today's limits: resending a unit the channel
-    // refuses would stall that peer's stream for good
+    // refuses would stall that peer's stream for good. A compact batch is measured in its full
+    // form, which a version-1 peer gets (and which must rebuild under today's body limit).
     const maxUnit = this.limits.maxMessageBytes + 1024
     for (const [peer, p] of state.peers) {
       for (const [seq, unit] of p.unacked) {
-        if (unit.length > maxUnit) {
+        let size = unit.length
+        if (unit[0] === COMPACT_BATCH_MARKER) {
+          try {
+            size = expandCompactBatch(unit, this.limits.maxMessageBytes).length
+          } catch {
+            size = Number.POSITIVE_INFINITY
+          }
+        }
+        if (size > maxUnit) {
           throw new ConclaveError(
             'INVALID_ARGUMENT',
-            `the outbox store keeps unit ${seq} for ${peer.slice(0, 16)}… of ${unit.length} bytes, over maxMessageBytes + 1 KiB (${maxUnit}): start with the maxMessageBytes it was written under`,
-            { peer, seq, bytes: unit.length, max: maxUnit },
+            `the outbox store keeps unit ${seq} for ${peer.slice(0, 16)}… of ${size} bytes (full form), over maxMessageBytes + 1 KiB (${maxUnit}): start with the maxMessageBytes it was written under`,
+            { peer, seq, bytes: size, max: maxUnit },
           )
         }
       }
@@ -691,13 +700,11 @@ export class InThreadSessionHost implements SessionHost {
       return
     }
     // throttle a peer over its rates; cut it off when it stays over them. A batch is one unit
-    // (one signature check), charged the bytes it takes once rebuilt: each compact item grows
-    // by up to 207 bytes and holds ~0.5 KiB of objects until processed
+    // (one signature check), charged for what its envelopes hold until processed: ~0.5 KiB of
+    // objects each, and a compact item grows by up to 207 bytes when rebuilt
     const charge = this.guard.charge(
       peer,
-      bytes[0] === COMPACT_BATCH_MARKER
-        ? bytes.length + messagesIn(bytes) * COMPACT_ITEM_CHARGE
-        : bytes.length,
+      isBatchUnit(bytes) ? bytes.length + messagesIn(bytes) * BATCH_ITEM_CHARGE : bytes.length,
     )
     if (charge.verdict === 'ban') {
       this.cutOff(peer, charge.reason)

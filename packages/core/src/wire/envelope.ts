@@ -553,7 +553,8 @@ function decodeCompactBatch(bytes: Uint8Array, maxBody: number): DecodedBatch {
     prevKind = item.subarray(41, o)
   }
   r.end('batch')
-  // structure first, as for the full form: a broadcast is refused only once the batch decodes
+  // the one recipient of a compact batch is checked once its structure decodes (the full form
+  // refuses a broadcast item as it reads it: a truncated batch may get the other code first)
   if (isZero(recipient)) throw new ConclaveError('ENVELOPE_WRONG_RECIPIENT', 'a batch of broadcasts')
   return { units, items, signature }
 }
