@@ -311,26 +311,25 @@ describe('a party restarted with its outbox store', () => {
     })
   }, 30_000)
 
-  it('refuses a store that keeps a unit over what its channels now carry (INVALID_ARGUMENT)', async () => {
+  /** A store that keeps `unitOf(key)` unacknowledged for P2, and a host to start on it. */
+  async function keeping(unitOf: (key: SigningKey) => Uint8Array) {
     const crypto = createNodeCrypto()
     const key = (await generateIdentity(crypto)).key
     const outbox = createMemoryOutboxStore()
-    // written under the default limits: a 10 KiB unit waits for P2's acknowledgement
+    const unit = unitOf(key)
     for (const r of [
       { type: 'epoch', epoch: new Uint8Array(16).fill(9) },
       { type: 'peer-epoch', peer: P2, epoch: '00'.repeat(16) },
-      {
-        type: 'enqueue',
-        sessionId: SID,
-        stream: P2,
-        streamSeq: 0,
-        unit: new Uint8Array(10 * 1024),
-        to: [{ peer: P2, seq: 0 }],
-      },
+      { type: 'enqueue', sessionId: SID, stream: P2, streamSeq: 0, unit, to: [{ peer: P2, seq: 0 }] },
     ] as OutboxRecord[])
       outbox.append(r)
-    const start = (maxMessageBytes: number) =>
+    return (maxMessageBytes: number) =>
       createInThreadSessionHost({ crypto, identity: key, outbox, limits: { maxMessageBytes } })
+  }
+
+  it('refuses a store that keeps a unit over what its channels now carry (INVALID_ARGUMENT)', async () => {
+    // written under the default limits: a 10 KiB unit waits for P2's acknowledgement
+    const start = await keeping(() => new Uint8Array(10 * 1024))
     expect(() => start(4096)).toThrowError(
       expect.objectContaining({
         code: 'INVALID_ARGUMENT',
@@ -341,35 +340,28 @@ describe('a party restarted with its outbox store', () => {
   })
 
   it('measures a kept compact batch in the full form a version-1 peer would get', async () => {
-    const crypto = createNodeCrypto()
-    const key = (await generateIdentity(crypto)).key
-    const outbox = createMemoryOutboxStore()
     // 200 envelopes of 10 B in one stream: ~3 KB compact, ~30 KB in the full form
-    const items = Array.from({ length: 200 }, (_, i) => ({
-      payload: encodePayload({
-        sessionId: sessionIdToBytes(SID),
-        round: 1,
-        kind: 'msg',
-        from: key.publicKey,
-        epoch: new Uint8Array(16).fill(9),
-        seq: BigInt(i),
-        body: new Uint8Array(10),
-      }),
-      recipient: partyIdToBytes(P2),
-      timestamp: 1_700_000_000_000n,
-    }))
-    const unit = encodeBatch(items, new Uint8Array(64))
-    const full = encodeFullBatch(items, new Uint8Array(64))
-    expect(unit.length).toBeLessThan(4096)
+    let full: Uint8Array = new Uint8Array(0)
+    const start = await keeping((key) => {
+      const items = Array.from({ length: 200 }, (_, i) => ({
+        payload: encodePayload({
+          sessionId: sessionIdToBytes(SID),
+          round: 1,
+          kind: 'msg',
+          from: key.publicKey,
+          epoch: new Uint8Array(16).fill(9),
+          seq: BigInt(i),
+          body: new Uint8Array(10),
+        }),
+        recipient: partyIdToBytes(P2),
+        timestamp: 1_700_000_000_000n,
+      }))
+      const unit = encodeBatch(items, new Uint8Array(64))
+      full = encodeFullBatch(items, new Uint8Array(64))
+      expect(unit.length).toBeLessThan(4096)
+      return unit
+    })
     expect(full.length).toBeGreaterThan(16 * 1024)
-    for (const r of [
-      { type: 'epoch', epoch: new Uint8Array(16).fill(9) },
-      { type: 'peer-epoch', peer: P2, epoch: '00'.repeat(16) },
-      { type: 'enqueue', sessionId: SID, stream: P2, streamSeq: 0, unit, to: [{ peer: P2, seq: 0 }] },
-    ] as OutboxRecord[])
-      outbox.append(r)
-    const start = (maxMessageBytes: number) =>
-      createInThreadSessionHost({ crypto, identity: key, outbox, limits: { maxMessageBytes } })
     expect(() => start(4096)).toThrowError(
       expect.objectContaining({
         code: 'INVALID_ARGUMENT',
