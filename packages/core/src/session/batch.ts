@@ -17,6 +17,17 @@ export function sha256Of(crypto: CryptoBackend, parts: readonly Uint8Array[]): U
   return h.digest()
 }
 
+/** SHA-256 of `parts` written into `out` at `offset`, without a new array where the backend can. */
+function sha256At(
+  crypto: CryptoBackend,
+  parts: readonly Uint8Array[],
+  out: Uint8Array,
+  offset: number,
+): void {
+  if (crypto.sha256Into) crypto.sha256Into(parts, out, offset)
+  else out.set(sha256Of(crypto, parts), offset)
+}
+
 /**
  * The digests of a batch's items, n × 32 bytes: digest_i = SHA-256(envelope tag ‖ item_i), the
  * SHA-256 of envelope i's signed bytes.
@@ -24,11 +35,9 @@ export function sha256Of(crypto: CryptoBackend, parts: readonly Uint8Array[]): U
 export function batchDigests(crypto: CryptoBackend, items: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(items.length * 32)
   const parts = [CONTEXT.envelope, CONTEXT.envelope]
-  const into = crypto.sha256Into
   for (let i = 0; i < items.length; i++) {
     parts[1] = items[i]!
-    if (into) into(parts, out, i * 32)
-    else out.set(sha256Of(crypto, parts), i * 32)
+    sha256At(crypto, parts, out, i * 32)
   }
   return out
 }
@@ -46,15 +55,13 @@ const itemTime = new DataView(ITEM_TIME.buffer)
 export function batchItemDigests(crypto: CryptoBackend, items: readonly BatchItem[]): Uint8Array {
   const out = new Uint8Array(items.length * 32)
   const parts = [CONTEXT.envelope, ITEM_LENGTH, ITEM_LENGTH, ITEM_LENGTH, ITEM_TIME]
-  const into = crypto.sha256Into
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!
     itemLength.setUint32(0, it.payload.length)
     itemTime.setBigUint64(0, it.timestamp)
     parts[2] = it.payload
     parts[3] = it.recipient
-    if (into) into(parts, out, i * 32)
-    else out.set(sha256Of(crypto, parts), i * 32)
+    sha256At(crypto, parts, out, i * 32)
   }
   return out
 }

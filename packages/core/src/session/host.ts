@@ -142,8 +142,8 @@ function pinsMore(v: Uint8Array): boolean {
 }
 
 /**
- * A batched envelope copied out of its batch: its item bytes once, the fields as views into
- * that copy, so holding it does not keep the whole batch alive.
+ * An envelope copied out of the batch or frame it is a view into: its own bytes once, the fields
+ * as views into that copy, so holding it does not keep the rest alive.
  */
 function detached(unit: EnvelopeUnit): EnvelopeUnit {
   const from = unit.bytes
@@ -154,9 +154,8 @@ function detached(unit: EnvelopeUnit): EnvelopeUnit {
       ? to.subarray(off, off + v.length)
       : v.slice()
   }
-  const { batch: _, ...rest } = unit
   return {
-    ...rest,
+    ...unit,
     sessionId: view(unit.sessionId),
     from: view(unit.from),
     epoch: view(unit.epoch),
@@ -833,7 +832,6 @@ export class InThreadSessionHost implements SessionHost {
       }
     }
     const digests = batchDigests(this.crypto, batch.items)
-    for (const [index, unit] of batch.units.entries()) unit.batch = { index, digests }
     const verified = verifyBatch(this.crypto, peerKey, digests, batch.signature)
     const offset = state.result!.clockOffsetMs
     const last = batch.units.length - 1
@@ -902,9 +900,9 @@ export class InThreadSessionHost implements SessionHost {
         this.refuse('SESSION_CLOSED', peer, sid, 'message for a session already over')
         return
       }
-      // a batched envelope refers to its batch's digests (and, in the full form, is a view into
-      // the whole batch), a single one is a view into its frame: hold a copy of its own bytes
-      const item = unit.batch || pinsMore(unit.bytes) ? { ...held, unit: detached(unit) } : held
+      // an envelope of a full-form batch is a view into the whole batch, a single one into its
+      // frame (a compact batch's are rebuilt in buffers of their own): hold a copy of its bytes
+      const item = pinsMore(unit.bytes) ? { ...held, unit: detached(unit) } : held
       const why = this.unknown.hold(sid, { from: peer, bytes: unit.bytes.length, item })
       if (why) this.refuse(why, peer, sid, 'unknown-session buffer is full for this sender')
       return

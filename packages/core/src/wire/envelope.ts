@@ -99,8 +99,6 @@ export interface EnvelopeUnit extends EnvelopeFields {
   signature: Uint8Array
   /** The whole unit as received (for a batched envelope: its item bytes). */
   bytes: Uint8Array
-  /** Set when the envelope came in a batch: its index and the batch's digests (n × 32 bytes). */
-  batch?: { index: number; digests: Uint8Array }
 }
 
 /** One envelope of a batch before signing. */
@@ -110,13 +108,13 @@ export interface BatchItem {
   timestamp: bigint
 }
 
-/**
- * A decoded batch: its envelopes (signature still unchecked; the receiver sets their `batch`
- * once it has the digests) and its item bytes.
- */
+/** A decoded batch: its envelopes (signature still unchecked) and its item bytes. */
 export interface DecodedBatch {
   units: EnvelopeUnit[]
-  /** `item_i` bytes (views into the batch): digest_i = SHA-256(envelope tag ‖ item_i). */
+  /**
+   * `item_i` bytes (views into a full-form batch; buffers of their own for a compact one):
+   * digest_i = SHA-256(envelope tag ‖ item_i).
+   */
   items: Uint8Array[]
   signature: Uint8Array
 }
