@@ -109,14 +109,18 @@ export class Writer {
   private view: DataView
   private len = 0
 
-  constructor(initial = 256) {
-    this.buf = new Uint8Array(initial)
-    this.view = new DataView(this.buf.buffer)
+  /**
+   * @param initial capacity of a new buffer, or a buffer to write into from its start (reused
+   *   memory: it grows into a new buffer when it is too small)
+   */
+  constructor(initial: number | Uint8Array = 256) {
+    this.buf = typeof initial === 'number' ? new Uint8Array(initial) : initial
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)
   }
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return
-    let cap = this.buf.length * 2
+    let cap = Math.max(this.buf.length * 2, 64)
     while (cap < this.len + n) cap *= 2
     const next = new Uint8Array(cap)
     next.set(this.buf.subarray(0, this.len))

@@ -135,7 +135,10 @@ export class RawPeer {
           this.ready.add(r.peer)
           this.readyWaiters.get(r.peer)?.(r)
         },
-        unit: (u) => this.received.push(u),
+        unit: (u) => {
+          this.received.push(u)
+          return undefined
+        },
         record: () => undefined,
         closed: (code) => {
           this.ready.delete(link.peer)

@@ -781,7 +781,7 @@ async function withHost<T>(
             ch.sendRecord({ type: RecordType.resume, seq: 0n })
             resolve()
           },
-          unit: () => {},
+          unit: () => undefined,
           record: (rec) => {
             if (rec.type === RecordType.ack && rec.seq > acked) {
               acked = rec.seq

@@ -57,15 +57,50 @@ export class Packer {
    */
   drain(): Uint8Array[] {
     const out: Uint8Array[] = []
-    // bytes still to write (chunk headers come on top: a little room for them)
-    let left = this.queuedBytes
-    const capacity = (): number => Math.min(this.maxPlain, Math.max(64, left + 256))
-    let w = new Writer(capacity())
-    const emit = (): void => {
-      if (w.length > 0) out.push(w.written())
-      w = new Writer(capacity())
+    // sized from the bytes still to write (chunk headers come on top: a little room for them)
+    this.pack(
+      (left) => new Writer(Math.min(this.maxPlain, Math.max(64, left + 256))),
+      (plaintext) => out.push(plaintext),
+    )
+    return out
+  }
+
+  /**
+   * Pack everything queued, handing each plaintext to `emit` as soon as it is full. Every one is
+   * written into the same scratch buffer and is valid only during its `emit` call (which seals
+   * it at once): a flush allocates no plaintext. A call made from inside `emit` packs into
+   * buffers of its own.
+   */
+  drainEach(emit: (plaintext: Uint8Array) => void): void {
+    if (this.emitting) {
+      for (const p of this.drain()) emit(p)
+      return
     }
-    for (const rec of this.queue) {
+    this.scratch ??= new Uint8Array(this.maxPlain)
+    const scratch = this.scratch
+    this.emitting = true
+    try {
+      this.pack(() => new Writer(scratch), emit)
+    } finally {
+      this.emitting = false
+    }
+  }
+
+  private scratch: Uint8Array | undefined
+  private emitting = false
+
+  /** The packing loop: `writer(left)` gives an empty writer, `out` takes each full plaintext. */
+  private pack(writer: (left: number) => Writer, out: (plaintext: Uint8Array) => void): void {
+    let left = this.queuedBytes
+    const queue = this.queue
+    this.queue = []
+    this.queuedBytes = 0
+    let w = writer(left)
+    const emit = (): void => {
+      if (w.length > 0) out(w.written())
+      w = writer(left)
+    }
+    for (const rec of queue) {
       const size = recordSize(rec)
       if (size <= this.maxPlain) {
         if (w.length + size > this.maxPlain) emit()
@@ -97,16 +132,38 @@ export class Packer {
       }
       left -= size
     }
-    emit()
-    this.queue = []
-    this.queuedBytes = 0
-    return out
+    if (w.length > 0) out(w.written())
   }
+}
+
+/** Reassembly buffers given back ({@link Reassembler.release}), shared by the channels of a thread. */
+const spares: ArrayBuffer[] = []
+/** Spare buffers kept at most. */
+const MAX_SPARES = 2
+/** Largest spare kept (a default-sized batch, 1 MiB, and its framing fit). */
+const MAX_SPARE_BYTES = 2 * 1024 * 1024
+/** Reassembly buffers are allocated in steps of this, so that a spare fits the next unit of about its size. */
+const SPARE_STEP = 64 * 1024
+
+/** A buffer of at least `n` bytes: a spare that fits (at most one step too long) or a new one. */
+function reassemblyBuffer(n: number): Uint8Array {
+  for (let i = 0; i < spares.length; i++) {
+    const b = spares[i]!
+    if (b.byteLength >= n && b.byteLength < n + SPARE_STEP) {
+      spares.splice(i, 1)
+      return new Uint8Array(b, 0, n)
+    }
+  }
+  return n < SPARE_STEP
+    ? new Uint8Array(n)
+    : new Uint8Array(new ArrayBuffer(Math.ceil(n / SPARE_STEP) * SPARE_STEP), 0, n)
 }
 
 /**
  * Reassembles chunked units. One message is in progress at a time per channel (chunks of a
- * unit are sent contiguously on an ordered channel), so memory is at most one message.
+ * unit are sent contiguously on an ordered channel), so memory is at most one message. A unit
+ * whose consumer copied everything out of it is given back with `release`, and its memory
+ * reassembles a later unit (a stream of batches then allocates no reassembly buffer each).
  */
 export class Reassembler {
   private current: { messageId: number; buf: Uint8Array; filled: number } | undefined
@@ -149,7 +206,7 @@ export class Reassembler {
           'CHUNK_INVALID',
           `first chunk of message ${rec.messageId} at offset ${rec.offset}`,
         )
-      cur = { messageId: rec.messageId, buf: new Uint8Array(rec.total), filled: 0 }
+      cur = { messageId: rec.messageId, buf: reassemblyBuffer(rec.total), filled: 0 }
       this.current = cur
     } else if (cur.messageId !== rec.messageId || cur.buf.length !== rec.total || cur.filled !== rec.offset) {
       throw new ConclaveError(
@@ -162,6 +219,23 @@ export class Reassembler {
     if (cur.filled < cur.buf.length) return undefined
     this.current = undefined
     return cur.buf
+  }
+
+  /**
+   * Give back a unit `push` returned, once nothing holds it or a view of it any more: its memory
+   * may be overwritten by the next unit reassembled in this thread.
+   */
+  release(unit: Uint8Array): void {
+    const b = unit.buffer
+    if (
+      b instanceof ArrayBuffer &&
+      b.byteLength >= SPARE_STEP &&
+      b.byteLength <= MAX_SPARE_BYTES &&
+      spares.length < MAX_SPARES &&
+      !spares.includes(b)
+    ) {
+      spares.push(b)
+    }
   }
 
   clear(): void {

@@ -43,8 +43,12 @@ export interface SecureChannelSink {
   /** Send one frame on the underlying link. */
   sendFrame(frame: Uint8Array): void
   ready(result: HandshakeResult): void
-  /** A whole envelope unit arrived (already decrypted and reassembled). */
-  unit(unit: Uint8Array): void
+  /**
+   * A whole envelope unit arrived (already decrypted and reassembled). Returns `true` when
+   * nothing keeps `unit` or a view of it after the call (everything needed was copied out):
+   * the channel may then reuse its memory.
+   */
+  unit(unit: Uint8Array): boolean | undefined
   /** A non-unit record (ack, ping, pong). */
   record(rec: Record): void
   /** The channel closed; `remote` when the peer sent the close. */
@@ -216,7 +220,9 @@ export class SecureChannel {
     this.flushScheduled = false
     if (this.state !== 'ready' || this.packer.pending === 0) return
     const key = this.result!.sendKey
-    for (const plaintext of this.packer.drain()) {
+    // each plaintext is sealed as soon as it is packed, in one reused buffer
+    this.packer.drainEach((plaintext) => {
+      if (this.state !== 'ready') return
       if (this.sendCounter >= U64_LIMIT - 1n) {
         this.finish('LINK_CLOSED', 'frame counter exhausted', false)
         return
@@ -233,7 +239,7 @@ export class SecureChannel {
       )
       frame.set(header, 0)
       this.sink.sendFrame(frame)
-    }
+    })
   }
 
   private sendHandshake(msg: Uint8Array): void {
@@ -336,7 +342,7 @@ export class SecureChannel {
           break
         case RecordType.chunk: {
           const unit = this.reassembler.push(rec)
-          if (unit) this.sink.unit(unit)
+          if (unit && this.sink.unit(unit) === true) this.reassembler.release(unit)
           break
         }
         case RecordType.close:
