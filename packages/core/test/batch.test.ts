@@ -284,6 +284,35 @@ describe('batches', () => {
     expect(await markers(undefined)).toEqual([1, COMPACT_BATCH_MARKER])
   })
 
+  it('a reassembled compact batch lends its memory to the next unit; what anything delivered stays intact', async () => {
+    // 8 × 20 KB: every batch is chunked over the memory link's 64 KiB frames. A compact batch's
+    // envelopes are rebuilt apart, so its reassembly memory is reused; a full batch's envelopes
+    // are views of it, so it is not. Nothing is read until all five arrived.
+    const { victim, mallory, s, to, sessionId } = await hostile()
+    const big = (tag: number) =>
+      Array.from({ length: 8 }, (_, i) => ({
+        fields: { sessionId, body: new Uint8Array(20_000).fill(tag + i) },
+        recipient: to,
+      }))
+    const sent = [
+      ['compact', 0],
+      ['compact', 50],
+      ['full', 100],
+      ['full', 150],
+      ['compact', 200],
+    ] as const
+    for (const [form, tag] of sent) mallory.send(victim.party.id, await mallory.batch(big(tag), { form }))
+    await until(() => victim.party.counters().batchesReceived === 5, 5000, 'five batches in')
+    for (const [, tag] of sent) {
+      for (let i = 0; i < 8; i++) {
+        const got = await s.receive(mallory.id as PartyId, 1)
+        expect(got.length).toBe(20_000)
+        expect(got.every((x) => x === tag + i)).toBe(true)
+      }
+    }
+    expect(victim.party.counters().drops).toEqual({})
+  })
+
   it('the rate guard charges a compact batch what its items hold once rebuilt, not its few wire bytes', async () => {
     const { victim, mallory, to, sessionId } = await hostile({
       peerBytesPerSecond: 200_000,

@@ -19,11 +19,12 @@ function body(i: number): Uint8Array {
 }
 
 /** Two parties on a memory network, a session between them, linked; `a` with `limits`. */
-async function linkedPair(limits: Partial<Limits> = {}) {
+/** Two linked parties in one session; `limits` are a's, `bLimits` b's. */
+async function linkedPair(limits: Partial<Limits> = {}, bLimits: Partial<Limits> = {}) {
   const crypto = createNodeCrypto()
   const net = network()
   const a = await makeParty(net, crypto, { limits })
-  const b = await makeParty(net, crypto)
+  const b = await makeParty(net, crypto, { limits: bLimits })
   stops.push(
     () => a.party.stop(),
     () => b.party.stop(),
@@ -159,6 +160,29 @@ describe('acknowledged delivery', () => {
     // the last reply's ack follows by the timer
     await until(() => pendingAt(b, a).pendingUnits === 0, 5000, 'the last reply acknowledged')
     expect(framesOf(a) - a0).toBe(21)
+  })
+
+  it('ackAfterBytes processed from a peer are acknowledged at once, what is less after ackDelayMs', async () => {
+    const { a, b, sa, sb } = await linkedPair(
+      { maxBatchUnits: 1 },
+      { ackDelayMs: 60_000, ackAfterBytes: 100_000 },
+    )
+    const pending = () => a.party.peers().find((p) => p.peer === b.party.id)!
+    await new Promise((r) => setTimeout(r, 50))
+    // 3 × 30 KB processed: under the byte bound, and the timer is a minute away
+    for (let i = 0; i < 3; i++) await sa.send(b.party.id, 1, new Uint8Array(30_000).fill(i))
+    for (let i = 0; i < 3; i++) await sb.receive(a.party.id, 1)
+    await new Promise((r) => setTimeout(r, 200))
+    expect(pending().pendingUnits).toBe(3)
+    // the fourth passes 100,000 bytes: all four acknowledged without waiting for the timer
+    await sa.send(b.party.id, 1, new Uint8Array(30_000).fill(3))
+    await sb.receive(a.party.id, 1)
+    await until(() => pending().pendingUnits === 0, 2000, 'acknowledged by bytes')
+    // the count starts again: the next one waits
+    await sa.send(b.party.id, 1, new Uint8Array(30_000).fill(4))
+    await sb.receive(a.party.id, 1)
+    await new Promise((r) => setTimeout(r, 200))
+    expect(pending().pendingUnits).toBe(1)
   })
 
   it('a batch that does not fit the retransmit buffer is refused whole, with its code', async () => {

@@ -31,6 +31,8 @@ export class PeerDelivery {
   processed = 0n
   /** Last ack sent. */
   ackedUpTo = 0n
+  /** Bytes of units processed since the last ack (`ackAfterBytes`). */
+  bytesSinceAck = 0
   /** What the outbox store has been told was processed (an `accept` or `processed` record). */
   journaled = 0n
   /**

@@ -482,6 +482,9 @@ export class InThreadSessionHost implements SessionHost {
           if (!isBatchUnit(unit)) traffic.messagesReceived++
           else this.counter.batchesReceived++
           this.onUnit(state, unit)
+          // a compact batch is decoded at once into envelopes of their own (or refused, or
+          // skipped as a duplicate): nothing keeps its bytes, which the channel may reuse
+          return unit[0] === COMPACT_BATCH_MARKER
         },
         record: (rec) => this.onRecord(state, rec),
         closed: (code, reason, remote) => this.onChannelClosed(state, code, reason, remote),
@@ -586,7 +589,8 @@ export class InThreadSessionHost implements SessionHost {
 
   /**
    * Acknowledge what was processed, at most `ackDelayMs` later (acks are cumulative), unless a
-   * frame to that peer carries it first ({@link ackOnTheWay}).
+   * frame to that peer carries it first ({@link ackOnTheWay}) or `ackAfterBytes` were processed
+   * (then at once).
    */
   private scheduleAck(peer: PartyId): void {
     if (this.ackTimers.has(peer)) return
@@ -612,6 +616,7 @@ export class InThreadSessionHost implements SessionHost {
       d.journaled = d.processed
     }
     d.ackedUpTo = d.processed
+    d.bytesSinceAck = 0
     try {
       link.channel.sendRecord({ type: RecordType.ack, seq: d.processed })
     } catch {
@@ -729,10 +734,12 @@ export class InThreadSessionHost implements SessionHost {
       state.channel.close(errorCode(e) ?? 'DELIVERY_GAP', e instanceof Error ? e.message : String(e))
       return
     }
+    const size = bytes.length
     this.process(state, peer, bytes, seq)
     // acknowledged once processed (accepted or refused: a refused unit is not worth resending)
     const done = (this.recvChains.get(peer) ?? Promise.resolve()).then(() => {
       if (d.processed < seq + 1n) d.processed = seq + 1n
+      d.bytesSinceAck += size
       // a unit that ended without an `accept` carrying its number (refused, control, held) is
       // journaled as processed now: after a restart, the store then names exactly the unit
       // that was in progress (resumedAt), not an earlier one
@@ -740,7 +747,9 @@ export class InThreadSessionHost implements SessionHost {
         this.journal({ type: 'processed', peer, next: Number(d.processed) })
         d.journaled = d.processed
       }
-      this.scheduleAck(peer)
+      const link = d.bytesSinceAck >= this.limits.ackAfterBytes ? this.readyLinks.get(peer) : undefined
+      if (link) this.ackOnTheWay(peer, link)
+      else this.scheduleAck(peer)
     })
     this.recvChains.set(peer, done)
   }

@@ -63,6 +63,13 @@ export interface Limits {
    * send (~0.1–1 ms of a blocked thread in wrtc). @default 25
    */
   ackDelayMs: number
+  /**
+   * An ack goes at once, not `ackDelayMs` later, when this many bytes of units were processed
+   * from a peer since the last one: a large stream's sender frees its retransmit buffer about a
+   * round trip after sending, not an ack delay later (what it holds that long outlives the
+   * young generation, and only a full garbage collection frees it). @default 512 KiB
+   */
+  ackAfterBytes: number
 }
 
 /** The defaults. */
@@ -91,6 +98,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxBatchUnits: 256,
   maxBatchBytes: 1024 * 1024,
   ackDelayMs: 25,
+  ackAfterBytes: 512 * 1024,
 })
 
 /** Merge overrides into the defaults, checking each. */
