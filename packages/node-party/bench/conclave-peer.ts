@@ -100,7 +100,8 @@ function str(c: Command, key: string): string {
  */
 const peers = new Set<SimplePeerInstance>()
 /** When the last frame was handed to wrtc's `send()`, and when the last one arrived from it. */
-const trace = { lastSendAt: 0, lastDataAt: 0 }
+/** When the last frame entered wrtc's `send()`, how long that call blocked, when the last frame arrived. */
+const trace = { lastSendAt: 0, lastSendMs: 0, lastDataAt: 0 }
 const TrackedSimplePeer = function TrackedSimplePeer(opts: ConstructorParameters<SimplePeerConstructor>[0]) {
   const sp = new SimplePeer(opts)
   peers.add(sp)
@@ -112,6 +113,7 @@ const TrackedSimplePeer = function TrackedSimplePeer(opts: ConstructorParameters
   sp.send = (data: Uint8Array) => {
     trace.lastSendAt = now()
     send(data)
+    trace.lastSendMs = now() - trace.lastSendAt
   }
   return sp
 } as unknown as SimplePeerConstructor
@@ -534,6 +536,7 @@ async function echo(c: Command): Promise<void> {
   let count = 0
   const receivePath: number[] = []
   const sendPath: number[] = []
+  const sendBlock: number[] = []
   emit('echoing')
   try {
     for (; count < n; count++) {
@@ -544,13 +547,19 @@ async function echo(c: Command): Promise<void> {
       // the frame leaves at the flush already scheduled; this tick comes after it
       await new Promise<void>((r) => setImmediate(r))
       sendPath.push(trace.lastSendAt - t0)
+      sendBlock.push(trace.lastSendMs)
     }
   } catch {
     // reported by the count
   } finally {
     limit.clear()
   }
-  emit('echoed', { count, receivePath: median(receivePath), sendPath: median(sendPath) })
+  emit('echoed', {
+    count,
+    receivePath: median(receivePath),
+    sendPath: median(sendPath),
+    sendBlock: median(sendBlock),
+  })
 }
 
 async function ping(c: Command): Promise<void> {
@@ -566,6 +575,7 @@ async function ping(c: Command): Promise<void> {
   const sendPath: number[] = []
   const wire: number[] = []
   const receivePath: number[] = []
+  const sendBlock: number[] = []
   let error: string | undefined
   try {
     for (let i = 0; i < warmup + n; i++) {
@@ -578,6 +588,7 @@ async function ping(c: Command): Promise<void> {
       sendPath.push(trace.lastSendAt - t0)
       wire.push(trace.lastDataAt - trace.lastSendAt)
       receivePath.push(t1 - trace.lastDataAt)
+      sendBlock.push(trace.lastSendMs)
     }
   } catch (e) {
     error = e instanceof Error ? e.message : String(e)
@@ -589,6 +600,7 @@ async function ping(c: Command): Promise<void> {
     sendPath: median(sendPath),
     wireAndPeer: median(wire),
     receivePath: median(receivePath),
+    sendBlock: median(sendBlock),
     ...(error ? { error } : {}),
   })
 }

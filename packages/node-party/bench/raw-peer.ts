@@ -9,7 +9,8 @@
  * - `start` → `signal` lines (offer / answer / candidate) until `open`
  * - `signal { data }` → fed to the RTCPeerConnection
  * - `count { n, size }` → `armed`, then `counted { tLast, count, bytes, outOfOrder }` once n arrived
- * - `echo` → every message is sent straight back (`echoing` acknowledges)
+ * - `echo` → every message is sent straight back (`echoing` acknowledges); `spinUs`: after that
+ *   many µs of busy work
  * - `throughput { n, size, highWater, maxMs }` → `sent { tFirst, tEnd, sent, maxBuffered }`
  * - `rtt { n, warmup, size, maxMs }` → `rtt { samples }` (ms, one message in flight)
  * - `exit` → closes the RTCPeerConnection and exits
@@ -26,6 +27,7 @@
 import { createRequire } from 'node:module'
 import { createInterface } from 'node:readline'
 import { loopbackOnly } from '@conclave/core'
+import { median } from './stats.ts'
 
 const require = createRequire(import.meta.url)
 const wrtc = require('@roamhq/wrtc') as {
@@ -48,7 +50,7 @@ let closed = false
 
 type Mode =
   | { kind: 'idle' }
-  | { kind: 'echo' }
+  | { kind: 'echo'; spinUs: number; sendBlock: number[] }
   | { kind: 'count'; n: number; count: number; bytes: number; outOfOrder: number; cpu0: NodeJS.CpuUsage }
   | { kind: 'ping'; onMessage: (data: ArrayBuffer) => void }
 let mode: Mode = { kind: 'idle' }
@@ -62,9 +64,17 @@ function num(c: Command, key: string, fallback?: number): number {
 function onMessage(ev: MessageEvent): void {
   const data = ev.data as ArrayBuffer
   switch (mode.kind) {
-    case 'echo':
+    case 'echo': {
+      if (mode.spinUs > 0) {
+        // busy work before the reply, as a party's processing of the message (a reference only)
+        const until = performance.now() + mode.spinUs / 1000
+        while (performance.now() < until);
+      }
+      const t = now()
       dc?.send(data)
+      mode.sendBlock.push(now() - t)
       return
+    }
     case 'count': {
       const m = mode
       const view = new DataView(data)
@@ -195,6 +205,7 @@ async function rtt(c: Command): Promise<void> {
   const maxMs = num(c, 'maxMs', 20_000)
   const body = new Uint8Array(size)
   const samples: number[] = []
+  const sendBlock: number[] = []
   const deadline = now() + maxMs
   let resolve: (() => void) | undefined
   mode = {
@@ -211,12 +222,17 @@ async function rtt(c: Command): Promise<void> {
     })
     const t0 = now()
     ch.send(body)
+    if (i >= warmup) sendBlock.push(now() - t0)
     const timer = sleep(Math.max(1, deadline - now())).then(() => 'timeout' as const)
     if ((await Promise.race([got.then(() => 'ok' as const), timer])) === 'timeout') break
     if (i >= warmup) samples.push(now() - t0)
   }
   mode = { kind: 'idle' }
-  emit('rtt', { samples, timedOut: samples.length < n })
+  emit('rtt', {
+    samples,
+    sendBlock: sendBlock.length > 0 ? median(sendBlock) : undefined,
+    timedOut: samples.length < n,
+  })
 }
 
 function shutdown(code = 0): void {
@@ -249,13 +265,16 @@ async function handle(c: Command): Promise<void> {
       emit('armed')
       return
     case 'echo':
-      mode = { kind: 'echo' }
+      mode = { kind: 'echo', spinUs: num(c, 'spinUs', 0), sendBlock: [] }
       emit('echoing')
       return
-    case 'idle':
+    case 'idle': {
+      // an echo reports how long its send() calls blocked (median, ms)
+      const blocks = mode.kind === 'echo' ? mode.sendBlock : []
       mode = { kind: 'idle' }
-      emit('idle')
+      emit('idle', blocks.length > 0 ? { sendBlock: median(blocks) } : {})
       return
+    }
     case 'throughput':
       await throughput(c)
       return

@@ -14,6 +14,8 @@
  *   alone; a partial run writes nothing to docs/ unless `BENCH_OUT` is set)
  * - `BENCH_OUT` directory to write benchmarks.json / benchmarks.md to (default `docs/`)
  * - `BENCH_CPU_PROF` directory: run the Conclave children under `node --cpu-prof` there
+ * - `BENCH_NODE_ARGS` extra `node` flags for the Conclave children, space-separated (diagnosis:
+ *   `--trace-gc` shows with `BENCH_VERBOSE=1`)
  * - `BENCH_VERBOSE=1` forward the children's stderr; `BENCH_TRACE=1` the Conclave children's
  *   party events on it
  * - `BENCH_HIGH_WATER` bytes of wrtc buffer the senders stay under (default 4 MiB)
@@ -47,6 +49,8 @@ const ONLY = process.env.BENCH_ONLY
 const OUT_DIR = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : ONLY ? undefined : join(ROOT, 'docs')
 const PROFILE_DIR = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined
 const VERBOSE = process.env.BENCH_VERBOSE === '1'
+/** Extra `node` flags for the Conclave children (diagnosis, e.g. `--trace-gc`; not for reports). */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0)
 const PAIR_FIGURES = new Set((process.env.BENCH_PAIR ?? 'small,large,rtt').split(',').map((s) => s.trim()))
 /** The whole run stops (children killed) past this. */
 const RUN_LIMIT_MS = 12 * 60_000
@@ -56,6 +60,11 @@ const CONFIG = {
   small: { n: 100_000, size: 256 },
   large: { n: 1_500, size: 64 * 1024 },
   rtt: { n: 2_000, warmup: 100, size: 32 },
+  /**
+   * µs of busy work the raw echo does before replying, for the reference round trip: about what
+   * Conclave's echoing party spends on a message (its receive and send paths).
+   */
+  busyEchoUs: 250,
   /** Untimed transfers before the repetitions (both raw and Conclave). */
   warmup: { small: 40_000, large: 150 },
   /** The raw sender and the bench's Conclave sender keep wrtc's bufferedAmount under this. */
@@ -131,6 +140,7 @@ class Child {
     options: { profile?: boolean } = {},
   ) {
     const nodeArgs = ['--import', 'tsx']
+    if (options.profile && NODE_ARGS.length > 0) nodeArgs.unshift(...NODE_ARGS)
     if (options.profile && PROFILE_DIR) {
       nodeArgs.unshift(
         '--cpu-prof',
@@ -674,7 +684,7 @@ async function pairSection(server: Server): Promise<void> {
         record('conclave_64KiB_MBps', bytes / 1000 / r.ms)
         recordCpu('conclave_64KiB', r.cpuMs, large.n)
         progress(
-          `conclave 64 KiB ${tag}: ${fmt(bytes / 1000 / r.ms)} MB/s${cpuNote(r.cpuMs, large.n)}${waitNote(r.sent, r.ms)}`,
+          `conclave 64 KiB ${tag}: ${fmt(bytes / 1000 / r.ms)} MB/s${cpuNote(r.cpuMs, large.n)}, ${fmt(Number(r.sent.frames) / large.n)} frames per message${waitNote(r.sent, r.ms)}`,
         )
       } catch (e) {
         fail(`conclave 64 KiB ${tag}`, e)
@@ -682,24 +692,41 @@ async function pairSection(server: Server): Promise<void> {
     }
     // round trips
     if (PAIR_FIGURES.has('rtt')) {
-      try {
-        await raw.b.ask('echo', {}, 'echoing')
+      /** Raw round trips; the echo first busy-works `spinUs` µs when given. */
+      const rawRtt = async (spinUs: number) => {
+        await raw.b.ask('echo', { spinUs }, 'echoing')
         const r = await raw.a.ask(
           'rtt',
           { ...rtt, maxMs: CONFIG.transferMaxMs },
           'rtt',
           CONFIG.transferMaxMs + 5000,
         )
-        await raw.b.ask('idle', {}, 'idle')
+        const idle = await raw.b.ask('idle', {}, 'idle')
         const samples = r.samples as number[]
         if (samples.length < rtt.n) throw new Error(`only ${samples.length} of ${rtt.n} round trips`)
+        return { samples, pingBlock: Number(r.sendBlock), echoBlock: Number(idle.sendBlock) }
+      }
+      try {
+        const { samples, pingBlock, echoBlock } = await rawRtt(0)
         record('raw_rtt_p50_ms', percentile(samples, 50))
         record('raw_rtt_p99_ms', percentile(samples, 99))
+        record('raw_rtt_send_block_ms', pingBlock)
+        record('raw_rtt_echo_send_block_ms', echoBlock)
         progress(
           `raw      RTT    ${tag}: p50 ${fmt(percentile(samples, 50))} ms, p99 ${fmt(percentile(samples, 99))} ms`,
         )
       } catch (e) {
         fail(`raw RTT ${tag}`, e)
+      }
+      try {
+        const { samples, echoBlock } = await rawRtt(CONFIG.busyEchoUs)
+        record('raw_rtt_busy_echo_p50_ms', percentile(samples, 50))
+        record('raw_rtt_busy_echo_send_block_ms', echoBlock)
+        progress(
+          `raw      RTT    ${tag}, the echo busy ${CONFIG.busyEchoUs} µs first: p50 ${fmt(percentile(samples, 50))} ms`,
+        )
+      } catch (e) {
+        fail(`raw RTT busy echo ${tag}`, e)
       }
       try {
         const sid = await openSession(pair)
@@ -720,6 +747,8 @@ async function pairSection(server: Server): Promise<void> {
         record('conclave_rtt_sender_receive_path_ms', Number(r.receivePath))
         record('conclave_rtt_echo_receive_path_ms', Number(echoed.receivePath))
         record('conclave_rtt_echo_send_path_ms', Number(echoed.sendPath))
+        record('conclave_rtt_send_block_ms', Number(r.sendBlock))
+        record('conclave_rtt_echo_send_block_ms', Number(echoed.sendBlock))
         record(
           'conclave_rtt_wire_ms',
           Number(r.wireAndPeer) - Number(echoed.receivePath) - Number(echoed.sendPath),
@@ -1402,6 +1431,29 @@ function report(durationMs: number): void {
       cell('conclave_rtt_p50_ms'),
       cell('raw_rtt_p50_ms'),
     ]),
+    '',
+    `The *wire* part holds both wrtc \`send()\` calls, each a blocking hop to wrtc's threads. Median`,
+    'time one call blocked (ms), by who sent it; the raw echo also ran a second time with',
+    `${CONFIG.busyEchoUs} µs of busy work before each reply (about what Conclave's echoing party spends on a message):`,
+    '',
+    row(['sender', 'raw', 'raw, echo busy first', 'Conclave']),
+    row(['---', '---', '---', '---']),
+    row(['pinging side', cell('raw_rtt_send_block_ms'), '', cell('conclave_rtt_send_block_ms')]),
+    row([
+      'echoing side',
+      cell('raw_rtt_echo_send_block_ms'),
+      cell('raw_rtt_busy_echo_send_block_ms'),
+      cell('conclave_rtt_echo_send_block_ms'),
+    ]),
+    row([
+      'round trip p50',
+      cell('raw_rtt_p50_ms'),
+      cell('raw_rtt_busy_echo_p50_ms'),
+      cell('conclave_rtt_p50_ms'),
+    ]),
+    '',
+    `A reply sent a while after the message arrived (the busy echo: raw + ${fmt(CONFIG.busyEchoUs / 1000)} ms of work +`,
+    `${fmt(med('raw_rtt_busy_echo_p50_ms') - med('raw_rtt_p50_ms') - CONFIG.busyEchoUs / 1000)} ms) finds wrtc's threads asleep, and its \`send()\` blocks until they wake.`,
     '',
   )
   md.push(
