@@ -49,6 +49,19 @@ describe('Packer', () => {
     expect(chunks.map((c) => (c.type === RecordType.chunk ? c.offset : -1))[0]).toBe(0)
   })
 
+  it('a record that fits no frame is refused before anything is packed, and the queue is kept', () => {
+    const p = packer(256, [
+      unit(10, 1),
+      { type: RecordType.close, code: 'LINK_CLOSED', reason: 'r'.repeat(300) },
+    ])
+    const out: Uint8Array[] = []
+    expect(() => p.drainEach((x) => out.push(x))).toThrow(
+      expect.objectContaining({ code: 'FRAME_TOO_LARGE' }),
+    )
+    expect(out).toEqual([])
+    expect(p.pending).toBe(2)
+  })
+
   it('a drain started from inside emit packs into buffers of its own', () => {
     const p = packer(1024, [unit(600, 1), unit(600, 2)])
     const outer: Uint8Array[] = []
@@ -94,11 +107,20 @@ describe('Reassembler', () => {
     const third = reassemble(r, 290_000, 3)
     expect(third.buffer).toBe(first.buffer)
     expect(third.every((x) => x === 3)).toBe(true)
+    // what the earlier unit left past the new one's end is wiped
+    expect(new Uint8Array(third.buffer, third.length).every((x) => x === 0)).toBe(true)
+    expect(third.buffer.byteLength - third.length).toBeGreaterThan(10_000)
     // the unit not given back is untouched
     expect(kept.every((x) => x === 2)).toBe(true)
   })
 
   it('a spare is not lent to a much smaller unit, and small units are never kept', () => {
+    // a 64 KiB unit (a unit under 256 KiB is never lent a spare, nor kept as one)
+    const r0 = new Reassembler(4 << 20, 4 << 20)
+    const mid = reassemble(r0, 65_536, 9)
+    r0.release(mid)
+    expect(reassemble(r0, 20_000, 8).buffer).not.toBe(mid.buffer)
+    expect(reassemble(r0, 65_536, 7).buffer).not.toBe(mid.buffer)
     const r = new Reassembler(4 << 20, 4 << 20)
     const big = reassemble(r, 1_000_000, 1)
     r.release(big)

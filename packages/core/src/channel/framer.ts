@@ -91,6 +91,11 @@ export class Packer {
 
   /** The packing loop: `writer(left)` gives an empty writer, `out` takes each full plaintext. */
   private pack(writer: (left: number) => Writer, out: (plaintext: Uint8Array) => void): void {
+    // refused before anything is packed: the queue stays as it was
+    for (const rec of this.queue) {
+      if (rec.type !== RecordType.unit && recordSize(rec) > this.maxPlain)
+        throw new ConclaveError('FRAME_TOO_LARGE', `record of ${recordSize(rec)} bytes does not fit a frame`)
+    }
     let left = this.queuedBytes
     const queue = this.queue
     this.queue = []
@@ -108,8 +113,7 @@ export class Packer {
         left -= size
         continue
       }
-      if (rec.type !== RecordType.unit)
-        throw new ConclaveError('FRAME_TOO_LARGE', `record of ${size} bytes does not fit a frame`)
+      if (rec.type !== RecordType.unit) continue // refused above
       const messageId = this.nextMessageId
       this.nextMessageId = (this.nextMessageId + 1) >>> 0
       const total = rec.unit.length
@@ -142,21 +146,30 @@ const spares: ArrayBuffer[] = []
 const MAX_SPARES = 2
 /** Largest spare kept (a default-sized batch, 1 MiB, and its framing fit). */
 const MAX_SPARE_BYTES = 2 * 1024 * 1024
-/** Reassembly buffers are allocated in steps of this, so that a spare fits the next unit of about its size. */
+/**
+ * Units of at least this size are reassembled in buffers rounded up to a multiple of
+ * {@link SPARE_STEP} (at most a quarter more), so that a spare fits the next unit of about its
+ * size; only they are lent spares, and only their buffers are kept.
+ */
+const MIN_SPARE_BYTES = 256 * 1024
 const SPARE_STEP = 64 * 1024
 
-/** A buffer of at least `n` bytes: a spare that fits (at most one step too long) or a new one. */
-function reassemblyBuffer(n: number): Uint8Array {
+/**
+ * A buffer of `n` bytes (within `cap`): a spare that fits (at most one step too long, the bytes
+ * past `n` zeroed: they held an earlier unit) or a new one.
+ */
+function reassemblyBuffer(n: number, cap: number): Uint8Array {
+  if (n < MIN_SPARE_BYTES) return new Uint8Array(n)
   for (let i = 0; i < spares.length; i++) {
     const b = spares[i]!
     if (b.byteLength >= n && b.byteLength < n + SPARE_STEP) {
       spares.splice(i, 1)
+      new Uint8Array(b, n).fill(0)
       return new Uint8Array(b, 0, n)
     }
   }
-  return n < SPARE_STEP
-    ? new Uint8Array(n)
-    : new Uint8Array(new ArrayBuffer(Math.ceil(n / SPARE_STEP) * SPARE_STEP), 0, n)
+  const size = Math.max(n, Math.min(Math.ceil(n / SPARE_STEP) * SPARE_STEP, cap))
+  return new Uint8Array(new ArrayBuffer(size), 0, n)
 }
 
 /**
@@ -206,7 +219,7 @@ export class Reassembler {
           'CHUNK_INVALID',
           `first chunk of message ${rec.messageId} at offset ${rec.offset}`,
         )
-      cur = { messageId: rec.messageId, buf: reassemblyBuffer(rec.total), filled: 0 }
+      cur = { messageId: rec.messageId, buf: reassemblyBuffer(rec.total, this.maxMemory), filled: 0 }
       this.current = cur
     } else if (cur.messageId !== rec.messageId || cur.buf.length !== rec.total || cur.filled !== rec.offset) {
       throw new ConclaveError(
@@ -229,7 +242,7 @@ export class Reassembler {
     const b = unit.buffer
     if (
       b instanceof ArrayBuffer &&
-      b.byteLength >= SPARE_STEP &&
+      b.byteLength >= MIN_SPARE_BYTES &&
       b.byteLength <= MAX_SPARE_BYTES &&
       spares.length < MAX_SPARES &&
       !spares.includes(b)

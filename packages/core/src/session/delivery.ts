@@ -141,6 +141,7 @@ export class PeerDelivery {
     this.received = 0n
     this.processed = 0n
     this.ackedUpTo = 0n
+    this.bytesSinceAck = 0
     this.journaled = 0n
     this.resumedAt = undefined
   }
