@@ -186,6 +186,68 @@ for (const [name, makeCrypto] of [
 }
 
 describe('floods stay within their caps', () => {
+  it.each([
+    ['maxUnprocessedPerPeer', (_wire: number) => ({ maxUnprocessedPerPeer: 20 })],
+    ['maxUnprocessedBytesPerPeer', (wire: number) => ({ maxUnprocessedBytesPerPeer: 20 * wire })],
+  ])(
+    'units received and not yet processed are capped per peer (%s): past it the peer is cut off, what was taken is delivered',
+    async (limit, cap) => {
+      const crypto = createNodeCrypto()
+      // every unit below has the same size on the wire (a 1-byte body)
+      const probe = await RawPeer.create(network(), crypto)
+      const wire = (
+        await probe.unit({ sessionId: new Uint8Array(32), body: new Uint8Array(1) }, new Uint8Array(32))
+      ).length
+      const { a, m, sid, sa } = await setup(crypto, { inboxPerSender: 5, ...cap(wire) })
+      // the inbox takes 5; the 6th waits for room and holds the 20 behind it; the 26th is one too
+      // many (what mallory sends after that finds its link closed)
+      for (let i = 0; i < 30; i++) {
+        const unit = await m.unit(
+          { sessionId: sidBytes(sid), body: new Uint8Array([i]) },
+          partyIdToBytes(a.party.id),
+        )
+        try {
+          m.send(a.party.id, unit)
+        } catch {
+          break
+        }
+      }
+      await until(
+        () => (a.party.counters().drops as Record<string, number>).PEER_BANNED === 1,
+        5000,
+        'the flooding peer cut off',
+      )
+      const ban = a.events.find((e) => e.type === 'drop' && e.code === 'PEER_BANNED')
+      expect(ban).toMatchObject({ peer: m.id })
+      expect(String((ban as { reason?: string }).reason)).toContain(limit)
+      for (let i = 0; i < 25; i++) expect(await sa.receive(m.id, 1)).toEqual(new Uint8Array([i]))
+    },
+  )
+
+  it('an honest sender whose retransmit buffer is no larger than the cap is never cut off by it', async () => {
+    const crypto = createNodeCrypto()
+    const net = network()
+    const a = await makeParty(net, crypto, { limits: { maxUnackedPerPeer: 20, maxBatchUnits: 1 } })
+    const b = await makeParty(net, crypto, { limits: { inboxPerSender: 5, maxUnprocessedPerPeer: 20 } })
+    stops.push(
+      () => a.party.stop(),
+      () => b.party.stop(),
+    )
+    const sid = randomSid(crypto)
+    const participants = [a.party.id, b.party.id]
+    const sa = a.party.session({ id: sid, participants })
+    const sb = b.party.session({ id: sid, participants })
+    await a.party.waitForPeers([b.party.id])
+    const sent = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => sa.send(b.party.id, 1, new Uint8Array([i]))),
+    )
+    const accepted = sent.filter((r) => r.status === 'fulfilled').length
+    expect(accepted).toBe(20)
+    await until(() => (b.party.counters().inboxWaits ?? 0) > 0, 5000, 'b waits for inbox room')
+    for (let i = 0; i < accepted; i++) expect(await sb.receive(a.party.id, 1)).toEqual(new Uint8Array([i]))
+    expect(b.party.counters().drops).toEqual({})
+  })
+
   it('the unknown-session buffer holds at most its sessions and bytes per sender, then expires', async () => {
     const crypto = createNodeCrypto()
     const net = network()

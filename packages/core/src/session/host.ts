@@ -263,6 +263,8 @@ export class InThreadSessionHost implements SessionHost {
   private readonly sessions = new Map<SessionId, SessionState>()
   private readonly runSessions = new Set<SessionId>()
   private readonly recvChains = new Map<PartyId, Promise<void>>()
+  /** Units (and their bytes) received from each peer and not yet processed. */
+  private readonly unprocessed = new Map<PartyId, { units: number; bytes: number }>()
   private sendChain: Promise<void> = Promise.resolve()
   private readonly unknown: UnknownSessionBuffer<Held>
   private readonly counter = new Counters()
@@ -723,6 +725,23 @@ export class InThreadSessionHost implements SessionHost {
         prev.then(() => new Promise<void>((r) => setTimeout(r, wait))),
       )
     }
+    // what waits to be processed is bounded: an honest sender never has more in flight than its
+    // retransmit buffer. Checked before the unit is numbered, so that it goes again after the ban
+    const waiting = this.unprocessed.get(peer) ?? { units: 0, bytes: 0 }
+    this.unprocessed.set(peer, waiting)
+    const over =
+      waiting.units + 1 > this.limits.maxUnprocessedPerPeer
+        ? `maxUnprocessedPerPeer (${this.limits.maxUnprocessedPerPeer})`
+        : waiting.bytes + bytes.length > this.limits.maxUnprocessedBytesPerPeer
+          ? `maxUnprocessedBytesPerPeer (${this.limits.maxUnprocessedBytesPerPeer})`
+          : undefined
+    if (over) {
+      this.cutOff(
+        peer,
+        `${waiting.units} units (${waiting.bytes} bytes) received and not yet processed, and one more of ${bytes.length} bytes: over ${over}`,
+      )
+      return
+    }
     const seq = state.cursor++
     try {
       if (d.receive(seq) === 'duplicate') {
@@ -735,9 +754,13 @@ export class InThreadSessionHost implements SessionHost {
       return
     }
     const size = bytes.length
+    waiting.units++
+    waiting.bytes += size
     this.process(state, peer, bytes, seq)
     // acknowledged once processed (accepted or refused: a refused unit is not worth resending)
     const done = (this.recvChains.get(peer) ?? Promise.resolve()).then(() => {
+      waiting.units--
+      waiting.bytes -= size
       if (d.processed < seq + 1n) d.processed = seq + 1n
       d.bytesSinceAck += size
       // a unit that ended without an `accept` carrying its number (refused, control, held) is

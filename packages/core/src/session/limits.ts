@@ -30,6 +30,15 @@ export interface Limits {
   /** Bytes kept per peer until it acknowledges them. @default 64 MiB */
   maxUnackedBytesPerPeer: number
   /**
+   * Units received from a peer and not yet processed (waiting for its inbox to have room, or
+   * behind a throttle), at most; past it the peer is cut off (`PEER_BANNED`). A sender never
+   * has more in flight than its own retransmit buffer, so a peer whose `maxUnackedPerPeer` is
+   * not above this is never cut off by it. @default 10000
+   */
+  maxUnprocessedPerPeer: number
+  /** Bytes of such units, at most (as `maxUnprocessedPerPeer`). @default 64 MiB + 1 MiB */
+  maxUnprocessedBytesPerPeer: number
+  /**
    * Units per second a peer may send (token bucket rate). A batch is one unit: its signature is
    * checked once, and its bytes count against `peerBytesPerSecond`. @default 5000
    */
@@ -86,6 +95,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   handshakeTimeoutMs: 2000,
   maxUnackedPerPeer: 10_000,
   maxUnackedBytesPerPeer: 64 * 1024 * 1024,
+  maxUnprocessedPerPeer: 10_000,
+  maxUnprocessedBytesPerPeer: 65 * 1024 * 1024,
   peerMessagesPerSecond: 5000,
   peerBytesPerSecond: 128 * 1024 * 1024,
   peerBurstSeconds: 2,
