@@ -14,7 +14,7 @@ import {
 import { createNodeCrypto } from '@conclave/core/node'
 import { ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js'
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeParty, network, RawPeer, randomSid, until } from './helpers.ts'
+import { makeParty, network, RawPeer, sessionPair, until } from './helpers.ts'
 
 const stops: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -43,16 +43,8 @@ describe('attackers', () => {
       }
       return frame
     })
-    const a = await makeParty(net, crypto)
-    const b = await makeParty(net, crypto)
-    stops.push(
-      () => a.party.stop(),
-      () => b.party.stop(),
-    )
-    const sid = randomSid(crypto)
-    const participants = [a.party.id, b.party.id]
-    const sa = a.party.session({ id: sid, participants })
-    const sb = b.party.session({ id: sid, participants })
+    const { a, b, sa, sb, stop } = await sessionPair(crypto, { net })
+    stops.push(stop)
     const secret = utf8('the launch code is 0000-CONCLAVE-SECRET')
     await sa.send(b.party.id, 1, secret)
     expect(await sb.receive(a.party.id, 1)).toEqual(secret)

@@ -24,7 +24,7 @@ import {
 } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeParty, network, RawPeer, randomSid, until } from './helpers.ts'
+import { makeParty, network, RawPeer, randomSid, sessionPair, until } from './helpers.ts'
 
 const stops: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -51,19 +51,9 @@ async function hostile(limits: Partial<Limits> = {}) {
 }
 
 async function pair(limits: Partial<Limits> = {}) {
-  const crypto = createNodeCrypto()
-  const net = network()
-  const a = await makeParty(net, crypto, { limits })
-  const b = await makeParty(net, crypto, { limits })
-  stops.push(
-    () => a.party.stop(),
-    () => b.party.stop(),
-  )
-  const sid = randomSid(crypto)
-  const participants = [a.party.id, b.party.id]
-  const sa = a.party.session({ id: sid, participants })
-  const sb = b.party.session({ id: sid, participants })
-  return { a, b, sa, sb }
+  const p = await sessionPair(createNodeCrypto(), { limits, bLimits: limits })
+  stops.push(p.stop)
+  return p
 }
 
 describe('batches', () => {

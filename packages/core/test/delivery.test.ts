@@ -5,7 +5,7 @@
 import { type Limits, type PartyId, utf8 } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeParty, network, randomSid, type TestParty, until } from './helpers.ts'
+import { makeParty, network, randomSid, sessionPair, type TestParty, until } from './helpers.ts'
 
 const stops: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -18,23 +18,12 @@ function body(i: number): Uint8Array {
   return b
 }
 
-/** Two parties on a memory network, a session between them, linked; `a` with `limits`. */
-/** Two linked parties in one session; `limits` are a's, `bLimits` b's. */
+/** Two parties on a memory network, a session between them, linked; `limits` are a's, `bLimits` b's. */
 async function linkedPair(limits: Partial<Limits> = {}, bLimits: Partial<Limits> = {}) {
-  const crypto = createNodeCrypto()
-  const net = network()
-  const a = await makeParty(net, crypto, { limits })
-  const b = await makeParty(net, crypto, { limits: bLimits })
-  stops.push(
-    () => a.party.stop(),
-    () => b.party.stop(),
-  )
-  const ids = [a.party.id, b.party.id]
-  const sid = randomSid(crypto)
-  const sa = a.party.session({ id: sid, participants: ids })
-  const sb = b.party.session({ id: sid, participants: ids })
-  await a.party.waitForPeers([b.party.id])
-  return { net, a, b, sa, sb }
+  const pair = await sessionPair(createNodeCrypto(), { limits, bLimits })
+  stops.push(pair.stop)
+  await pair.a.party.waitForPeers([pair.b.party.id])
+  return pair
 }
 
 describe('acknowledged delivery', () => {

@@ -71,6 +71,28 @@ export async function makeParty(
   return { party, host, key, events }
 }
 
+/**
+ * Two parties on a memory network (`net`, else a new one) in one new session: `limits` are a's,
+ * `bLimits` b's. `stop` stops both.
+ */
+export async function sessionPair(
+  crypto: CryptoBackend,
+  options: { limits?: Partial<Limits>; bLimits?: Partial<Limits>; net?: MemoryNetwork } = {},
+) {
+  const net = options.net ?? network()
+  const a = await makeParty(net, crypto, { limits: options.limits ?? {} })
+  const b = await makeParty(net, crypto, { limits: options.bLimits ?? {} })
+  const sid = randomSid(crypto)
+  const participants = [a.party.id, b.party.id]
+  const sa = a.party.session({ id: sid, participants })
+  const sb = b.party.session({ id: sid, participants })
+  const stop = async (): Promise<void> => {
+    await a.party.stop()
+    await b.party.stop()
+  }
+  return { net, a, b, sid, sa, sb, stop }
+}
+
 /** An attacker that holds a real identity and real links, and sends crafted bytes on them. */
 export class RawPeer {
   readonly channels = new Map<PartyId, SecureChannel>()

@@ -13,7 +13,16 @@ import {
 } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeParty, network, RawPeer, randomSid, sidBytes, type TestParty, until } from './helpers.ts'
+import {
+  makeParty,
+  network,
+  RawPeer,
+  randomSid,
+  sessionPair,
+  sidBytes,
+  type TestParty,
+  until,
+} from './helpers.ts'
 
 const L = 2n ** 252n + 27742317777372353535851937790883648493n
 
@@ -225,18 +234,11 @@ describe('floods stay within their caps', () => {
   )
 
   it('an honest sender whose retransmit buffer is no larger than the cap is never cut off by it', async () => {
-    const crypto = createNodeCrypto()
-    const net = network()
-    const a = await makeParty(net, crypto, { limits: { maxUnackedPerPeer: 20, maxBatchUnits: 1 } })
-    const b = await makeParty(net, crypto, { limits: { inboxPerSender: 5, maxUnprocessedPerPeer: 20 } })
-    stops.push(
-      () => a.party.stop(),
-      () => b.party.stop(),
-    )
-    const sid = randomSid(crypto)
-    const participants = [a.party.id, b.party.id]
-    const sa = a.party.session({ id: sid, participants })
-    const sb = b.party.session({ id: sid, participants })
+    const { a, b, sa, sb, stop } = await sessionPair(createNodeCrypto(), {
+      limits: { maxUnackedPerPeer: 20, maxBatchUnits: 1 },
+      bLimits: { inboxPerSender: 5, maxUnprocessedPerPeer: 20 },
+    })
+    stops.push(stop)
     await a.party.waitForPeers([b.party.id])
     const sent = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) => sa.send(b.party.id, 1, new Uint8Array([i]))),
