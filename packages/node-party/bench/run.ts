@@ -14,8 +14,9 @@
  *   alone; a partial run writes nothing to docs/ unless `BENCH_OUT` is set)
  * - `BENCH_OUT` directory to write benchmarks.json / benchmarks.md to (default `docs/`)
  * - `BENCH_CPU_PROF` directory: run the Conclave children under `node --cpu-prof` there
- * - `BENCH_NODE_ARGS` extra `node` flags for the Conclave children, space-separated (diagnosis:
- *   `--trace-gc` shows with `BENCH_VERBOSE=1`)
+ * - `BENCH_NODE_ARGS` extra `node` flags, space-separated, for the Conclave children
+ *   `BENCH_CPU_PROF` profiles (diagnosis: `--trace-gc` shows with `BENCH_VERBOSE=1`); such a run
+ *   writes nothing to docs/ unless `BENCH_OUT` is set
  * - `BENCH_VERBOSE=1` forward the children's stderr; `BENCH_TRACE=1` the Conclave children's
  *   party events on it
  * - `BENCH_HIGH_WATER` bytes of wrtc buffer the senders stay under (default 4 MiB)
@@ -46,11 +47,19 @@ const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3) || 3)
 const ONLY = process.env.BENCH_ONLY
   ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()))
   : undefined
-const OUT_DIR = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : ONLY ? undefined : join(ROOT, 'docs')
+/**
+ * Extra `node` flags for the Conclave children that `BENCH_CPU_PROF` profiles (the pair, and the
+ * first party of the mesh and protocol runs): diagnosis only, e.g. `--trace-gc`.
+ */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0)
+/** docs/ gets only a whole run with unchanged processes; otherwise only `BENCH_OUT`. */
+const OUT_DIR = process.env.BENCH_OUT
+  ? resolve(process.env.BENCH_OUT)
+  : ONLY || NODE_ARGS.length > 0
+    ? undefined
+    : join(ROOT, 'docs')
 const PROFILE_DIR = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined
 const VERBOSE = process.env.BENCH_VERBOSE === '1'
-/** Extra `node` flags for the Conclave children (diagnosis, e.g. `--trace-gc`; not for reports). */
-const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0)
 const PAIR_FIGURES = new Set((process.env.BENCH_PAIR ?? 'small,large,rtt').split(',').map((s) => s.trim()))
 /** The whole run stops (children killed) past this. */
 const RUN_LIMIT_MS = 12 * 60_000
@@ -1585,7 +1594,7 @@ function report(durationMs: number): void {
     writeFileSync(join(OUT_DIR, 'benchmarks.md'), text)
     progress(`wrote ${relative(ROOT, join(OUT_DIR, 'benchmarks.json'))} and benchmarks.md`)
   } else {
-    progress('partial run (BENCH_ONLY without BENCH_OUT): nothing written')
+    progress('partial run, or BENCH_NODE_ARGS, without BENCH_OUT: nothing written')
   }
   console.log(`\n${text}`)
 }
