@@ -12,6 +12,8 @@
  * - the signaling protocol and client
  * @packageDocumentation
  */
+
+export { type BackoffOptions, backoffDelay } from './backoff.ts'
 export * from './bytes.ts'
 export { maxPlaintext, Packer, Reassembler } from './channel/framer.ts'
 export { Handshake, type HandshakeParams, type HandshakeResult } from './channel/handshake.ts'
@@ -50,10 +52,8 @@ export {
   openIndexedDbOutboxStore,
 } from './session/outbox-store.idb.ts'
 export { Session, type SessionEvents } from './session/session.ts'
-export { deriveSessionId, type SessionIdInput } from './session/sid.ts'
 export type * from './session/types.ts'
 export * from './signaling/index.ts'
-export { type BackoffOptions, backoffDelay } from './transport/backoff.ts'
 export {
   createHybridTransport,
   type HybridTransport,
@@ -90,6 +90,7 @@ export * from './wire/grant.ts'
 export * from './wire/handshake.ts'
 export * from './wire/proposal.ts'
 export * from './wire/relay.ts'
+export { deriveSessionId, type SessionIdInput } from './wire/sid.ts'
 export { createBrowserWorkerSessionHost } from './worker/browser.ts'
 export {
   checkWorkerHostConfig,

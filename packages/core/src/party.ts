@@ -15,7 +15,6 @@ import { createInThreadSessionHost } from './session/host.ts'
 import type { Limits } from './session/limits.ts'
 import type { OutboxStore } from './session/outbox.ts'
 import { Session } from './session/session.ts'
-import { deriveSessionId } from './session/sid.ts'
 import type {
   PartyEvent,
   PeerInfo,
@@ -25,6 +24,7 @@ import type {
   SessionOptions,
 } from './session/types.ts'
 import type { Link, Transport } from './transport/types.ts'
+import { deriveSessionId } from './wire/sid.ts'
 
 /** Options of {@link createParty}. */
 export interface PartyOptions {

@@ -40,6 +40,7 @@ import {
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
 import { COMPACT_BATCH_VERSION } from '../wire/handshake.ts'
 import { decodeProposal, encodeProposal } from '../wire/proposal.ts'
+import { deriveSessionId } from '../wire/sid.ts'
 import { batchDigests, batchItemDigests, signNow, verifyBatch, verifyNow } from './batch.ts'
 import { PeerDelivery } from './delivery.ts'
 import { decodeEcho, echoKind, encodeEcho, equivocationError, equivocationEvidence } from './evidence.ts'
@@ -55,7 +56,6 @@ import {
   SessionState,
   START_KIND,
 } from './session-state.ts'
-import { deriveSessionId } from './sid.ts'
 import type {
   HostSink,
   LinkInfo,

@@ -4,9 +4,9 @@
  * @module
  */
 import { io as defaultIo, type Socket } from 'socket.io-client'
+import { backoffDelay } from '../backoff.ts'
 import { assertBytes, describe, fromHex, toHex } from '../bytes.ts'
 import { ConclaveError } from '../errors.ts'
-import { backoffDelay } from '../transport/backoff.ts'
 import { registrationSignedBytes } from '../wire/contexts.ts'
 import type {
   AbortOptions,

@@ -20,6 +20,8 @@
  * burst waits in `bufferedAmount` instead of being refused.
  * @module
  */
+
+import { type BackoffOptions, backoffDelay } from '../backoff.ts'
 import { ConclaveError, type ErrorCode } from '../errors.ts'
 import { Emitter } from '../events.ts'
 import { type PartyId, parsePartyId } from '../ids.ts'
@@ -27,7 +29,6 @@ import type { SignalingClient } from '../signaling/client-types.ts'
 import type { SignalingError } from '../signaling/error.ts'
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../signaling/validate.ts'
 import { decodeRelayMessage, encodeRelayMessage, RELAY_HEADER_BYTES, RelayKind } from '../wire/relay.ts'
-import { type BackoffOptions, backoffDelay } from './backoff.ts'
 import { BaseLink } from './link-base.ts'
 import type { Link, LinkStateEvent, Transport } from './types.ts'
 

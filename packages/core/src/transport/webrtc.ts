@@ -15,13 +15,14 @@
  * channel must therefore never be closed under a peer that may still be sending on it.
  * @module
  */
+
+import { type BackoffOptions, backoffDelay } from '../backoff.ts'
 import { ConclaveError, type ErrorCode } from '../errors.ts'
 import { Emitter } from '../events.ts'
 import { type PartyId, parsePartyId } from '../ids.ts'
 import type { SignalingClient } from '../signaling/client.ts'
 import type { SignalData, SignalEvent } from '../signaling/protocol.ts'
 import { fingerprintsFromSdp } from '../wire/handshake.ts'
-import { type BackoffOptions, backoffDelay } from './backoff.ts'
 import { BaseLink } from './link-base.ts'
 import type { SimplePeerConstructor, SimplePeerInstance, SimplePeerSignal } from './simple-peer-types.ts'
 import type { Link, LinkStateEvent, Transport } from './types.ts'

@@ -14,7 +14,7 @@
 import { compareBytes, Reader, Writer } from '../bytes.ts'
 import { ConclaveError } from '../errors.ts'
 import { type PartyId, partyIdFromBytes, partyIdToBytes } from '../ids.ts'
-import type { SessionIdInput } from '../session/sid.ts'
+import type { SessionIdInput } from './sid.ts'
 
 export const PROPOSAL_VERSION = 1
 /** Most participants in one session. */

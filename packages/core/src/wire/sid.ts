@@ -8,7 +8,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { compareBytes, Writer } from '../bytes.ts'
 import { ConclaveError } from '../errors.ts'
 import { type PartyId, partyIdToBytes, type SessionId, sessionIdFromBytes } from '../ids.ts'
-import { CONTEXT } from '../wire/contexts.ts'
+import { CONTEXT } from './contexts.ts'
 
 /** What a session id binds. */
 export interface SessionIdInput {
