@@ -7,10 +7,13 @@
  */
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+import { sourceConditions } from '../vite.config.ts'
 import { chromiumLaunch } from './support/chromium.ts'
 
 export default defineConfig({
   root: fileURLToPath(new URL('..', import.meta.url)),
+  // `@conclave/*` from their TypeScript sources, as in the root config
+  ...sourceConditions,
   test: {
     include: ['packages/*/test/**/*.browser.test.ts', 'e2e/browser/**/*.browser.test.ts'],
     testTimeout: 30_000,

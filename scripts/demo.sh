@@ -7,6 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 install_deps
+build_packages
 
 SIGNAL_PORT="${SIGNAL_PORT:-8787}"
 WEB_PORT="${WEB_PORT:-5173}"

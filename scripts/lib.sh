@@ -31,6 +31,13 @@ install_deps() {
   (cd "$ROOT" && pnpm install --frozen-lockfile --reporter=append-only 2>&1 | grep -v 'nodedir' >&2)
 }
 
+build_packages() {
+  # the CLIs (conclave-party, conclave-signal) run the packages' built dist/; tsc -b rebuilds only
+  # what changed since the last build
+  log "building the packages (tsc -b)"
+  (cd "$ROOT" && pnpm -s build)
+}
+
 apt_updated=0
 apt_install() {
   # apt_install BINARY PACKAGE…: install PACKAGE… from Debian when BINARY is missing

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Conclave on a fresh machine: installs pnpm, the packages, and from Debian
 # what the tests start (Chromium, redis-server, coturn); then type checks, lints, runs the unit
-# and integration tests (vitest) and the browser tests (Playwright).
+# and integration tests (vitest) and the browser tests (Playwright). The packages are built first
+# (the tests spawn the CLIs, which run dist/), and the packed packages are checked (publint, attw).
 # Usage: ./scripts/test.sh            everything
 #        ./scripts/test.sh FILTER…    only the vitest files matching FILTER (no e2e)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -13,10 +14,15 @@ apt_install redis-server redis-server
 apt_install turnserver coturn
 if [ $# -eq 0 ] && [ -z "${CONCLAVE_CHROMIUM:-}" ]; then apt_install chromium chromium; fi
 
+build_packages
 log "type check"
 pnpm -s typecheck
 log "lint"
 pnpm -s lint
+if [ $# -eq 0 ]; then
+  log "package checks (publint, attw)"
+  pnpm -s check:packages
+fi
 log "unit and integration tests (vitest)"
 mkdir -p .tmp
 rm -f .tmp/vitest.json .tmp/e2e.json

@@ -6,7 +6,6 @@ import {
   type CryptoBackend,
   createNobleBackend,
   generateIdentity,
-  type PartyId,
   partyIdToBytes,
   RecordType,
   type SessionId,
@@ -341,5 +340,3 @@ describe('floods stay within their caps', () => {
     expect(a.host.reassemblyBytes(m.id)).toBe(0)
   })
 })
-
-export type { PartyId }

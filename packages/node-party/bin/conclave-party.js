@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx (the workspace runs from source).
-import { register } from 'tsx/esm/api'
-
-register()
+// The `conclave-party` command: the built CLI (`pnpm build` writes dist/; no tsx at run time).
+// dist/cli.js runs `main` when imported with CONCLAVE_PARTY_MAIN=1 (it also exports it).
 process.env.CONCLAVE_PARTY_MAIN = '1'
-await import('../src/cli.ts')
+await import('../dist/cli.js')

@@ -21,7 +21,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type PartyId, toHex } from '@conclave/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Line, PartyProcess, World } from './harness.ts'
+import { FROM_SOURCE, type Line, PartyProcess, World } from './harness.ts'
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/chaos-party.ts', import.meta.url))
 const MESSAGES = 834 // per (sender, receiver): 4 × 3 × 834 = 10,008 messages
@@ -59,7 +59,7 @@ describe('chaos: links cut, signaling restarted, a party killed and restarted wi
         cuts: 6,
         cutEveryMs: 900,
       }
-      const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify(config)], {
+      const child = spawn(process.execPath, [...FROM_SOURCE, FIXTURE, JSON.stringify(config)], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, CONCLAVE_ICE_SERVERS: '' },
       })

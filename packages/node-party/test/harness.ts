@@ -12,6 +12,13 @@ import { createSignalingServer, type SignalingServer } from '@conclave/signaling
 
 const BIN = fileURLToPath(new URL('../bin/conclave-party.js', import.meta.url))
 
+/**
+ * Node flags that run a TypeScript fixture from the sources: tsx's hooks, and the export condition
+ * that resolves `@conclave/*` to their `src/*.ts` (tsx does not read tsconfig's
+ * `customConditions`). The `conclave-party` bin runs the built dist/ instead.
+ */
+export const FROM_SOURCE = ['--conditions=@conclave/source', '--import', 'tsx']
+
 /** One JSON line of a child. */
 export type Line = { event: string; [k: string]: unknown }
 

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Daemon, skipWithout, startDaemon } from '../../signaling-server/test/daemons.ts'
+import { FROM_SOURCE } from './harness.ts'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -92,7 +93,7 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/relay-pair.ts', import.meta.ur
  * wrtc connections on TURN sometimes crash the process that closes them) and read its result.
  */
 async function relayPair(iceServers: RTCIceServer[], waitMs: number): Promise<RelayPairResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+  const child = spawn(process.execPath, [...FROM_SOURCE, FIXTURE], {
     env: {
       ...process.env,
       CONCLAVE_ICE_SERVERS: JSON.stringify(iceServers),

@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx (the package is consumed from source).
-import { register } from 'tsx/esm/api'
-
-register()
-await import('../src/cli.ts')
+// The `conclave-signal` command: the built CLI (`pnpm build` writes dist/; no tsx at run time).
+await import('../dist/cli.js')
