@@ -31,6 +31,7 @@ import {
   fromHex,
   Handshake,
   type HandshakeResult,
+  HandshakeType,
   authSignedBytes as libAuthSignedBytes,
   batchSignedBytes as libBatchSignedBytes,
   deriveKeys as libDeriveKeys,
@@ -1534,6 +1535,66 @@ const frameSpecs: FrameSpec[] = [
     records: [ping],
     sealKey: OTHER_KEY,
   },
+  {
+    name: 'valid: counter at the re-handshake point (2^32)',
+    description:
+      'counter 2^32, the next one expected: a receiver requires last + 1 and nothing else (re-keying after 2^32 frames is not enforced on receipt).',
+    counter: 2n ** 32n,
+    records: [ping],
+  },
+  {
+    name: 'a handshake frame after the handshake',
+    description:
+      'a sealed data frame whose type byte is set to 1 (handshake), arriving on a link whose handshake is done.',
+    error: 'HANDSHAKE_UNEXPECTED_MESSAGE',
+    counter: 0n,
+    records: [ping],
+    mutation: () => ({ op: 'replace', offset: 0, bytes: '01' }),
+  },
+  {
+    name: 'ack record one byte short',
+    description: 'an ack record of length 7 (an ack body is a u64), correctly sealed.',
+    error: 'DECODE_SHORT_INPUT',
+    counter: 0n,
+    plaintext: cat(u8(REC.ack), bytes32len(new Uint8Array(7))),
+  },
+  {
+    name: 'resume record with a trailing byte',
+    description: 'a resume record (type 7) of length 9 (u64 and one more byte), correctly sealed.',
+    error: 'DECODE_TRAILING_BYTES',
+    counter: 0n,
+    plaintext: cat(u8(REC.resume), bytes32len(cat(u64(3n), u8(0)))),
+  },
+  {
+    name: 'chunk record shorter than its header',
+    description: 'a chunk record of length 11: messageId, total and offset need 12 bytes.',
+    error: 'DECODE_SHORT_INPUT',
+    counter: 0n,
+    plaintext: cat(u8(REC.chunk), bytes32len(new Uint8Array(11))),
+  },
+  {
+    name: 'close record with a code that is not UTF-8',
+    description: 'close = str16 code ‖ str16 reason, the code being the one byte 0xff.',
+    error: 'DECODE_BAD_UTF8',
+    counter: 0n,
+    plaintext: cat(u8(REC.close), bytes32len(cat(u16(1), u8(0xff), u16(0)))),
+  },
+  {
+    name: 'chunk of a message over the size cap',
+    description:
+      'the first chunk of a message declaring 2^32 - 1 bytes, over the receiver cap on a unit (16 MiB by default).',
+    error: 'MESSAGE_TOO_LARGE',
+    counter: 0n,
+    records: [
+      {
+        type: 'chunk',
+        messageId: 1,
+        total: 2 ** 32 - 1,
+        offset: 0,
+        data: hex(new Uint8Array(16).fill(0xab)),
+      },
+    ],
+  },
 ]
 
 const frameCases = frameSpecs.map(frameCase)
@@ -1566,6 +1627,7 @@ interface SideSpec {
 type Craft =
   | { message: 'helloResponder'; how: string; mutation: (honest: Uint8Array, hI: Uint8Array) => Mutation }
   | { message: 'authResponder'; how: string; signer: Name; role: number }
+  | { message: 'authResponder'; how: string; mutation: (honest: Uint8Array, hR: Uint8Array) => Mutation }
 
 interface HandshakeSpec {
   name: string
@@ -1668,12 +1730,16 @@ async function handshakeCase(s: HandshakeSpec): Promise<object> {
     helloMutation = s.craft.mutation(rR.hello, rI.hello)
     wireHello[RESPONDER] = mutate(rR.hello, helloMutation)
   }
+  // each message goes where SecureChannel sends it: a hello to onHello, an auth to onAuth
   for (let role = 0; role < 2; role++) {
     const peerHello = wireHello[1 - role]!
     try {
       const msg = decodeHandshake(peerHello)
-      if (msg.type !== 1) throw new Error('not a hello')
-      runs[role]!.auth = await hs[role]!.onHello(msg, peerHello)
+      if (msg.type === HandshakeType.hello) runs[role]!.auth = await hs[role]!.onHello(msg, peerHello)
+      else {
+        await hs[role]!.onAuth(msg.signature)
+        throw new Error('an auth before any hello was accepted')
+      }
     } catch (e) {
       runs[role]!.refused = { at: 'hello', code: errorCode(e) }
     }
@@ -1712,7 +1778,11 @@ async function handshakeCase(s: HandshakeSpec): Promise<object> {
       same('auth', cat(u8(1), u8(2), ed25519.sign(signed[role]!, party.seed)), auth)
     }
     let craftJson: object | undefined
-    if (s.craft?.message === 'authResponder') {
+    if (s.craft?.message === 'authResponder' && 'mutation' in s.craft) {
+      const mutation = s.craft.mutation(rR.auth!, rR.hello)
+      craftJson = { message: 'authResponder', how: s.craft.how, honest: hex(rR.auth!), mutation }
+      wireAuth = [rI.auth, mutate(rR.auth!, mutation)]
+    } else if (s.craft?.message === 'authResponder') {
       const signedBytes = cat(TAG_HANDSHAKE, u8(s.craft.role), transcript)
       const signer = parties[s.craft.signer]
       const crafted = cat(u8(1), u8(2), await backend.ed25519.sign(signer.key, signedBytes))
@@ -1742,7 +1812,10 @@ async function handshakeCase(s: HandshakeSpec): Promise<object> {
       if (run.refused || !peerAuth) continue
       try {
         const msg = decodeHandshake(peerAuth)
-        if (msg.type !== 2) throw new Error('not an auth')
+        if (msg.type !== HandshakeType.auth) {
+          await hs[role]!.onHello(msg, peerAuth)
+          throw new Error('a second hello was accepted')
+        }
         run.result = await hs[role]!.onAuth(msg.signature)
         same('send key', run.result.sendKey, role === INITIATOR ? i2r : r2i)
         same('receive key', run.result.receiveKey, role === INITIATOR ? r2i : i2r)
@@ -1785,6 +1858,14 @@ const R = (extra: Partial<SideSpec> = {}): SideSpec => ({
 })
 const webrtcI = { local: FP_I_LOCAL, remote: FP_R_LOCAL }
 const webrtcR = { local: FP_R_LOCAL, remote: FP_I_LOCAL }
+/** A local fingerprint no honest end has (a DTLS man in the middle). */
+const FP_MITM = [
+  'sha-256 DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF',
+]
+/** Where `str16 mode` starts in a hello offering two versions: 3 + 2 + 32 + 32 + 32. */
+const MODE_AT = 101
+/** A mode of 64 bytes of UTF-8 (40 characters): the longest a hello may carry. */
+const MODE_64 = `conclave/frost:${'é'.repeat(24)}x`
 
 const handshakeSpecs: HandshakeSpec[] = [
   {
@@ -1873,14 +1954,7 @@ const handshakeSpecs: HandshakeSpec[] = [
     refusedBy: ['initiator', 'responder'],
     refusedAt: 'hello',
     initiator: I({ fingerprints: webrtcI }),
-    responder: R({
-      fingerprints: {
-        local: [
-          'sha-256 DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF',
-        ],
-        remote: FP_I_LOCAL,
-      },
-    }),
+    responder: R({ fingerprints: { local: FP_MITM, remote: FP_I_LOCAL } }),
   },
   {
     name: 'small-order ephemeral key (order 8)',
@@ -1965,6 +2039,247 @@ const handshakeSpecs: HandshakeSpec[] = [
       message: 'helloResponder',
       how: 'one zero byte appended',
       mutation: () => ({ op: 'append', bytes: '00' }),
+    },
+  },
+  {
+    name: 'unknown handshake message type in place of the hello',
+    description: 'message type byte 3 (1 hello and 2 auth are the only types).',
+    error: 'DECODE_UNKNOWN_TYPE',
+    refusedBy: ['initiator'],
+    refusedAt: 'hello',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'helloResponder',
+      how: 'byte 1 (message type) set to 3',
+      mutation: () => ({ op: 'replace', offset: 1, bytes: '03' }),
+    },
+  },
+  {
+    name: 'unknown handshake message type in place of the auth',
+    description:
+      "the responder's auth with its message type byte set to 3: the initiator, past the hello checks, refuses it when it decodes it.",
+    error: 'DECODE_UNKNOWN_TYPE',
+    refusedBy: ['initiator'],
+    refusedAt: 'auth',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'authResponder',
+      how: 'byte 1 (message type) set to 3',
+      mutation: () => ({ op: 'replace', offset: 1, bytes: '03' }),
+    },
+  },
+  {
+    name: 'an auth in place of the hello',
+    description:
+      'the first message from the responder is an auth (type 2, a zero signature): no hello was received, so the message is out of place.',
+    error: 'HANDSHAKE_UNEXPECTED_MESSAGE',
+    refusedBy: ['initiator'],
+    refusedAt: 'hello',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'helloResponder',
+      how: 'replaced by u8 1 ‖ u8 2 ‖ 64 zero bytes',
+      mutation: () => ({ op: 'set', bytes: hex(cat(u8(1), u8(2), new Uint8Array(64))) }),
+    },
+  },
+  {
+    name: 'a second hello in place of the auth',
+    description: "the responder's hello again where its auth should come.",
+    error: 'HANDSHAKE_UNEXPECTED_MESSAGE',
+    refusedBy: ['initiator'],
+    refusedAt: 'auth',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'authResponder',
+      how: "replaced by the responder's own hello",
+      mutation: (_a, hR) => ({ op: 'set', bytes: hex(hR) }),
+    },
+  },
+  {
+    name: 'truncated auth',
+    description: 'the auth minus the last byte of its signature.',
+    error: 'DECODE_SHORT_INPUT',
+    refusedBy: ['initiator'],
+    refusedAt: 'auth',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'authResponder',
+      how: 'last byte removed',
+      mutation: (a) => ({ op: 'truncate', length: a.length - 1 }),
+    },
+  },
+  {
+    name: 'auth with a trailing byte',
+    description: 'one zero byte after the 64-byte signature.',
+    error: 'DECODE_TRAILING_BYTES',
+    refusedBy: ['initiator'],
+    refusedAt: 'auth',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'authResponder',
+      how: 'one zero byte appended',
+      mutation: () => ({ op: 'append', bytes: '00' }),
+    },
+  },
+  {
+    name: 'no protocol versions',
+    description: 'the version count (byte 2) is 0: a hello offers 1 to 16 versions.',
+    error: 'DECODE_BAD_LENGTH',
+    refusedBy: ['initiator'],
+    refusedAt: 'hello',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'helloResponder',
+      how: 'byte 2 (version count) set to 0',
+      mutation: () => ({ op: 'replace', offset: 2, bytes: '00' }),
+    },
+  },
+  {
+    name: '17 protocol versions',
+    description: 'the version count (byte 2) is 17, refused as soon as it is read.',
+    error: 'DECODE_BAD_LENGTH',
+    refusedBy: ['initiator'],
+    refusedAt: 'hello',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'helloResponder',
+      how: 'byte 2 (version count) set to 17',
+      mutation: () => ({ op: 'replace', offset: 2, bytes: '11' }),
+    },
+  },
+  {
+    name: 'valid: a mode of exactly 64 bytes',
+    description: `both ends run the mode ${JSON.stringify(MODE_64)}: 40 characters, 64 bytes of UTF-8 (the limit counts bytes).`,
+    initiator: I({ mode: MODE_64 }),
+    responder: R({ mode: MODE_64 }),
+  },
+  {
+    name: 'mode of 65 bytes',
+    description: `the responder's mode replaced by ${JSON.stringify(`${MODE_64}x`)} (65 bytes).`,
+    error: 'DECODE_BAD_LENGTH',
+    refusedBy: ['initiator'],
+    refusedAt: 'hello',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'helloResponder',
+      how: `str16 mode (bytes ${MODE_AT}..${MODE_AT + 10}, 'conclave') replaced by a 65-byte one`,
+      mutation: (h) => ({
+        op: 'set',
+        bytes: hex(cat(h.subarray(0, MODE_AT), str16(`${MODE_64}x`), h.subarray(MODE_AT + 10))),
+      }),
+    },
+  },
+  {
+    name: 'mode not valid UTF-8',
+    description: "the mode's first byte set to 0xff.",
+    error: 'DECODE_BAD_UTF8',
+    refusedBy: ['initiator'],
+    refusedAt: 'hello',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'helloResponder',
+      how: `byte ${MODE_AT + 2} (the first byte of the mode) set to 0xff`,
+      mutation: () => ({ op: 'replace', offset: MODE_AT + 2, bytes: 'ff' }),
+    },
+  },
+  {
+    name: 'nine local fingerprints',
+    description: 'the local fingerprint count says 9 (at most 8 per list), refused as soon as it is read.',
+    error: 'DECODE_BAD_LENGTH',
+    refusedBy: ['initiator'],
+    refusedAt: 'hello',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'helloResponder',
+      how: 'the u16 local fingerprint count (4 bytes from the end) set to 9',
+      mutation: (h) => ({ op: 'replace', offset: h.length - 4, bytes: '0009' }),
+    },
+  },
+  {
+    name: 'order: a reflected hello on webrtc breaks two rules',
+    description:
+      "the initiator's own hello sent back to it on a webrtc link: it claims the initiator's id and its fingerprint lists are the initiator's own (peer.local != my.remote). The id is checked first.",
+    error: 'HANDSHAKE_SELF',
+    refusedBy: ['initiator'],
+    refusedAt: 'hello',
+    initiator: I({ fingerprints: webrtcI }),
+    responder: R({ fingerprints: webrtcR }),
+    craft: {
+      message: 'helloResponder',
+      how: "replaced by the initiator's own hello",
+      mutation: (_h, hI) => ({ op: 'set', bytes: hex(hI) }),
+    },
+  },
+  {
+    name: 'order: a reflected hello with no common version',
+    description:
+      "the initiator's own hello sent back offering protocol version 3 only: the version is checked before the id.",
+    error: 'HANDSHAKE_VERSION_MISMATCH',
+    refusedBy: ['initiator'],
+    refusedAt: 'hello',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'helloResponder',
+      how: "replaced by the initiator's own hello, bytes 3 and 4 (the versions offered) set to 3",
+      mutation: (_h, hI) => ({
+        op: 'set',
+        bytes: hex(mutate(hI, { op: 'replace', offset: 3, bytes: '0303' })),
+      }),
+    },
+  },
+  {
+    name: 'order: unexpected peer and mode mismatch',
+    description:
+      "the responder's hello names carol (alice expected bob) and the mode 'conclavX': the peer's id is checked before the mode.",
+    error: 'HANDSHAKE_UNEXPECTED_PEER',
+    refusedBy: ['initiator'],
+    refusedAt: 'hello',
+    initiator: I(),
+    responder: R(),
+    craft: {
+      message: 'helloResponder',
+      how: `PartyId (bytes 5..37) replaced by carol's key and the last mode byte (${MODE_AT + 9}) by 'X'`,
+      mutation: (h) => {
+        const b = mutate(h, { op: 'replace', offset: 5, bytes: hex(parties.carol.publicKey) })
+        return { op: 'set', bytes: hex(mutate(b, { op: 'replace', offset: MODE_AT + 9, bytes: '58' })) }
+      },
+    },
+  },
+  {
+    name: 'order: mode mismatch and fingerprint mismatch',
+    description:
+      "modes 'conclave' and 'conclave/frost', and the responder's local fingerprint is not what the initiator sees: the mode is checked before the fingerprints, on both ends.",
+    error: 'HANDSHAKE_MODE_MISMATCH',
+    refusedBy: ['initiator', 'responder'],
+    refusedAt: 'hello',
+    initiator: I({ fingerprints: webrtcI }),
+    responder: R({ mode: 'conclave/frost', fingerprints: { local: FP_MITM, remote: FP_I_LOCAL } }),
+  },
+  {
+    name: 'order: fingerprint mismatch and a weak ephemeral key',
+    description:
+      "the responder's local fingerprint is not what the initiator sees, and its ephemeral key is u = 0: the fingerprints are checked before the key exchange. The responder refuses the initiator's honest hello for the fingerprints too.",
+    error: 'FINGERPRINT_MISMATCH',
+    refusedBy: ['initiator', 'responder'],
+    refusedAt: 'hello',
+    initiator: I({ fingerprints: webrtcI }),
+    responder: R({ fingerprints: { local: FP_MITM, remote: FP_I_LOCAL } }),
+    craft: {
+      message: 'helloResponder',
+      how: 'ephemeral (bytes 37..69) replaced by 32 zero bytes',
+      mutation: () => ({ op: 'replace', offset: 37, bytes: hex(ZERO32) }),
     },
   },
 ]
