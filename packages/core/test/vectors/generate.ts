@@ -1582,7 +1582,7 @@ const frameSpecs: FrameSpec[] = [
   {
     name: 'chunk of a message over the size cap',
     description:
-      'the first chunk of a message declaring 2^32 - 1 bytes, over the receiver cap on a unit (16 MiB by default).',
+      'the first chunk of a message declaring 2^32 - 1 bytes, over any receiver cap on a unit (a session host: maxMessageBytes + 1 KiB, 16 MiB + 1 KiB by default).',
     error: 'MESSAGE_TOO_LARGE',
     counter: 0n,
     records: [
