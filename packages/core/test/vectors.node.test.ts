@@ -44,6 +44,7 @@ import {
   frameNonce,
   fromHex,
   Handshake,
+  type HandshakeResult,
   HandshakeType,
   InThreadSessionHost,
   isErrorCode,
@@ -979,7 +980,8 @@ function receiveFrame(
   aead: Aead,
 ): { records: FrameRecord[]; delivered: Uint8Array[] } {
   const raw = decodeFrame(frame)
-  expect(raw.type).toBe(FrameType.data)
+  if (raw.type !== FrameType.data)
+    throw new ConclaveError('HANDSHAKE_UNEXPECTED_MESSAGE', 'handshake frame after the handshake')
   if (raw.counter !== expectedCounter) {
     throw new ConclaveError('FRAME_BAD_COUNTER', `counter ${raw.counter}, expected ${expectedCounter}`)
   }
@@ -1061,21 +1063,22 @@ async function runSide(c: HandshakeCase, role: RoleName, crypto: CryptoBackend):
   })
   expect(toHex(await hs.hello())).toBe(ownMessage(c, `hello${own}`))
   let step: 'hello' | 'auth' = 'hello'
+  // each message goes where SecureChannel sends it, whatever its slot: a hello to onHello, an auth
+  // to onAuth (the state machine refuses one out of place)
+  const deliver = async (bytes: Uint8Array): Promise<Uint8Array | HandshakeResult> => {
+    const msg = decodeHandshake(bytes)
+    return msg.type === HandshakeType.hello ? hs.onHello(msg, bytes) : hs.onAuth(msg.signature)
+  }
   try {
-    const helloBytes = fromHex(c[`hello${peer}`])
-    const hello = decodeHandshake(helloBytes)
-    expect(hello.type).toBe(HandshakeType.hello)
-    if (hello.type !== HandshakeType.hello) return { role, verdict: 'accepted' }
-    const auth = await hs.onHello(hello, helloBytes)
+    const auth = await deliver(fromHex(c[`hello${peer}`]))
+    if (!(auth instanceof Uint8Array)) throw new Error('an auth before any hello was accepted')
     const expectedAuth = ownMessage(c, `auth${own}`)
     if (expectedAuth !== undefined) expect(toHex(auth)).toBe(expectedAuth)
     step = 'auth'
     const peerAuth = c[`auth${peer}`]
     if (peerAuth === undefined) return { role, verdict: 'accepted' }
-    const msg = decodeHandshake(fromHex(peerAuth))
-    expect(msg.type).toBe(HandshakeType.auth)
-    if (msg.type !== HandshakeType.auth) return { role, verdict: 'accepted' }
-    const result = await hs.onAuth(msg.signature)
+    const result = await deliver(fromHex(peerAuth))
+    if (result instanceof Uint8Array) throw new Error('a second hello was accepted')
     expect(result.peer).toBe(side.expectedPeer)
     expect(result.peer).toBe(peerSide.publicKey)
     expect(result.version).toBe(2)
@@ -1256,7 +1259,11 @@ it('the vectors cover every failure DESIGN and the brief name', () => {
     'FRAME_BAD_COUNTER',
     'DECODE_UNKNOWN_TYPE',
     'DECODE_SHORT_INPUT',
+    'DECODE_TRAILING_BYTES',
+    'DECODE_BAD_UTF8',
     'CHUNK_INVALID',
+    'MESSAGE_TOO_LARGE',
+    'HANDSHAKE_UNEXPECTED_MESSAGE',
   ]) {
     expect(frame.has(code), code).toBe(true)
   }
@@ -1291,9 +1298,27 @@ it('the vectors cover every failure DESIGN and the brief name', () => {
     'HANDSHAKE_WEAK_KEY',
     'DECODE_UNKNOWN_VERSION',
     'HANDSHAKE_VERSION_MISMATCH',
+    'HANDSHAKE_SELF',
+    'HANDSHAKE_UNEXPECTED_MESSAGE',
     'DECODE_SHORT_INPUT',
+    'DECODE_TRAILING_BYTES',
+    'DECODE_UNKNOWN_TYPE',
+    'DECODE_BAD_LENGTH',
+    'DECODE_BAD_UTF8',
   ]) {
     expect(handshake.has(code), code).toBe(true)
+  }
+  // a message of unknown type, and one out of place, in the hello's slot and in the auth's
+  for (const [code, at] of [
+    ['DECODE_UNKNOWN_TYPE', 'hello'],
+    ['DECODE_UNKNOWN_TYPE', 'auth'],
+    ['HANDSHAKE_UNEXPECTED_MESSAGE', 'hello'],
+    ['HANDSHAKE_UNEXPECTED_MESSAGE', 'auth'],
+  ]) {
+    expect(
+      handshakeFile.cases.some((c) => c.error === code && c.refusedAt === at),
+      `${code} at ${at}`,
+    ).toBe(true)
   }
   // only the small-order case cannot be driven through a real handshake
   expect(envelopeFile.cases.length - hostCases.length).toBe(1)

@@ -31,6 +31,7 @@ import {
   fromHex,
   Handshake,
   type HandshakeResult,
+  HandshakeType,
   authSignedBytes as libAuthSignedBytes,
   batchSignedBytes as libBatchSignedBytes,
   deriveKeys as libDeriveKeys,
@@ -1534,6 +1535,66 @@ const frameSpecs: FrameSpec[] = [
     records: [ping],
     sealKey: OTHER_KEY,
   },
+  {
+    name: 'valid: counter at the re-handshake point (2^32)',
+    description:
+      'counter 2^32, the next one expected: a receiver requires last + 1 and nothing else (re-keying after 2^32 frames is not enforced on receipt).',
+    counter: 2n ** 32n,
+    records: [ping],
+  },
+  {
+    name: 'a handshake frame after the handshake',
+    description:
+      'a sealed data frame whose type byte is set to 1 (handshake), arriving on a link whose handshake is done.',
+    error: 'HANDSHAKE_UNEXPECTED_MESSAGE',
+    counter: 0n,
+    records: [ping],
+    mutation: () => ({ op: 'replace', offset: 0, bytes: '01' }),
+  },
+  {
+    name: 'ack record one byte short',
+    description: 'an ack record of length 7 (an ack body is a u64), correctly sealed.',
+    error: 'DECODE_SHORT_INPUT',
+    counter: 0n,
+    plaintext: cat(u8(REC.ack), bytes32len(new Uint8Array(7))),
+  },
+  {
+    name: 'resume record with a trailing byte',
+    description: 'a resume record (type 7) of length 9 (u64 and one more byte), correctly sealed.',
+    error: 'DECODE_TRAILING_BYTES',
+    counter: 0n,
+    plaintext: cat(u8(REC.resume), bytes32len(cat(u64(3n), u8(0)))),
+  },
+  {
+    name: 'chunk record shorter than its header',
+    description: 'a chunk record of length 11: messageId, total and offset need 12 bytes.',
+    error: 'DECODE_SHORT_INPUT',
+    counter: 0n,
+    plaintext: cat(u8(REC.chunk), bytes32len(new Uint8Array(11))),
+  },
+  {
+    name: 'close record with a code that is not UTF-8',
+    description: 'close = str16 code ‖ str16 reason, the code being the one byte 0xff.',
+    error: 'DECODE_BAD_UTF8',
+    counter: 0n,
+    plaintext: cat(u8(REC.close), bytes32len(cat(u16(1), u8(0xff), u16(0)))),
+  },
+  {
+    name: 'chunk of a message over the size cap',
+    description:
+      'the first chunk of a message declaring 2^32 - 1 bytes, over any receiver cap on a unit (a session host: maxMessageBytes + 1 KiB, 16 MiB + 1 KiB by default).',
+    error: 'MESSAGE_TOO_LARGE',
+    counter: 0n,
+    records: [
+      {
+        type: 'chunk',
+        messageId: 1,
+        total: 2 ** 32 - 1,
+        offset: 0,
+        data: hex(new Uint8Array(16).fill(0xab)),
+      },
+    ],
+  },
 ]
 
 const frameCases = frameSpecs.map(frameCase)
@@ -1566,6 +1627,7 @@ interface SideSpec {
 type Craft =
   | { message: 'helloResponder'; how: string; mutation: (honest: Uint8Array, hI: Uint8Array) => Mutation }
   | { message: 'authResponder'; how: string; signer: Name; role: number }
+  | { message: 'authResponder'; how: string; mutation: (honest: Uint8Array, hR: Uint8Array) => Mutation }
 
 interface HandshakeSpec {
   name: string
@@ -1668,12 +1730,16 @@ async function handshakeCase(s: HandshakeSpec): Promise<object> {
     helloMutation = s.craft.mutation(rR.hello, rI.hello)
     wireHello[RESPONDER] = mutate(rR.hello, helloMutation)
   }
+  // each message goes where SecureChannel sends it: a hello to onHello, an auth to onAuth
   for (let role = 0; role < 2; role++) {
     const peerHello = wireHello[1 - role]!
     try {
       const msg = decodeHandshake(peerHello)
-      if (msg.type !== 1) throw new Error('not a hello')
-      runs[role]!.auth = await hs[role]!.onHello(msg, peerHello)
+      if (msg.type === HandshakeType.hello) runs[role]!.auth = await hs[role]!.onHello(msg, peerHello)
+      else {
+        await hs[role]!.onAuth(msg.signature)
+        throw new Error('an auth before any hello was accepted')
+      }
     } catch (e) {
       runs[role]!.refused = { at: 'hello', code: errorCode(e) }
     }
@@ -1712,7 +1778,11 @@ async function handshakeCase(s: HandshakeSpec): Promise<object> {
       same('auth', cat(u8(1), u8(2), ed25519.sign(signed[role]!, party.seed)), auth)
     }
     let craftJson: object | undefined
-    if (s.craft?.message === 'authResponder') {
+    if (s.craft?.message === 'authResponder' && 'mutation' in s.craft) {
+      const mutation = s.craft.mutation(rR.auth!, rR.hello)
+      craftJson = { message: 'authResponder', how: s.craft.how, honest: hex(rR.auth!), mutation }
+      wireAuth = [rI.auth, mutate(rR.auth!, mutation)]
+    } else if (s.craft?.message === 'authResponder') {
       const signedBytes = cat(TAG_HANDSHAKE, u8(s.craft.role), transcript)
       const signer = parties[s.craft.signer]
       const crafted = cat(u8(1), u8(2), await backend.ed25519.sign(signer.key, signedBytes))
@@ -1742,7 +1812,10 @@ async function handshakeCase(s: HandshakeSpec): Promise<object> {
       if (run.refused || !peerAuth) continue
       try {
         const msg = decodeHandshake(peerAuth)
-        if (msg.type !== 2) throw new Error('not an auth')
+        if (msg.type !== HandshakeType.auth) {
+          await hs[role]!.onHello(msg, peerAuth)
+          throw new Error('a second hello was accepted')
+        }
         run.result = await hs[role]!.onAuth(msg.signature)
         same('send key', run.result.sendKey, role === INITIATOR ? i2r : r2i)
         same('receive key', run.result.receiveKey, role === INITIATOR ? r2i : i2r)
@@ -1785,6 +1858,56 @@ const R = (extra: Partial<SideSpec> = {}): SideSpec => ({
 })
 const webrtcI = { local: FP_I_LOCAL, remote: FP_R_LOCAL }
 const webrtcR = { local: FP_R_LOCAL, remote: FP_I_LOCAL }
+/** A local fingerprint no honest end has (a DTLS man in the middle). */
+const FP_MITM = [
+  'sha-256 DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF',
+]
+/** Where `str16 mode` starts in a hello offering two versions: 3 + 2 + 32 + 32 + 32. */
+const MODE_AT = 101
+/** A mode of 64 bytes of UTF-8 (40 characters): the longest a hello may carry. */
+const MODE_64 = `conclave/frost:${'é'.repeat(24)}x`
+
+/** What a crafted case says beyond its message: the initiator alone refuses unless `refusedBy` says otherwise. */
+interface CraftedSpec {
+  name: string
+  description: string
+  error: ErrorCode
+  how: string
+  refusedBy?: HandshakeSpec['refusedBy']
+  initiator?: SideSpec
+  responder?: SideSpec
+}
+
+/**
+ * A case refused at `at`: the responder's message of that step is made from its honest one by
+ * `mutation`, which also gets the initiator's hello (for a hello) or the responder's (for an auth).
+ */
+function craftedAt(
+  at: 'hello' | 'auth',
+  c: CraftedSpec,
+  mutation: (honest: Uint8Array, hello: Uint8Array) => Mutation,
+): HandshakeSpec {
+  return {
+    name: c.name,
+    description: c.description,
+    error: c.error,
+    refusedBy: c.refusedBy ?? ['initiator'],
+    refusedAt: at,
+    initiator: c.initiator ?? I(),
+    responder: c.responder ?? R(),
+    craft:
+      at === 'hello'
+        ? { message: 'helloResponder', how: c.how, mutation }
+        : { message: 'authResponder', how: c.how, mutation },
+  }
+}
+const badHello = (c: CraftedSpec, m: (honest: Uint8Array, hI: Uint8Array) => Mutation): HandshakeSpec =>
+  craftedAt('hello', c, m)
+const badAuth = (c: CraftedSpec, m: (honest: Uint8Array, hR: Uint8Array) => Mutation): HandshakeSpec =>
+  craftedAt('auth', c, m)
+/** The initiator's own hello, sent back to it. */
+const reflected = (_h: Uint8Array, hI: Uint8Array): Mutation => ({ op: 'set', bytes: hex(hI) })
+const replaceAt = (offset: number, bytes: string) => (): Mutation => ({ op: 'replace', offset, bytes })
 
 const handshakeSpecs: HandshakeSpec[] = [
   {
@@ -1842,20 +1965,15 @@ const handshakeSpecs: HandshakeSpec[] = [
     initiator: I(),
     responder: R({ party: 'carol' }),
   },
-  {
-    name: 'reflected hello claims our own id',
-    description: "the network sends the initiator's own hello back to it.",
-    error: 'HANDSHAKE_SELF',
-    refusedBy: ['initiator'],
-    refusedAt: 'hello',
-    initiator: I(),
-    responder: R(),
-    craft: {
-      message: 'helloResponder',
+  badHello(
+    {
+      name: 'reflected hello claims our own id',
+      description: "the network sends the initiator's own hello back to it.",
+      error: 'HANDSHAKE_SELF',
       how: "replaced by the initiator's own hello",
-      mutation: (_h, hI) => ({ op: 'set', bytes: hex(hI) }),
     },
-  },
+    reflected,
+  ),
   {
     name: 'mode mismatch',
     description: "service modes 'conclave' and 'conclave/frost' differ: both ends refuse.",
@@ -1873,100 +1991,231 @@ const handshakeSpecs: HandshakeSpec[] = [
     refusedBy: ['initiator', 'responder'],
     refusedAt: 'hello',
     initiator: I({ fingerprints: webrtcI }),
-    responder: R({
-      fingerprints: {
-        local: [
-          'sha-256 DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF:DE:AD:BE:EF',
-        ],
-        remote: FP_I_LOCAL,
-      },
-    }),
+    responder: R({ fingerprints: { local: FP_MITM, remote: FP_I_LOCAL } }),
   },
-  {
-    name: 'small-order ephemeral key (order 8)',
-    description:
-      "the responder's ephemeral X25519 key replaced by a point of order 8: the shared secret would be all zero.",
-    error: 'HANDSHAKE_WEAK_KEY',
-    refusedBy: ['initiator'],
-    refusedAt: 'hello',
-    initiator: I(),
-    responder: R(),
-    craft: {
-      message: 'helloResponder',
+  badHello(
+    {
+      name: 'small-order ephemeral key (order 8)',
+      description:
+        "the responder's ephemeral X25519 key replaced by a point of order 8: the shared secret would be all zero.",
+      error: 'HANDSHAKE_WEAK_KEY',
       how: 'ephemeral (bytes 37..69) replaced by an order-8 u-coordinate',
-      mutation: () => ({ op: 'replace', offset: 37, bytes: hex(X25519_ORDER8) }),
     },
-  },
-  {
-    name: 'small-order ephemeral key (u = 0)',
-    description: "the responder's ephemeral X25519 key replaced by u = 0.",
-    error: 'HANDSHAKE_WEAK_KEY',
-    refusedBy: ['initiator'],
-    refusedAt: 'hello',
-    initiator: I(),
-    responder: R(),
-    craft: {
-      message: 'helloResponder',
+    replaceAt(37, hex(X25519_ORDER8)),
+  ),
+  badHello(
+    {
+      name: 'small-order ephemeral key (u = 0)',
+      description: "the responder's ephemeral X25519 key replaced by u = 0.",
+      error: 'HANDSHAKE_WEAK_KEY',
       how: 'ephemeral (bytes 37..69) replaced by 32 zero bytes',
-      mutation: () => ({ op: 'replace', offset: 37, bytes: hex(ZERO32) }),
     },
-  },
-  {
-    name: 'unknown handshake version',
-    description: 'message version byte 2.',
-    error: 'DECODE_UNKNOWN_VERSION',
-    refusedBy: ['initiator'],
-    refusedAt: 'hello',
-    initiator: I(),
-    responder: R(),
-    craft: {
-      message: 'helloResponder',
+    replaceAt(37, hex(ZERO32)),
+  ),
+  badHello(
+    {
+      name: 'unknown handshake version',
+      description: 'message version byte 2.',
+      error: 'DECODE_UNKNOWN_VERSION',
       how: 'byte 0 (message version) set to 2',
-      mutation: () => ({ op: 'replace', offset: 0, bytes: '02' }),
     },
-  },
-  {
-    name: 'no common protocol version',
-    description: 'the hello offers protocol version 3 only (twice).',
-    error: 'HANDSHAKE_VERSION_MISMATCH',
-    refusedBy: ['initiator'],
-    refusedAt: 'hello',
-    initiator: I(),
-    responder: R(),
-    craft: {
-      message: 'helloResponder',
+    replaceAt(0, '02'),
+  ),
+  badHello(
+    {
+      name: 'no common protocol version',
+      description: 'the hello offers protocol version 3 only (twice).',
+      error: 'HANDSHAKE_VERSION_MISMATCH',
       how: 'bytes 3 and 4 (the two protocol versions offered) set to 3',
-      mutation: () => ({ op: 'replace', offset: 3, bytes: '0303' }),
     },
-  },
-  {
-    name: 'truncated hello',
-    description: 'the hello minus its last byte.',
-    error: 'DECODE_SHORT_INPUT',
-    refusedBy: ['initiator'],
-    refusedAt: 'hello',
-    initiator: I(),
-    responder: R(),
-    craft: {
-      message: 'helloResponder',
+    replaceAt(3, '0303'),
+  ),
+  badHello(
+    {
+      name: 'truncated hello',
+      description: 'the hello minus its last byte.',
+      error: 'DECODE_SHORT_INPUT',
       how: 'last byte removed',
-      mutation: (h) => ({ op: 'truncate', length: h.length - 1 }),
     },
-  },
-  {
-    name: 'hello with a trailing byte',
-    description: 'one zero byte after the remote fingerprint list.',
-    error: 'DECODE_TRAILING_BYTES',
-    refusedBy: ['initiator'],
-    refusedAt: 'hello',
-    initiator: I(),
-    responder: R(),
-    craft: {
-      message: 'helloResponder',
+    (h) => ({ op: 'truncate', length: h.length - 1 }),
+  ),
+  badHello(
+    {
+      name: 'hello with a trailing byte',
+      description: 'one zero byte after the remote fingerprint list.',
+      error: 'DECODE_TRAILING_BYTES',
       how: 'one zero byte appended',
-      mutation: () => ({ op: 'append', bytes: '00' }),
     },
+    () => ({ op: 'append', bytes: '00' }),
+  ),
+  badHello(
+    {
+      name: 'unknown handshake message type in place of the hello',
+      description: 'message type byte 3 (1 hello and 2 auth are the only types).',
+      error: 'DECODE_UNKNOWN_TYPE',
+      how: 'byte 1 (message type) set to 3',
+    },
+    replaceAt(1, '03'),
+  ),
+  badAuth(
+    {
+      name: 'unknown handshake message type in place of the auth',
+      description:
+        "the responder's auth with its message type byte set to 3: the initiator, past the hello checks, refuses it when it decodes it.",
+      error: 'DECODE_UNKNOWN_TYPE',
+      how: 'byte 1 (message type) set to 3',
+    },
+    replaceAt(1, '03'),
+  ),
+  badHello(
+    {
+      name: 'an auth in place of the hello',
+      description:
+        'the first message from the responder is an auth (type 2, a zero signature): no hello was received, so the message is out of place.',
+      error: 'HANDSHAKE_UNEXPECTED_MESSAGE',
+      how: 'replaced by u8 1 ‖ u8 2 ‖ 64 zero bytes',
+    },
+    () => ({ op: 'set', bytes: hex(cat(u8(1), u8(2), new Uint8Array(64))) }),
+  ),
+  badAuth(
+    {
+      name: 'a second hello in place of the auth',
+      description: "the responder's hello again where its auth should come.",
+      error: 'HANDSHAKE_UNEXPECTED_MESSAGE',
+      how: "replaced by the responder's own hello",
+    },
+    (_a, hR) => ({ op: 'set', bytes: hex(hR) }),
+  ),
+  badAuth(
+    {
+      name: 'truncated auth',
+      description: 'the auth minus the last byte of its signature.',
+      error: 'DECODE_SHORT_INPUT',
+      how: 'last byte removed',
+    },
+    (a) => ({ op: 'truncate', length: a.length - 1 }),
+  ),
+  badAuth(
+    {
+      name: 'auth with a trailing byte',
+      description: 'one zero byte after the 64-byte signature.',
+      error: 'DECODE_TRAILING_BYTES',
+      how: 'one zero byte appended',
+    },
+    () => ({ op: 'append', bytes: '00' }),
+  ),
+  badHello(
+    {
+      name: 'no protocol versions',
+      description: 'the version count (byte 2) is 0: a hello offers 1 to 16 versions.',
+      error: 'DECODE_BAD_LENGTH',
+      how: 'byte 2 (version count) set to 0',
+    },
+    replaceAt(2, '00'),
+  ),
+  badHello(
+    {
+      name: '17 protocol versions',
+      description: 'the version count (byte 2) is 17, refused as soon as it is read.',
+      error: 'DECODE_BAD_LENGTH',
+      how: 'byte 2 (version count) set to 17',
+    },
+    replaceAt(2, '11'),
+  ),
+  {
+    name: 'valid: a mode of exactly 64 bytes',
+    description: `both ends run the mode ${JSON.stringify(MODE_64)}: 40 characters, 64 bytes of UTF-8 (the limit counts bytes).`,
+    initiator: I({ mode: MODE_64 }),
+    responder: R({ mode: MODE_64 }),
   },
+  badHello(
+    {
+      name: 'mode of 65 bytes',
+      description: `the responder's mode replaced by ${JSON.stringify(`${MODE_64}x`)} (65 bytes).`,
+      error: 'DECODE_BAD_LENGTH',
+      how: `str16 mode (bytes ${MODE_AT}..${MODE_AT + 10}, 'conclave') replaced by a 65-byte one`,
+    },
+    (h) => ({
+      op: 'set',
+      bytes: hex(cat(h.subarray(0, MODE_AT), str16(`${MODE_64}x`), h.subarray(MODE_AT + 10))),
+    }),
+  ),
+  badHello(
+    {
+      name: 'mode not valid UTF-8',
+      description: "the mode's first byte set to 0xff.",
+      error: 'DECODE_BAD_UTF8',
+      how: `byte ${MODE_AT + 2} (the first byte of the mode) set to 0xff`,
+    },
+    replaceAt(MODE_AT + 2, 'ff'),
+  ),
+  badHello(
+    {
+      name: 'nine local fingerprints',
+      description: 'the local fingerprint count says 9 (at most 8 per list), refused as soon as it is read.',
+      error: 'DECODE_BAD_LENGTH',
+      how: 'the u16 local fingerprint count (4 bytes from the end) set to 9',
+    },
+    (h) => ({ op: 'replace', offset: h.length - 4, bytes: '0009' }),
+  ),
+  badHello(
+    {
+      name: 'order: a reflected hello on webrtc breaks two rules',
+      description:
+        "the initiator's own hello sent back to it on a webrtc link: it claims the initiator's id and its fingerprint lists are the initiator's own (peer.local != my.remote). The id is checked first.",
+      error: 'HANDSHAKE_SELF',
+      how: "replaced by the initiator's own hello",
+      initiator: I({ fingerprints: webrtcI }),
+      responder: R({ fingerprints: webrtcR }),
+    },
+    reflected,
+  ),
+  badHello(
+    {
+      name: 'order: a reflected hello with no common version',
+      description:
+        "the initiator's own hello sent back offering protocol version 3 only: the version is checked before the id.",
+      error: 'HANDSHAKE_VERSION_MISMATCH',
+      how: "replaced by the initiator's own hello, bytes 3 and 4 (the versions offered) set to 3",
+    },
+    (_h, hI) => ({ op: 'set', bytes: hex(mutate(hI, replaceAt(3, '0303')())) }),
+  ),
+  badHello(
+    {
+      name: 'order: unexpected peer and mode mismatch',
+      description:
+        "the responder's hello names carol (alice expected bob) and the mode 'conclavX': the peer's id is checked before the mode.",
+      error: 'HANDSHAKE_UNEXPECTED_PEER',
+      how: `PartyId (bytes 5..37) replaced by carol's key and the last mode byte (${MODE_AT + 9}) by 'X'`,
+    },
+    (h) => {
+      const b = mutate(h, replaceAt(5, hex(parties.carol.publicKey))())
+      return { op: 'set', bytes: hex(mutate(b, replaceAt(MODE_AT + 9, '58')())) }
+    },
+  ),
+  {
+    name: 'order: mode mismatch and fingerprint mismatch',
+    description:
+      "modes 'conclave' and 'conclave/frost', and the responder's local fingerprint is not what the initiator sees: the mode is checked before the fingerprints, on both ends.",
+    error: 'HANDSHAKE_MODE_MISMATCH',
+    refusedBy: ['initiator', 'responder'],
+    refusedAt: 'hello',
+    initiator: I({ fingerprints: webrtcI }),
+    responder: R({ mode: 'conclave/frost', fingerprints: { local: FP_MITM, remote: FP_I_LOCAL } }),
+  },
+  badHello(
+    {
+      name: 'order: fingerprint mismatch and a weak ephemeral key',
+      description:
+        "the responder's local fingerprint is not what the initiator sees, and its ephemeral key is u = 0: the fingerprints are checked before the key exchange. The responder refuses the initiator's honest hello for the fingerprints too.",
+      error: 'FINGERPRINT_MISMATCH',
+      how: 'ephemeral (bytes 37..69) replaced by 32 zero bytes',
+      refusedBy: ['initiator', 'responder'],
+      initiator: I({ fingerprints: webrtcI }),
+      responder: R({ fingerprints: { local: FP_MITM, remote: FP_I_LOCAL } }),
+    },
+    replaceAt(37, hex(ZERO32)),
+  ),
 ]
 
 const handshakeCases: object[] = []
