@@ -18,6 +18,8 @@ apt_install redis-server redis-server
 apt_install turnserver coturn
 apt_install nginx nginx-light
 [ -d node_modules ] || install_deps
+# conclave-signal runs the built server (dist/), as the image does
+[ -f packages/signaling-server/dist/cli.js ] || (log "building the packages" && pnpm run build >&2)
 
 tmp="$(mktemp -d -t conclave-deploy-XXXXXX)"
 pids=()
@@ -31,6 +33,7 @@ trap 'exit 130' INT TERM
 
 redis_password="$(node -p 'require("crypto").randomBytes(16).toString("hex")')"
 turn_secret="$(node -p 'require("crypto").randomBytes(16).toString("hex")')"
+registry_token="$(node -p 'require("crypto").randomBytes(24).toString("hex")')"
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --requirepass "$redis_password" \
   --save '' --appendonly no --dir "$tmp" --loglevel warning &
@@ -40,6 +43,7 @@ for port in "$S1" "$S2"; do
   REDIS_URL="redis://:${redis_password}@127.0.0.1:${REDIS_PORT}" \
     CONCLAVE_SIGNAL_HOST=127.0.0.1 CONCLAVE_SIGNAL_PORT="$port" \
     CONCLAVE_SIGNAL_ORIGIN="http://127.0.0.1:${PROXY_PORT}" CONCLAVE_SIGNAL_LOG_LEVEL=warn \
+    CONCLAVE_SIGNAL_REGISTRY_TOKEN="$registry_token" \
     node packages/signaling-server/bin/conclave-signal.js >/dev/null &
   pids+=($!)
 done
@@ -75,7 +79,7 @@ pids+=($!)
 for port in "$S1" "$S2"; do
   for _ in $(seq 1 100); do
     node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
-      "http://127.0.0.1:${port}/healthz" && break
+      "http://127.0.0.1:${port}/readyz" && break
     sleep 0.2
   done
 done
@@ -87,7 +91,8 @@ ice="$(SECRET="$turn_secret" PORT="$TURN_PORT" node -e '
   console.log(JSON.stringify([{ urls: `turn:127.0.0.1:${process.env.PORT}`, username, credential }]))
 ')"
 log "signaling (through nginx): http://127.0.0.1:${PROXY_PORT}"
-log "instances: http://127.0.0.1:${S1} and http://127.0.0.1:${S2} (/metrics, /registry/stats)"
+log "instances: http://127.0.0.1:${S1} and http://127.0.0.1:${S2} (/livez, /readyz, /metrics, /registry/stats)"
+log "registry listing: curl -H 'Authorization: Bearer ${registry_token}' http://127.0.0.1:${S1}/registry/nodes"
 log "TURN credentials valid for 1 h:"
 printf "export CONCLAVE_ICE_SERVERS='%s'\n" "$ice"
 log "e.g. conclave-party run --signal http://127.0.0.1:${PROXY_PORT} --room r1 --key k.json --ice-relay-only"

@@ -4,6 +4,31 @@
  */
 import { parseArgs } from 'node:util'
 
+/**
+ * The options of `run` that an environment variable may give too (a flag wins over its
+ * variable): for containers and service managers, and for what should not be in argv
+ * (`CONCLAVE_ICE_SERVERS` credentials, `CONCLAVE_INPUT`), which other users see in `ps`.
+ */
+export const ENVIRONMENT: Readonly<Record<string, string>> = {
+  signal: 'CONCLAVE_SIGNAL',
+  room: 'CONCLAVE_ROOM',
+  key: 'CONCLAVE_KEY',
+  roster: 'CONCLAVE_ROSTER',
+  protocol: 'CONCLAVE_PROTOCOL',
+  input: 'CONCLAVE_INPUT',
+  parties: 'CONCLAVE_PARTIES',
+  threshold: 'CONCLAVE_THRESHOLD',
+  share: 'CONCLAVE_SHARE',
+  message: 'CONCLAVE_MESSAGE',
+  'round-timeout': 'CONCLAVE_ROUND_TIMEOUT',
+  timeout: 'CONCLAVE_TIMEOUT',
+  'ice-servers': 'CONCLAVE_ICE_SERVERS',
+  transport: 'CONCLAVE_TRANSPORT',
+  label: 'CONCLAVE_LABEL',
+  outbox: 'CONCLAVE_OUTBOX',
+}
+
+/** The `--help` text. */
 export const HELP = `conclave-party: a headless Conclave party on @roamhq/wrtc
 
 Usage:
@@ -49,6 +74,11 @@ run
                       sessions (nothing lost, nothing twice); runs the host in-thread
   --json              print one JSON object per line (ready, peer, proposal, result, error)
   --help              this text
+
+Environment (run; a flag wins over its variable):
+${Object.entries(ENVIRONMENT)
+  .map(([flag, name]) => `  ${name.padEnd(24)}--${flag}`)
+  .join('\n')}
 
 Exit status: 0 when the protocol succeeded (or on SIGINT/SIGTERM without a protocol),
 1 when it failed, 2 on bad usage.`
@@ -104,7 +134,9 @@ function int(name: string, v: string | undefined, min: number, max: number): num
   if (v === undefined) return undefined
   const n = Number(v)
   if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`--${name} expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`)
+    throw new UsageError(
+      `--${name}${ENVIRONMENT[name] ? ` / ${ENVIRONMENT[name]}` : ''} expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`,
+    )
   return n
 }
 
@@ -188,18 +220,27 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const v = parsed.values as Record<string, string | boolean | undefined>
   const command = parsed.positionals[0]
   if (v.help || command === 'help' || command === undefined) return { command: 'help' }
-  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined)
+  const flag = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined)
   if (command === 'keygen') {
-    const out = str('out')
+    const out = flag('out')
     if (!out) throw new UsageError('keygen needs --out FILE')
-    const label = str('label')
+    const label = flag('label')
     return { command, out, force: v.force === true, ...(label !== undefined ? { label } : {}) }
   }
   if (command !== 'run') throw new UsageError(`unknown command ${JSON.stringify(command)} (keygen, run)`)
+  /** A `run` option: its flag, else its environment variable (an empty one counts as unset). */
+  const str = (k: string): string | undefined => {
+    const name = ENVIRONMENT[k]
+    return flag(k) ?? (name !== undefined && env[name] ? env[name] : undefined)
+  }
   const [signal, ...signalUrls] = (str('signal') ?? '').split(',').filter((u) => u !== '')
   const room = str('room')
   const key = str('key')
-  if (!signal || !room || !key) throw new UsageError('run needs --signal URL, --room NAME and --key FILE')
+  if (!signal || !room || !key) {
+    throw new UsageError(
+      'run needs --signal URL, --room NAME and --key FILE (or CONCLAVE_SIGNAL, CONCLAVE_ROOM, CONCLAVE_KEY)',
+    )
+  }
   for (const url of [signal, ...signalUrls]) {
     try {
       new URL(url)
@@ -257,7 +298,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     throw new UsageError(`--serve is for secure-sum; ${protocol} runs once (use --follow)`)
   }
   if (follow && !protocol) throw new UsageError('--follow needs --protocol')
-  const iceText = str('ice-servers') ?? env.CONCLAVE_ICE_SERVERS
+  const iceText = str('ice-servers')
   let iceServers: RTCIceServer[] = []
   if (iceText) {
     try {

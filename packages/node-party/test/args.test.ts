@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseCommandLine, UsageError } from '../src/args.ts'
+import { ENVIRONMENT, HELP, parseCommandLine, UsageError } from '../src/args.ts'
 
 const base = ['run', '--signal', 'http://127.0.0.1:1', '--room', 'r', '--key', 'k.json']
 
@@ -66,5 +66,93 @@ describe('transport mode', () => {
     expect(parseCommandLine(base, {})).toMatchObject({ transport: 'webrtc' })
     expect(parseCommandLine([...base, '--transport', 'hybrid'], {})).toMatchObject({ transport: 'hybrid' })
     expect(() => parseCommandLine([...base, '--transport', 'carrier-pigeon'], {})).toThrowError(/--transport/)
+  })
+})
+
+describe('environment variables', () => {
+  const env = {
+    CONCLAVE_SIGNAL: 'http://127.0.0.1:2,http://127.0.0.1:3',
+    CONCLAVE_ROOM: 'env-room',
+    CONCLAVE_KEY: 'env.json',
+    CONCLAVE_ROSTER: 'roster.json',
+    CONCLAVE_PROTOCOL: 'secure-sum',
+    CONCLAVE_INPUT: '-7',
+    CONCLAVE_PARTIES: '3',
+    CONCLAVE_ROUND_TIMEOUT: '5000',
+    CONCLAVE_TIMEOUT: '60000',
+    CONCLAVE_TRANSPORT: 'hybrid',
+    CONCLAVE_LABEL: 'from-env',
+    CONCLAVE_OUTBOX: 'outbox.json',
+  }
+
+  it('gives every main option of run without a flag', () => {
+    expect(parseCommandLine(['run'], env)).toMatchObject({
+      signal: 'http://127.0.0.1:2',
+      signalUrls: ['http://127.0.0.1:3'],
+      room: 'env-room',
+      key: 'env.json',
+      roster: 'roster.json',
+      protocol: 'secure-sum',
+      input: -7n,
+      parties: 3,
+      roundTimeoutMs: 5000,
+      timeoutMs: 60_000,
+      transport: 'hybrid',
+      label: 'from-env',
+      outbox: 'outbox.json',
+    })
+  })
+
+  it('a flag wins over its variable', () => {
+    const a = parseCommandLine(
+      [...base, '--input', '2', '--parties', '5', '--transport', 'relay', '--label', 'flag'],
+      env,
+    )
+    expect(a).toMatchObject({
+      signal: 'http://127.0.0.1:1',
+      signalUrls: [],
+      room: 'r',
+      key: 'k.json',
+      input: 2n,
+      parties: 5,
+      transport: 'relay',
+      label: 'flag',
+      // what no flag gave still comes from the environment
+      protocol: 'secure-sum',
+      timeoutMs: 60_000,
+    })
+  })
+
+  it('checks values from the environment as it checks flags, naming the variable', () => {
+    expect(() => parseCommandLine(['run'], { ...env, CONCLAVE_PARTIES: '1' })).toThrowError(
+      /CONCLAVE_PARTIES expected an integer/,
+    )
+    expect(() => parseCommandLine(['run'], { ...env, CONCLAVE_TRANSPORT: 'pigeon' })).toThrowError(
+      /--transport/,
+    )
+    expect(() => parseCommandLine(['run'], { CONCLAVE_ROOM: 'r', CONCLAVE_KEY: 'k' })).toThrowError(
+      /CONCLAVE_SIGNAL/,
+    )
+    // an empty variable counts as unset
+    expect(() => parseCommandLine(['run'], { ...env, CONCLAVE_ROOM: '' })).toThrowError(/needs --signal/)
+  })
+
+  it('--help lists every variable with its flag', () => {
+    expect(parseCommandLine(['--help'], env)).toEqual({ command: 'help' })
+    for (const [flag, name] of Object.entries(ENVIRONMENT)) {
+      expect(HELP).toMatch(new RegExp(`^  ${name} +--${flag}$`, 'm'))
+    }
+    expect(Object.values(ENVIRONMENT)).toEqual(
+      expect.arrayContaining(['CONCLAVE_SIGNAL', 'CONCLAVE_ROOM', 'CONCLAVE_KEY', 'CONCLAVE_ICE_SERVERS']),
+    )
+  })
+
+  it('keygen does not read the run variables for its required --out', () => {
+    expect(() => parseCommandLine(['keygen'], env)).toThrowError(/keygen needs --out/)
+    expect(parseCommandLine(['keygen', '--out', 'x.json'], env)).toEqual({
+      command: 'keygen',
+      out: 'x.json',
+      force: false,
+    })
   })
 })

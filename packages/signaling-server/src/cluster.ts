@@ -38,6 +38,10 @@ export interface Cluster {
    * @throws the store's connection error
    */
   start(): Promise<void>
+  /**
+   * Whether the store answers now, within `timeoutMs` (what `GET /readyz` reports). Never throws.
+   */
+  reachable(timeoutMs: number): Promise<boolean>
   /** Refresh the time to live of the registrations this instance holds; one status per member. */
   keepAlive(members: readonly Member[]): Promise<KeepAliveStatus[]>
   /** Wait for pending writes, then disconnect from the store. Idempotent. */

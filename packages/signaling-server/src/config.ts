@@ -65,6 +65,13 @@ export interface SignalingServerConfig {
    * this; when the instance dies, its registrations are gone this long after. @default 30000
    */
   registryTtlMs: number
+  /**
+   * Operator token that `GET /registry/nodes` requires (`Authorization: Bearer <token>`), at
+   * least 16 printable characters. Read from `CONCLAVE_SIGNAL_REGISTRY_TOKEN` (better than the
+   * flag: a command line is visible to other users in `ps`).
+   * @default undefined: the listing is off (403 `REGISTRY_LISTING_OFF`)
+   */
+  registryToken: string | undefined
 }
 
 /** The defaults (see {@link SignalingServerConfig} for what each one means). */
@@ -88,6 +95,7 @@ export const DEFAULT_CONFIG: Readonly<SignalingServerConfig> = Object.freeze({
   redisUrl: undefined,
   redisPrefix: 'conclave',
   registryTtlMs: 30_000,
+  registryToken: undefined,
 })
 
 /** One setting: its flag, its environment variable, and its smallest allowed value. */
@@ -221,6 +229,13 @@ const SETTINGS: readonly Setting[] = [
     help: "lifetime in Redis of a dead instance's registrations",
     min: 1000,
   },
+  {
+    key: 'registryToken',
+    flag: 'registry-token',
+    env: 'CONCLAVE_SIGNAL_REGISTRY_TOKEN',
+    help: 'bearer token of GET /registry/nodes (prefer the variable)',
+    shown: 'none: listing off',
+  },
 ]
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error', 'silent'])
@@ -308,6 +323,13 @@ export function resolveConfig(partial: Partial<SignalingServerConfig> = {}): Sig
     throw new ConclaveError(
       'INVALID_ARGUMENT',
       `"redisPrefix" expected 1-64 letters, digits, _ . -, got ${JSON.stringify(config.redisPrefix)}`,
+    )
+  }
+  if (config.registryToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(config.registryToken)) {
+    // The value is a secret: say what is wrong with it, never what it is.
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `"registryToken" expected 16-256 printable ASCII characters without spaces, got ${config.registryToken.length} characters`,
     )
   }
   if (!LOG_LEVELS.has(config.logLevel)) {

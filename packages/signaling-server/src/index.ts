@@ -2,7 +2,9 @@
  * `@conclave/signaling-server`: the Conclave signaling server. Parties connect over socket.io,
  * prove their Ed25519 identity against a challenge that names this server's origin, and then
  * join rooms, see presence, exchange WebRTC signals and relay opaque frames with parties in the
- * same room. HTTP: `GET /healthz`, `/metrics` (Prometheus), `/registry/nodes`, `/registry/stats`.
+ * same room. HTTP: `GET /livez` and `/readyz` (Kubernetes probes), `/healthz`, `/metrics`
+ * (Prometheus, through prom-client), `/registry/stats`, and `/registry/nodes` (only with the
+ * operator token, `registryToken`).
  *
  * One process keeps everything in memory; with `redisUrl` (`REDIS_URL`) several instances serve
  * one network through Redis (see {@link createRedisCluster} and `docs/deploy.md`).
@@ -27,13 +29,21 @@ export {
   type SignalingServerConfig,
 } from './config.ts'
 export type { VerifyFn } from './context.ts'
-export { createHttpHandler, type HttpContext, type RequestHandler } from './http.ts'
+export {
+  createHttpHandler,
+  type HttpContext,
+  type HttpErrorCode,
+  type Readiness,
+  type RequestHandler,
+} from './http.ts'
 export { createLogger, type LogFields, type Logger, type LoggerOptions, type LogLevel } from './log.ts'
 export {
   createMetrics,
+  type LatencyKind,
   type MetricsCounters,
   type MetricsGauges,
   PROMETHEUS_CONTENT_TYPE,
+  type ScrapeGauges,
   type SignalingMetrics,
 } from './metrics.ts'
 export { createRedisCluster, type RedisClusterOptions, redactRedisUrl } from './redis-cluster.ts'

@@ -11,6 +11,7 @@ import { Redis } from 'ioredis'
 import type { Cluster } from './cluster.ts'
 import type { Logger } from './log.ts'
 import { createRedisRegistry, type RedisRegistry } from './redis-registry.ts'
+import { within } from './within.ts'
 
 /** Options of {@link createRedisCluster}. */
 export interface RedisClusterOptions {
@@ -142,6 +143,12 @@ export function createRedisCluster(options: RedisClusterOptions): Cluster & { re
         throw error
       }
       log?.info('cluster_joined', { redis: where, prefix, instanceId, ttlMs })
+    },
+
+    async reachable(timeoutMs) {
+      // Both connections up (delivery needs the subscriber too), and a PING answered in time.
+      if (pub.status !== 'ready' || sub.status !== 'ready') return false
+      return (await within(pub.ping(), timeoutMs)) === 'PONG'
     },
 
     keepAlive(members) {

@@ -81,6 +81,7 @@ export function createRegistration(
     },
 
     async register(raw, ack) {
+      const started = performance.now()
       if (member || pending)
         return guard.refuse('ALREADY_REGISTERED', 'this socket is registered', 'register', ack)
       const req = validateRegisterRequest(raw)
@@ -114,6 +115,7 @@ export function createRegistration(
       if (replaced) await evict(partyId, replaced)
       await socket.join(partyRoom(partyId))
       metrics.count('registrations')
+      metrics.observe('registration', (performance.now() - started) / 1000)
       log.info('registered', { socketId: socket.id, partyId, label })
       ack?.({ ok: true, partyId })
     },

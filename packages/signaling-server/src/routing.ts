@@ -97,6 +97,7 @@ export function createRouting(
     },
 
     async signal(raw, ack) {
+      const started = performance.now()
       const who = registered('signal', ack)
       if (!who) return
       const req = validateSignalRequest(raw, config.maxPayloadBytes)
@@ -105,11 +106,13 @@ export function createRouting(
       if (!(await routable('signal', who, { room, to }, ack))) return
       ctx.io.to(partyRoom(to)).emit('signal', { room, from: who.partyId, data })
       metrics.count('signalsRelayed')
+      metrics.observe('signal', (performance.now() - started) / 1000)
       touch(who, false)
       ack?.({ ok: true })
     },
 
     async relay(raw) {
+      const started = performance.now()
       const who = registered('relay', undefined)
       if (!who) return
       const req = validateRelayRequest(raw, config.maxPayloadBytes)
@@ -123,6 +126,7 @@ export function createRouting(
       ctx.io.to(partyRoom(to)).emit('relay', { room, from: who.partyId, frame })
       metrics.count('relayFrames')
       metrics.count('relayBytes', frame.byteLength)
+      metrics.observe('relay', (performance.now() - started) / 1000)
       touch(who, false)
     },
 

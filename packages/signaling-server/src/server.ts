@@ -11,10 +11,10 @@ import type { Cluster } from './cluster.ts'
 import { resolveConfig, type SignalingServerConfig } from './config.ts'
 import { type Connection, handleConnection } from './connection.ts'
 import type { SignalingIo, VerifyFn } from './context.ts'
-import { createHttpHandler } from './http.ts'
+import { createHttpHandler, type Readiness } from './http.ts'
 import { startKeepAlive } from './keepalive.ts'
 import { createLogger, type Logger } from './log.ts'
-import { createMetrics, type MetricsGauges, type SignalingMetrics } from './metrics.ts'
+import { createMetrics, type SignalingMetrics } from './metrics.ts'
 import { createRedisCluster } from './redis-cluster.ts'
 import { createMemoryRegistry, type Registry } from './registry.ts'
 
@@ -62,6 +62,9 @@ export interface SignalingServer {
   /** Sockets connected to this process now. */
   readonly connections: number
 }
+
+/** How long `GET /readyz` waits for the cluster store's answer. */
+const READINESS_TIMEOUT_MS = 1000
 
 function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
@@ -116,9 +119,12 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   let startedAt = Date.now()
   let stopping: Promise<void> | undefined
 
-  async function gauges(): Promise<MetricsGauges> {
-    const stats = await registry.stats()
-    return { connectedSockets: connections.size, registeredParties: stats.parties, rooms: stats.rooms }
+  async function readiness(): Promise<Readiness> {
+    // Not ready before the socket.io server is up, nor once stop() was called.
+    const accepting = io !== undefined && stopping === undefined
+    if (!cluster) return { ready: accepting, store: 'none', accepting }
+    const reachable = await cluster.reachable(READINESS_TIMEOUT_MS)
+    return { ready: reachable && accepting, store: reachable ? 'ok' : 'down', accepting }
   }
 
   function listen(server: HttpServer): Promise<AddressInfo> {
@@ -145,7 +151,15 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       stopping = undefined
       await cluster?.start()
       const server = createServer(
-        createHttpHandler({ registry, metrics, log, gauges, startedAt: () => startedAt }),
+        createHttpHandler({
+          registry,
+          metrics,
+          log,
+          connectedSockets: () => connections.size,
+          startedAt: () => startedAt,
+          readiness,
+          registryToken: config.registryToken,
+        }),
       )
       http = server
       let address: AddressInfo

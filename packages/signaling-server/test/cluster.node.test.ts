@@ -56,14 +56,17 @@ const prefix = (): string => `t${randomBytes(4).toString('hex')}`
 /** Two in-process instances of one network. */
 async function pair(options: { partiesPerRoom?: number; registryTtlMs?: number } = {}) {
   const redisPrefix = prefix()
-  const common = { redisUrl: redis!.url, redisPrefix, ...options }
+  const common = { redisUrl: redis!.url, redisPrefix, registryToken: TOKEN, ...options }
   const a = await startServer(common)
   const b = await startServer(common)
   return { a, b, redisPrefix }
 }
 
-async function getJson<T = Record<string, unknown>>(url: string): Promise<T> {
-  return (await (await fetch(url)).json()) as T
+/** The operator token of the instances of {@link pair}. */
+const TOKEN = 'cluster-test-token-0123456789'
+
+async function getJson<T = Record<string, unknown>>(url: string, init?: RequestInit): Promise<T> {
+  return (await (await fetch(url, init)).json()) as T
 }
 
 describe.skipIf(skipWithout('redis-server', 'redis-server'))('signaling cluster on Redis', () => {
@@ -160,6 +163,7 @@ describe.skipIf(skipWithout('redis-server', 'redis-server'))('signaling cluster 
       })
       const { nodes } = await getJson<{ nodes: { partyId: string; rooms: string[] }[] }>(
         `${url}/registry/nodes`,
+        { headers: { authorization: `Bearer ${TOKEN}` } },
       )
       expect(nodes.map((n) => n.partyId).sort()).toEqual([...onA, ...onB].map((p) => p.id.partyId).sort())
       expect(nodes.find((n) => n.partyId === onA[1]!.id.partyId)?.rooms).toEqual(['r1', 'r2'])

@@ -47,6 +47,29 @@ describe('configuration', () => {
     })
   })
 
+  it('reads the registry token from the flag or CONCLAVE_SIGNAL_REGISTRY_TOKEN; none by default', () => {
+    const token = 'x'.repeat(16)
+    const fromEnv = parseCommandLine([], { CONCLAVE_SIGNAL_REGISTRY_TOKEN: token })
+    expect(fromEnv.help === false && fromEnv.config.registryToken).toBe(token)
+    const fromFlag = parseCommandLine(['--registry-token', `${token}-flag`], {
+      CONCLAVE_SIGNAL_REGISTRY_TOKEN: token,
+    })
+    expect(fromFlag.help === false && fromFlag.config.registryToken).toBe(`${token}-flag`)
+    expect(resolveConfig().registryToken).toBeUndefined()
+    for (const bad of ['short', 'has a space in it here', 'é'.repeat(20)]) {
+      let message = ''
+      try {
+        resolveConfig({ registryToken: bad })
+      } catch (e) {
+        expect((e as { code?: string }).code).toBe('INVALID_ARGUMENT')
+        message = (e as Error).message
+      }
+      expect(message).toMatch(/registryToken/)
+      // a secret is never echoed back
+      expect(message).not.toContain(bad)
+    }
+  })
+
   it('answers --help', () => {
     expect(parseCommandLine(['--help'])).toEqual({ help: true })
   })

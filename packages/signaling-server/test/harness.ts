@@ -152,6 +152,12 @@ export async function until(
   }
 }
 
+/** The value of the sample `name` (labels included, as printed) in a Prometheus text, if present. */
+export function sample(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `))
+  return line === undefined ? undefined : Number(line.slice(name.length + 1))
+}
+
 /** Give in-flight packets a moment (for "nothing arrived" assertions). */
 export const settle = (ms = 150): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
