@@ -32,8 +32,6 @@ async function main(argv: readonly string[]): Promise<void> {
   // With --redis-url / REDIS_URL this instance joins the cluster on that Redis (see docs/deploy.md).
   const server = createSignalingServer({ ...command.config, logger: log })
   const { url } = await server.start()
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url })}\n`)
-
   const shutdown = (signal: NodeJS.Signals): void => {
     log.info('shutdown', { signal })
     setTimeout(() => {
@@ -52,6 +50,8 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   process.once('SIGTERM', shutdown)
   process.once('SIGINT', shutdown)
+  // Only now: a parent that signals as soon as it reads this line must find the handlers in place.
+  process.stdout.write(`${JSON.stringify({ event: 'listening', url })}\n`)
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
