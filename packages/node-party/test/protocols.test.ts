@@ -6,15 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  createMemoryNetwork,
-  createNobleBackend,
-  createParty,
-  generateIdentity,
-  type Party,
-  type SessionId,
-  toHex,
-} from '@conclave/core'
+import { createNobleBackend, type Party, type SessionId, toHex } from '@conclave/core'
 import {
   decodeFrostDkgParams,
   decodeFrostSignParams,
@@ -22,6 +14,7 @@ import {
   FROST_DKG,
   runFrostDkg,
 } from '@conclave/protocols'
+import { startMemoryParties } from '@conclave/protocols/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseCommandLine, type RunArgs } from '../src/args.ts'
 import { runCoordinated } from '../src/coordinate.ts'
@@ -39,17 +32,7 @@ afterEach(async () => {
 })
 
 async function twoParties(): Promise<[Party, Party]> {
-  const net = createMemoryNetwork()
-  const crypto = createNobleBackend()
-  for (let i = 0; i < 2; i++) {
-    const p = createParty({
-      identity: (await generateIdentity(crypto)).key,
-      crypto,
-      transport: net.transport(),
-    })
-    await p.start()
-    parties.push(p)
-  }
+  parties.push(...(await startMemoryParties(2, createNobleBackend())))
   return parties as [Party, Party]
 }
 

@@ -2,15 +2,7 @@
  * The FROST flow (params, share store, propose / join / run) on the memory transport: the way
  * the web demo and `conclave-party` drive FROST, without a page.
  */
-import {
-  createMemoryNetwork,
-  createParty,
-  fromHex,
-  generateIdentity,
-  type Party,
-  type ProposalInfo,
-  toHex,
-} from '@conclave/core'
+import { fromHex, type Party, type ProposalInfo, toHex } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -24,6 +16,7 @@ import {
   FrostFlow,
   MemoryShareStore,
 } from '../src/index.ts'
+import { startMemoryParties } from '../src/testing.ts'
 
 const enc = new TextEncoder()
 const parties: Party[] = []
@@ -43,14 +36,7 @@ function nextProposal(party: Party, protocol: string): Promise<ProposalInfo> {
 }
 
 beforeAll(async () => {
-  const net = createMemoryNetwork()
-  const crypto = createNodeCrypto()
-  for (let i = 0; i < 4; i++) {
-    const id = await generateIdentity(crypto)
-    const p = createParty({ identity: id.key, crypto, transport: net.transport() })
-    await p.start()
-    parties.push(p)
-  }
+  parties.push(...(await startMemoryParties(4, createNodeCrypto())))
   flows = parties.map((p) => new FrostFlow(p, new MemoryShareStore()))
 })
 

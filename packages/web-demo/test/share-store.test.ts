@@ -1,14 +1,6 @@
-import {
-  createMemoryNetwork,
-  createNobleBackend,
-  createParty,
-  generateIdentity,
-  type Party,
-  type PartyId,
-  type SessionId,
-  toHex,
-} from '@conclave/core'
+import { createNobleBackend, type Party, type PartyId, type SessionId, toHex } from '@conclave/core'
 import { encodeKeyShare, type FrostKeyShare, runFrostDkg } from '@conclave/protocols'
+import { startMemoryParties } from '@conclave/protocols/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ShareStorage, WebStorageShareStore } from '../src/share-store.ts'
 
@@ -33,17 +25,7 @@ const parties: Party[] = []
 let shares: FrostKeyShare[] = []
 
 beforeAll(async () => {
-  const net = createMemoryNetwork()
-  const crypto = createNobleBackend()
-  for (let i = 0; i < 2; i++) {
-    const p = createParty({
-      identity: (await generateIdentity(crypto)).key,
-      crypto,
-      transport: net.transport(),
-    })
-    await p.start()
-    parties.push(p)
-  }
+  parties.push(...(await startMemoryParties(2, createNobleBackend())))
   const id = toHex(globalThis.crypto.getRandomValues(new Uint8Array(32))) as SessionId
   const ids = parties.map((p) => p.id)
   shares = await Promise.all(
