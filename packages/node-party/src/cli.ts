@@ -106,6 +106,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
   try {
     const result = await runCoordinated(party, {
       protocol: args.protocol,
+      ...(protocol!.params ? { params: protocol!.params } : {}),
       parties: args.parties ?? 0,
       follow: args.follow,
       roundTimeoutMs: args.roundTimeoutMs,

@@ -17,6 +17,8 @@ import {
 /** Options of {@link runCoordinated}. */
 export interface CoordinateOptions<T> {
   protocol: string
+  /** The params of this party's proposals (see `ProtocolRun.params`). @default empty */
+  params?: Uint8Array
   /** Session size (this party included). Ignored when `follow` is set. */
   parties: number
   /** Never propose: join every proposal of `protocol` that names this party, from anyone. */
@@ -123,6 +125,7 @@ export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): 
     if (chosen[0] === party.id) {
       session = await party.propose({
         protocol: o.protocol,
+        ...(o.params ? { params: o.params } : {}),
         participants: chosen,
         roundTimeoutMs: o.roundTimeoutMs,
       })

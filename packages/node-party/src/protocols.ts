@@ -5,11 +5,24 @@
  */
 import { access, readFile, writeFile } from 'node:fs/promises'
 import { ConclaveError, type Session, toHex } from '@conclave/core'
-import { decodeKeyShare, encodeKeyShare, runFrostDkg, runFrostSign, runSecureSum } from '@conclave/protocols'
+import {
+  decodeKeyShare,
+  encodeFrostDkgParams,
+  encodeFrostSignParams,
+  encodeKeyShare,
+  runFrostDkg,
+  runFrostSign,
+  runSecureSum,
+} from '@conclave/protocols'
 import type { RunArgs } from './args.ts'
 
 /** A prepared protocol run. */
 export interface ProtocolRun {
+  /**
+   * The params this party's proposals carry (`runCoordinated`'s `params`): for FROST, the
+   * encoding the web demo uses too, so that a page can join a Node party's proposal.
+   */
+  params?: Uint8Array
   run(session: Session): Promise<Record<string, unknown>>
 }
 
@@ -30,6 +43,7 @@ export async function prepareProtocol(args: RunArgs): Promise<ProtocolRun> {
       if (exists)
         throw new ConclaveError('INVALID_ARGUMENT', `${file} exists: refusing to overwrite a key share`)
       return {
+        params: encodeFrostDkgParams({ threshold: args.threshold! }),
         run: async (s) => {
           const share = await runFrostDkg(s, { threshold: args.threshold! })
           // the secret share goes to the file only (mode 0600), never to the output
@@ -56,6 +70,7 @@ export async function prepareProtocol(args: RunArgs): Promise<ProtocolRun> {
       }
       const share = decodeKeyShare(text)
       return {
+        params: encodeFrostSignParams({ groupPublicKey: share.groupPublicKey, message: args.message! }),
         run: async (s) => {
           const signature = await runFrostSign(s, share, args.message!)
           return {

@@ -29,6 +29,8 @@ export const PROTOCOL_ERROR_CODES = [
   'FROST_KEY_SHARE_INVALID',
   /** A key share of an unknown version or ciphersuite. */
   'FROST_KEY_SHARE_VERSION',
+  /** A FROST proposal whose params do not decode, or do not fit its participants. */
+  'FROST_PARAMS_INVALID',
 ] as const
 
 /** A stable protocol error code. */

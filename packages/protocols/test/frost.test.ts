@@ -1,11 +1,8 @@
 import { inspect } from 'node:util'
 import {
   ConclaveError,
-  createMemoryNetwork,
   createNobleBackend,
-  createParty,
   fromHex,
-  generateIdentity,
   type Party,
   type PartyId,
   type Session,
@@ -38,6 +35,7 @@ import {
   runFrostDkg,
   runFrostSign,
 } from '../src/index.ts'
+import { startMemoryParties } from '../src/testing.ts'
 
 const THRESHOLD = 3
 const parties: Party[] = []
@@ -59,14 +57,7 @@ function sessions(group: readonly Party[]): Session[] {
 const keyOf = (p: Party): FrostKeyShare => keys.get(p.id)!
 
 beforeAll(async () => {
-  const net = createMemoryNetwork()
-  const crypto = createNodeCrypto()
-  for (let i = 0; i < 6; i++) {
-    const id = await generateIdentity(crypto)
-    const p = createParty({ identity: id.key, crypto, transport: net.transport() })
-    await p.start()
-    parties.push(p)
-  }
+  parties.push(...(await startMemoryParties(6, createNodeCrypto())))
   ps = parties
   const holders = ps.slice(0, 5)
   const results = await Promise.all(sessions(holders).map((s) => runFrostDkg(s, { threshold: THRESHOLD })))

@@ -1,14 +1,8 @@
-import {
-  createMemoryNetwork,
-  createNobleBackend,
-  createParty,
-  generateIdentity,
-  type Party,
-  type SessionId,
-} from '@conclave/core'
+import { createNobleBackend, type Party, type SessionId } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runSecureSum } from '../src/index.ts'
+import { startMemoryParties } from '../src/testing.ts'
 
 const parties: Party[] = []
 afterEach(async () => {
@@ -16,16 +10,8 @@ afterEach(async () => {
 })
 
 async function mesh(n: number, backend: 'node' | 'noble') {
-  const net = createMemoryNetwork()
-  const crypto = backend === 'node' ? createNodeCrypto() : createNobleBackend()
-  const list: Party[] = []
-  for (let i = 0; i < n; i++) {
-    const id = await generateIdentity(crypto)
-    const p = createParty({ identity: id.key, crypto, transport: net.transport() })
-    await p.start()
-    list.push(p)
-    parties.push(p)
-  }
+  const list = await startMemoryParties(n, backend === 'node' ? createNodeCrypto() : createNobleBackend())
+  parties.push(...list)
   return list
 }
 

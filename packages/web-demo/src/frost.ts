@@ -1,44 +1,30 @@
 /**
  * The threshold-signing panel (FROST, Ed25519): "Create group key" proposes `frost-dkg` to this tab
  * and every ready party (threshold in the proposal's params); other tabs join by themselves. Every
- * participant keeps its key share (`encodeKeyShare` text) in localStorage, keyed by its PartyId and
- * the group key — a demo: a real deployment keeps secret shares in protected storage. "Sign"
- * proposes `frost-sign` (group key and message in the params) to this tab and the chosen holders;
- * other holders see the message and sign with one click. Node parties run with
+ * participant keeps its key share in the store it is given (the page: localStorage, keyed by its
+ * PartyId and the group key — a demo: a real deployment keeps secret shares in protected storage).
+ * "Sign" proposes `frost-sign` (group key and message in the params) to this tab and the chosen
+ * holders; other holders see the message and sign with one click. Node parties run with
  * `conclave-party run --protocol frost-dkg|frost-sign --follow` join by themselves.
+ *
+ * The flow itself (params, share store, propose / join / run) is `FrostFlow` of
+ * `@conclave/protocols`; this module is its DOM.
  * @module
  */
+import { fromHex, type PartyId, type ProposalInfo, toHex } from '@conclave/core'
 import {
-  errorCode,
-  fromHex,
-  type Party,
-  type PartyEvent,
-  type PartyId,
-  type ProposalInfo,
-  type Session,
-  type SessionId,
-  toHex,
-} from '@conclave/core'
-import {
-  decodeKeyShare,
-  encodeKeyShare,
   FROST_DKG,
   FROST_SIGN,
+  type FrostDkgJob,
+  type FrostFlow,
   type FrostKeyShare,
-  runFrostDkg,
-  runFrostSign,
+  type FrostSignJob,
+  type FrostSignRequest,
 } from '@conclave/protocols'
 import { ed25519 } from '@noble/curves/ed25519.js'
+import { codeOf, roundTimeoutMs, type SessionCard, SessionCards } from './card.ts'
 import { h, short } from './dom.ts'
 import type { PeerTable } from './peers.ts'
-
-type CardState = 'proposal' | 'running' | 'done' | 'aborted' | 'declined' | 'expired'
-
-interface Card {
-  el: HTMLElement
-  body: HTMLElement
-  state: CardState
-}
 
 /** The elements of the panel (index.html). */
 export interface FrostForm {
@@ -55,84 +41,14 @@ export interface FrostForm {
   keys: HTMLElement
 }
 
-/** What a `frost-sign` proposal of this page carries in its params. */
-interface SignParams {
-  groupPublicKey: string
-  message: string // hex
-}
-
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
-function jsonParams(v: unknown): Uint8Array {
-  return enc.encode(JSON.stringify(v))
-}
-
-function readParams(bytes: Uint8Array): Record<string, unknown> | undefined {
-  if (bytes.length === 0) return undefined
-  try {
-    const v = JSON.parse(dec.decode(bytes)) as unknown
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** An error's code: ConclaveError or ProtocolError (`FROST_BAD_SHARE` …). */
-function codeOf(e: unknown): string | undefined {
-  return (
-    errorCode(e) ??
-    (typeof (e as { code?: unknown })?.code === 'string' ? (e as { code: string }).code : undefined)
-  )
-}
-
-function culpritOf(e: unknown): string | undefined {
-  const c = (e as { details?: { culprit?: unknown } })?.details?.culprit
-  return typeof c === 'string' ? c : undefined
-}
-
-/** Key shares of one PartyId in localStorage (DEMO ONLY: the secret share is stored in clear). */
-class ShareStore {
-  private readonly prefix: string
-  constructor(self: PartyId) {
-    this.prefix = `conclave.frost.${self}.`
-  }
-  save(share: FrostKeyShare): void {
-    localStorage.setItem(this.prefix + share.groupPublicKey, encodeKeyShare(share))
-  }
-  get(groupKey: string): FrostKeyShare | undefined {
-    const text = localStorage.getItem(this.prefix + groupKey)
-    if (!text) return undefined
-    try {
-      return decodeKeyShare(text)
-    } catch {
-      return undefined
-    }
-  }
-  /** Group keys held, newest first (by insertion order of the panel's list: localStorage has none). */
-  list(): { groupKey: string; threshold: number; parties: number; participants: readonly PartyId[] }[] {
-    const out = []
-    for (let i = 0; i < localStorage.length; i++) {
-      const k = localStorage.key(i)
-      if (!k?.startsWith(this.prefix)) continue
-      const share = this.get(k.slice(this.prefix.length))
-      if (share)
-        out.push({
-          groupKey: share.groupPublicKey,
-          threshold: share.threshold,
-          parties: share.participants.length,
-          participants: share.participants,
-        })
-    }
-    return out
-  }
-}
-
 /** The FROST panel of one party. */
 export class FrostPanel {
-  private readonly cards = new Map<SessionId, Card>()
-  private readonly aborts = new Map<SessionId, Extract<PartyEvent, { type: 'session' }>>()
-  private readonly store: ShareStore
+  private readonly cards: SessionCards
+  /** The shares in the store, as last read. */
+  private held: FrostKeyShare[] = []
   /** Signers the user unticked / ticked by hand, per group key. */
   private chosen: Set<PartyId> | undefined
   private chosenFor = ''
@@ -141,18 +57,16 @@ export class FrostPanel {
   private drawn = ''
 
   constructor(
-    private readonly party: Party,
+    private readonly flow: FrostFlow,
     private readonly peers: PeerTable,
     private readonly form: FrostForm,
-    private readonly list: HTMLElement,
+    list: HTMLElement,
   ) {
-    this.store = new ShareStore(party.id)
+    const party = flow.party
+    this.cards = new SessionCards(party, peers, list, 'frost')
     party.on('proposal', (ev) => {
       if (ev.proposal.protocol === FROST_DKG) this.dkgProposal(ev.proposal)
-      else if (ev.proposal.protocol === FROST_SIGN) this.signProposal(ev.proposal)
-    })
-    party.on('session', (ev) => {
-      if (ev.state === 'aborted' && this.cards.has(ev.sessionId)) this.aborts.set(ev.sessionId, ev)
+      else if (ev.proposal.protocol === FROST_SIGN) void this.signProposal(ev.proposal)
     })
     form.dkgForm.addEventListener('submit', (ev) => {
       ev.preventDefault()
@@ -164,36 +78,45 @@ export class FrostPanel {
     })
     form.key.addEventListener('change', () => this.refresh())
     peers.onChange(() => this.refresh())
-    this.refreshKeys()
+    void this.refreshKeys()
   }
 
-  private roundTimeoutMs(): number {
-    const s = Number(this.form.timeout.value)
-    return Number.isFinite(s) && s >= 1 ? Math.round(s * 1000) : 120_000
+  private get self(): PartyId {
+    return this.flow.party.id
   }
 
-  /** Redraw the list of held keys and the key selector. */
-  private refreshKeys(): void {
-    const keys = this.store.list()
-    const current = this.form.key.value
+  private timeout(): number {
+    return roundTimeoutMs(this.form.timeout)
+  }
+
+  /** The share of the key selected in the sign form. */
+  private selected(): FrostKeyShare | undefined {
+    return this.held.find((k) => k.groupPublicKey === this.form.key.value)
+  }
+
+  /** Reread the store; redraw the list of held keys and the key selector (selecting `select`). */
+  private async refreshKeys(select?: string): Promise<void> {
+    this.held = await this.flow.store.list()
+    const keys = this.held
+    const current = select ?? this.form.key.value
     this.form.key.replaceChildren(
       ...keys.map((k) =>
         h('option', {
-          text: `${short(k.groupKey)}… (${k.threshold} of ${k.parties})`,
-          attrs: { value: k.groupKey },
+          text: `${short(k.groupPublicKey)}… (${k.threshold} of ${k.participants.length})`,
+          attrs: { value: k.groupPublicKey },
         }),
       ),
     )
-    if (keys.some((k) => k.groupKey === current)) this.form.key.value = current
+    if (keys.some((k) => k.groupPublicKey === current)) this.form.key.value = current
     this.form.keys.replaceChildren(
       ...(keys.length === 0
         ? [h('li', { class: 'muted small', text: 'No key share yet.' })]
         : keys.map((k) =>
             h(
               'li',
-              { class: 'small', testid: 'frost-key', dataset: { groupKey: k.groupKey } },
-              h('code', { class: 'full-id', text: k.groupKey }),
-              h('span', { class: 'muted', text: ` ${k.threshold} of ${k.parties}` }),
+              { class: 'small', testid: 'frost-key', dataset: { groupKey: k.groupPublicKey } },
+              h('code', { class: 'full-id', text: k.groupPublicKey }),
+              h('span', { class: 'muted', text: ` ${k.threshold} of ${k.participants.length}` }),
             ),
           )),
     )
@@ -208,7 +131,7 @@ export class FrostPanel {
       ready.length === 0
         ? 'Create group key (no ready party yet)'
         : `Create group key with ${ready.length + 1} parties`
-    const share = this.form.key.value ? this.store.get(this.form.key.value) : undefined
+    const share = this.selected()
     if (!share) {
       this.drawn = ''
       this.form.signers.replaceChildren()
@@ -259,75 +182,74 @@ export class FrostPanel {
       n < share.threshold ? `Sign (needs ${share.threshold} signers, ${n} chosen)` : `Sign with ${n} signers`
   }
 
+  private couldNotPropose(e: unknown): void {
+    this.form.status.textContent = `Could not propose: ${codeOf(e) ?? ''} ${e instanceof Error ? e.message : ''}`
+  }
+
   // ── DKG ──
 
   private async createKey(): Promise<void> {
-    const participants = [this.party.id, ...this.peers.ready()]
+    const participants = [this.self, ...this.peers.ready()]
     const t = Number(this.form.threshold.value)
     if (!Number.isInteger(t) || t < 2 || t > participants.length) {
       this.form.status.textContent = `The threshold must be an integer from 2 to ${participants.length}.`
       return
     }
     this.form.status.textContent = ''
-    let session: Session
+    let job: FrostDkgJob
     try {
-      session = await this.party.propose({
-        protocol: FROST_DKG,
-        params: jsonParams({ threshold: t }),
-        participants,
-        roundTimeoutMs: this.roundTimeoutMs(),
-      })
+      job = await this.flow.proposeDkg({ participants, threshold: t, roundTimeoutMs: this.timeout() })
     } catch (e) {
-      this.form.status.textContent = `Could not propose: ${codeOf(e) ?? ''} ${e instanceof Error ? e.message : ''}`
+      this.couldNotPropose(e)
       return
     }
-    const card = this.card(
-      session.id,
-      'dkg',
-      `You proposed a ${t}-of-${participants.length} group key`,
-      participants,
-    )
-    void this.runDkg(card, session, t)
+    const title = `You proposed a ${t}-of-${participants.length} group key`
+    void this.runDkg(this.cards.add(job.session.id, title, participants, { kind: 'dkg' }), job)
   }
 
   private dkgProposal(p: ProposalInfo): void {
     if (this.cards.has(p.sessionId)) return
-    const params = readParams(p.params)
-    const t = typeof params?.threshold === 'number' ? params.threshold : Number(this.form.threshold.value)
-    const card = this.card(
-      p.sessionId,
-      'dkg',
-      `${this.peers.name(p.proposer)} proposes a ${t}-of-${p.participants.length} group key`,
-      p.participants,
-    )
-    // nothing to choose: join at once (a demo; the proposal names this party)
-    let session: Session
+    const proposer = this.peers.name(p.proposer)
+    const n = p.participants.length
+    let threshold: number
     try {
-      session = this.party.join(p.sessionId, { roundTimeoutMs: this.roundTimeoutMs() })
+      threshold = this.flow.readDkgProposal(p).threshold
     } catch (e) {
-      this.set(card, 'expired', h('p', { class: 'muted', text: `Cannot join: ${codeOf(e) ?? String(e)}` }))
+      const card = this.cards.add(p.sessionId, `${proposer} proposes a group key`, p.participants, {
+        kind: 'dkg',
+      })
+      const code = codeOf(e) ?? 'ERROR'
+      this.cards.decline(card, p, `The proposal's params are malformed (${code}).`, code)
       return
     }
-    void this.runDkg(card, session, t)
+    const title = `${proposer} proposes a ${threshold}-of-${n} group key`
+    const card = this.cards.add(p.sessionId, title, p.participants, { kind: 'dkg' })
+    // nothing to choose: join at once (a demo; the proposal names this party)
+    let job: FrostDkgJob
+    try {
+      job = this.flow.joinDkg(p, { roundTimeoutMs: this.timeout() })
+    } catch (e) {
+      this.cards.cannotJoin(card, e)
+      return
+    }
+    void this.runDkg(card, job)
   }
 
-  private async runDkg(card: Card, session: Session, threshold: number): Promise<void> {
-    this.set(
-      card,
+  private async runDkg(card: SessionCard, job: FrostDkgJob): Promise<void> {
+    const { session, params } = job
+    card.set(
       'running',
       h(
         'p',
         { class: 'muted' },
-        `Generating a ${threshold}-of-${session.participants.length} key… `,
+        `Generating a ${params.threshold}-of-${session.participants.length} key… `,
         h('span', { class: 'spinner' }),
       ),
     )
     try {
-      const share = await runFrostDkg(session, { threshold })
-      this.store.save(share)
+      const share = await job.run()
       card.el.dataset.groupKey = share.groupPublicKey
-      this.set(
-        card,
+      card.set(
         'done',
         h(
           'div',
@@ -343,12 +265,9 @@ export class FrostPanel {
           }),
         ),
       )
-      this.form.key.value = share.groupPublicKey
-      this.refreshKeys()
-      this.form.key.value = share.groupPublicKey
-      this.refresh()
+      await this.refreshKeys(share.groupPublicKey)
     } catch (e) {
-      await this.failed(card, session, e)
+      await this.cards.fail(card, session.id, e)
     } finally {
       session.close()
     }
@@ -357,7 +276,7 @@ export class FrostPanel {
   // ── signing ──
 
   private async startSign(): Promise<void> {
-    const share = this.store.get(this.form.key.value)
+    const share = this.selected()
     if (!share) return
     const text = this.form.message.value
     if (!text) {
@@ -365,84 +284,56 @@ export class FrostPanel {
       this.form.message.focus()
       return
     }
-    const message = enc.encode(text)
-    const participants = [this.party.id, ...(this.chosen ?? [])]
+    const participants = [this.self, ...(this.chosen ?? [])]
     this.form.status.textContent = ''
-    let session: Session
+    let job: FrostSignJob
     try {
-      session = await this.party.propose({
-        protocol: FROST_SIGN,
-        params: jsonParams({
-          groupPublicKey: share.groupPublicKey,
-          message: toHex(message),
-        } satisfies SignParams),
+      job = await this.flow.proposeSign({
+        groupPublicKey: share.groupPublicKey,
+        message: enc.encode(text),
         participants,
-        roundTimeoutMs: this.roundTimeoutMs(),
+        roundTimeoutMs: this.timeout(),
       })
     } catch (e) {
-      this.form.status.textContent = `Could not propose: ${codeOf(e) ?? ''} ${e instanceof Error ? e.message : ''}`
+      this.couldNotPropose(e)
       return
     }
-    const card = this.card(
-      session.id,
-      'sign',
-      `You proposed to sign “${text}” with ${participants.length} signers`,
-      participants,
-    )
-    void this.runSign(card, session, share, message)
+    const title = `You proposed to sign “${text}” with ${participants.length} signers`
+    void this.runSign(this.cards.add(job.session.id, title, participants, { kind: 'sign' }), job)
   }
 
-  private signProposal(p: ProposalInfo): void {
+  private async signProposal(p: ProposalInfo): Promise<void> {
     if (this.cards.has(p.sessionId)) return
-    const params = readParams(p.params)
-    const groupKey = typeof params?.groupPublicKey === 'string' ? params.groupPublicKey : undefined
-    const messageHex = typeof params?.message === 'string' ? params.message : undefined
-    let message: Uint8Array | undefined
+    let request: FrostSignRequest | undefined
     try {
-      message = messageHex === undefined ? undefined : fromHex(messageHex)
+      request = await this.flow.readSignProposal(p)
     } catch {
-      message = undefined
+      request = undefined
     }
-    const share = groupKey ? this.store.get(groupKey) : undefined
-    const text = message ? dec.decode(message) : '?'
-    const card = this.card(
-      p.sessionId,
-      'sign',
-      `${this.peers.name(p.proposer)} asks you to sign “${text}” with ${p.participants.length} signers`,
-      p.participants,
-    )
-    if (!share || !message) {
-      const why = !message
+    if (this.cards.has(p.sessionId)) return
+    const text = request ? dec.decode(request.params.message) : '?'
+    const title = `${this.peers.name(p.proposer)} asks you to sign “${text}” with ${p.participants.length} signers`
+    const card = this.cards.add(p.sessionId, title, p.participants, { kind: 'sign' })
+    const share = request?.share
+    if (!request || !share) {
+      const why = !request
         ? 'The proposal carries no message this page can read.'
-        : `You hold no share of the group key ${short(groupKey ?? '')}….`
-      this.set(card, 'declined', h('p', { class: 'muted', text: why }))
+        : `You hold no share of the group key ${short(request.params.groupPublicKey)}….`
+      card.set('declined', h('p', { class: 'muted', text: why }))
       return
     }
-    card.state = 'proposal'
-    card.el.dataset.state = 'proposal'
     card.el.dataset.groupKey = share.groupPublicKey
     const sign = h('button', { class: 'primary', testid: 'frost-join', text: 'Sign' })
     const decline = h('button', { testid: 'frost-decline', text: 'Decline' })
     sign.addEventListener('click', () => {
-      let session: Session
-      try {
-        session = this.party.join(p.sessionId, { roundTimeoutMs: this.roundTimeoutMs() })
-      } catch (e) {
-        this.set(card, 'expired', h('p', { class: 'muted', text: `Cannot join: ${codeOf(e) ?? String(e)}` }))
-        return
-      }
-      void this.runSign(card, session, share, message)
+      this.flow.joinSign(request, { roundTimeoutMs: this.timeout() }).then(
+        (job) => this.runSign(card, job),
+        (e: unknown) => this.cards.cannotJoin(card, e),
+      )
     })
-    decline.addEventListener('click', () => {
-      try {
-        const session = this.party.join(p.sessionId)
-        void session.abort('declined').finally(() => session.close())
-      } catch {
-        // expired: nothing to tell
-      }
-      this.set(card, 'declined', h('p', { class: 'muted', text: 'You declined.' }))
-    })
-    card.body.replaceChildren(
+    decline.addEventListener('click', () => this.cards.decline(card, p))
+    card.set(
+      'proposal',
       h(
         'div',
         { class: 'row' },
@@ -453,23 +344,19 @@ export class FrostPanel {
     )
   }
 
-  private async runSign(
-    card: Card,
-    session: Session,
-    share: FrostKeyShare,
-    message: Uint8Array,
-  ): Promise<void> {
+  private async runSign(card: SessionCard, job: FrostSignJob): Promise<void> {
+    const { session, share } = job
+    const message = job.params.message
     card.el.dataset.groupKey = share.groupPublicKey
-    this.set(card, 'running', h('p', { class: 'muted' }, 'Signing… ', h('span', { class: 'spinner' })))
+    card.set('running', h('p', { class: 'muted' }, 'Signing… ', h('span', { class: 'spinner' })))
     try {
-      const sig = await runFrostSign(session, share, message)
+      const sig = await job.run()
       const verified = ed25519.verify(sig, message, fromHex(share.groupPublicKey))
       const hex = toHex(sig)
       card.el.dataset.signature = hex
       card.el.dataset.verified = String(verified)
       card.el.dataset.message = toHex(message)
-      this.set(
-        card,
+      card.set(
         'done',
         h(
           'div',
@@ -484,67 +371,9 @@ export class FrostPanel {
         ),
       )
     } catch (e) {
-      await this.failed(card, session, e)
+      await this.cards.fail(card, session.id, e)
     } finally {
       session.close()
     }
-  }
-
-  // ── cards ──
-
-  private async failed(card: Card, session: Session, e: unknown): Promise<void> {
-    // give the abort event (code, who was silent, who aborted) a moment to arrive
-    await new Promise((r) => setTimeout(r, 50))
-    const ev = this.aborts.get(session.id)
-    const code = codeOf(e) ?? ev?.code ?? 'ERROR'
-    const culprit = culpritOf(e)
-    const silent = ev?.silent?.map((p) => this.peers.name(p)).join(', ')
-    const reason = e instanceof Error ? e.message : (ev?.reason ?? String(e))
-    card.el.dataset.code = code
-    this.set(
-      card,
-      'aborted',
-      h(
-        'div',
-        { class: 'error', testid: 'frost-error', dataset: { code } },
-        h('strong', { class: 'code', text: code }),
-        h('span', { text: ` ${reason}` }),
-        culprit ? h('div', { text: `culprit: ${this.name(culprit as PartyId)}` }) : null,
-        ev?.reason && ev.reason !== reason ? h('div', { text: `abort reason: ${ev.reason}` }) : null,
-        silent ? h('div', { text: `silent: ${silent}` }) : null,
-        ev?.by && ev.by !== this.party.id ? h('div', { text: `aborted by ${this.peers.name(ev.by)}` }) : null,
-      ),
-    )
-  }
-
-  private name(p: PartyId): string {
-    return p === this.party.id ? 'you' : this.peers.name(p)
-  }
-
-  private card(id: SessionId, kind: 'dkg' | 'sign', title: string, participants: readonly PartyId[]): Card {
-    const body = h('div', { class: 'sum-body' })
-    const el = h(
-      'li',
-      { class: 'sum-card', testid: 'frost-session', dataset: { sessionId: id, kind, state: 'running' } },
-      h(
-        'div',
-        { class: 'sum-head' },
-        h('span', { text: title }),
-        h('code', { class: 'pid', title: `session ${id}`, text: short(id) }),
-      ),
-      h('div', { class: 'muted small', text: participants.map((p) => this.name(p)).join(' · ') }),
-      body,
-    )
-    const card: Card = { el, body, state: 'running' }
-    this.cards.set(id, card)
-    this.list.querySelector(':scope > .empty')?.remove()
-    this.list.prepend(el)
-    return card
-  }
-
-  private set(card: Card, state: CardState, content: HTMLElement): void {
-    card.state = state
-    card.el.dataset.state = state
-    card.body.replaceChildren(content)
   }
 }

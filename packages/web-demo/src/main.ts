@@ -13,6 +13,7 @@
  * @module
  */
 import { type PartyEvent, type PartyId, parseRoster, type Roster } from '@conclave/core'
+import { FrostFlow } from '@conclave/protocols'
 import { type ChatMessage, ChatService, localChatMemory } from './chat.ts'
 import { readConfig } from './config.ts'
 import { byId, clock, h, short } from './dom.ts'
@@ -22,6 +23,7 @@ import { LogView } from './log.ts'
 import { PeerTable } from './peers.ts'
 import { clickLatencyProbe, longTaskMeter } from './probe.ts'
 import { createRuntime, pickCrypto, type Runtime } from './runtime.ts'
+import { WebStorageShareStore } from './share-store.ts'
 import { SumPanel } from './sum.ts'
 
 function fatal(message: string): void {
@@ -256,7 +258,7 @@ async function main(): Promise<void> {
 
   // ── threshold signing ──
   new FrostPanel(
-    party,
+    new FrostFlow(party, new WebStorageShareStore(localStorage, party.id)),
     peers,
     {
       dkgForm: byId<HTMLFormElement>('frost-dkg-form'),

@@ -4,27 +4,11 @@
  * Node parties started with `conclave-party run --protocol secure-sum --follow` join by themselves.
  * @module
  */
-import {
-  errorCode,
-  type Party,
-  type PartyEvent,
-  type PartyId,
-  type ProposalInfo,
-  type Session,
-  type SessionId,
-} from '@conclave/core'
+import type { Party, ProposalInfo, Session } from '@conclave/core'
 import { runSecureSum, SECURE_SUM } from '@conclave/protocols'
-import { h, short } from './dom.ts'
+import { codeOf, roundTimeoutMs, type SessionCard, SessionCards } from './card.ts'
+import { h } from './dom.ts'
 import type { PeerTable } from './peers.ts'
-
-/** States of one secure-sum card. */
-type CardState = 'proposal' | 'running' | 'done' | 'aborted' | 'declined' | 'expired'
-
-interface Card {
-  el: HTMLElement
-  body: HTMLElement
-  state: CardState
-}
 
 /** Inputs of the proposer's form. */
 export interface SumForm {
@@ -44,20 +28,17 @@ function parseInput(text: string): bigint | undefined {
 
 /** The secure-sum panel of one party. */
 export class SumPanel {
-  private readonly cards = new Map<SessionId, Card>()
-  private readonly aborts = new Map<SessionId, Extract<PartyEvent, { type: 'session' }>>()
+  private readonly cards: SessionCards
 
   constructor(
     private readonly party: Party,
     private readonly peers: PeerTable,
     private readonly form: SumForm,
-    private readonly list: HTMLElement,
+    list: HTMLElement,
   ) {
+    this.cards = new SessionCards(party, peers, list, 'sum')
     party.on('proposal', (ev) => {
       if (ev.proposal.protocol === SECURE_SUM) this.proposal(ev.proposal)
-    })
-    party.on('session', (ev) => {
-      if (ev.state === 'aborted' && this.cards.has(ev.sessionId)) this.aborts.set(ev.sessionId, ev)
     })
     form.form.addEventListener('submit', (ev) => {
       ev.preventDefault()
@@ -72,11 +53,6 @@ export class SumPanel {
     const n = this.peers.ready().length
     this.form.start.disabled = n === 0
     this.form.start.textContent = n === 0 ? 'Start (no ready party yet)' : `Start with ${n + 1} parties`
-  }
-
-  private roundTimeoutMs(): number {
-    const s = Number(this.form.timeout.value)
-    return Number.isFinite(s) && s >= 1 ? Math.round(s * 1000) : 120_000
   }
 
   private async start(): Promise<void> {
@@ -94,13 +70,13 @@ export class SumPanel {
       session = await this.party.propose({
         protocol: SECURE_SUM,
         participants,
-        roundTimeoutMs: this.roundTimeoutMs(),
+        roundTimeoutMs: roundTimeoutMs(this.form.timeout),
       })
     } catch (e) {
-      this.form.status.textContent = `Could not propose: ${errorCode(e) ?? ''} ${e instanceof Error ? e.message : ''}`
+      this.form.status.textContent = `Could not propose: ${codeOf(e) ?? ''} ${e instanceof Error ? e.message : ''}`
       return
     }
-    const card = this.card(
+    const card = this.cards.add(
       session.id,
       `You proposed secure-sum among ${participants.length} parties`,
       participants,
@@ -110,13 +86,11 @@ export class SumPanel {
 
   private proposal(p: ProposalInfo): void {
     if (this.cards.has(p.sessionId)) return
-    const card = this.card(
+    const card = this.cards.add(
       p.sessionId,
       `${this.peers.name(p.proposer)} proposes secure-sum among ${p.participants.length} parties`,
       p.participants,
     )
-    card.state = 'proposal'
-    card.el.dataset.state = 'proposal'
     const input = h('input', {
       class: 'num',
       testid: 'sum-join-input',
@@ -138,36 +112,24 @@ export class SumPanel {
     input.addEventListener('input', () => input.setCustomValidity(''))
     decline.addEventListener('click', (ev) => {
       ev.preventDefault()
-      this.decline(card, p)
+      this.cards.decline(card, p)
     })
-    card.body.replaceChildren(form)
+    card.set('proposal', form)
   }
 
-  private join(card: Card, p: ProposalInfo, input: bigint): void {
+  private join(card: SessionCard, p: ProposalInfo, input: bigint): void {
     let session: Session
     try {
-      session = this.party.join(p.sessionId, { roundTimeoutMs: this.roundTimeoutMs() })
+      session = this.party.join(p.sessionId, { roundTimeoutMs: roundTimeoutMs(this.form.timeout) })
     } catch (e) {
-      this.set(card, 'expired', h('p', { class: 'muted', text: `Cannot join: ${errorCode(e) ?? String(e)}` }))
+      this.cards.cannotJoin(card, e)
       return
     }
     void this.run(card, session, input)
   }
 
-  /** Join only to send a signed abort, so that the others learn at once instead of timing out. */
-  private decline(card: Card, p: ProposalInfo): void {
-    try {
-      const session = this.party.join(p.sessionId)
-      void session.abort('declined').finally(() => session.close())
-    } catch {
-      // expired: nothing to tell
-    }
-    this.set(card, 'declined', h('p', { class: 'muted', text: 'You declined.' }))
-  }
-
-  private async run(card: Card, session: Session, input: bigint): Promise<void> {
-    this.set(
-      card,
+  private async run(card: SessionCard, session: Session, input: bigint): Promise<void> {
+    card.set(
       'running',
       h(
         'p',
@@ -179,8 +141,7 @@ export class SumPanel {
     try {
       const total = await runSecureSum(session, input)
       card.el.dataset.total = total.toString()
-      this.set(
-        card,
+      card.set(
         'done',
         h(
           'p',
@@ -191,59 +152,9 @@ export class SumPanel {
         ),
       )
     } catch (e) {
-      // give the abort event (code, who was silent, who aborted) a moment to arrive
-      await new Promise((r) => setTimeout(r, 50))
-      const ev = this.aborts.get(session.id)
-      const code = ev?.code ?? errorCode(e) ?? 'ERROR'
-      const silent = ev?.silent?.map((p) => this.peers.name(p)).join(', ')
-      const reason = ev?.reason ?? (e instanceof Error ? e.message : String(e))
-      card.el.dataset.code = code
-      this.set(
-        card,
-        'aborted',
-        h(
-          'div',
-          { class: 'error', testid: 'sum-error', dataset: { code } },
-          h('strong', { class: 'code', text: code }),
-          h('span', { text: ` ${reason}` }),
-          silent ? h('div', { text: `silent: ${silent}` }) : null,
-          ev?.by && ev.by !== this.party.id
-            ? h('div', { text: `aborted by ${this.peers.name(ev.by)}` })
-            : null,
-        ),
-      )
+      await this.cards.fail(card, session.id, e)
     } finally {
       session.close()
     }
-  }
-
-  private card(id: SessionId, title: string, participants: readonly PartyId[]): Card {
-    const body = h('div', { class: 'sum-body' })
-    const el = h(
-      'li',
-      { class: 'sum-card', testid: 'sum-session', dataset: { sessionId: id, state: 'running' } },
-      h(
-        'div',
-        { class: 'sum-head' },
-        h('span', { text: title }),
-        h('code', { class: 'pid', title: `session ${id}`, text: short(id) }),
-      ),
-      h('div', {
-        class: 'muted small',
-        text: participants.map((p) => (p === this.party.id ? 'you' : this.peers.name(p))).join(' · '),
-      }),
-      body,
-    )
-    const card: Card = { el, body, state: 'running' }
-    this.cards.set(id, card)
-    this.list.querySelector(':scope > .empty')?.remove()
-    this.list.prepend(el)
-    return card
-  }
-
-  private set(card: Card, state: CardState, content: HTMLElement): void {
-    card.state = state
-    card.el.dataset.state = state
-    card.body.replaceChildren(content)
   }
 }

@@ -89,26 +89,34 @@ export async function runFrostSign(
   const r1 = options.firstRound ?? 1
   try {
     checkArguments(session, keyShare, message, r1)
-    const signers = session.participants
-    for (const p of signers) {
-      if (!keyShare.participants.includes(p)) {
-        throw protocolError('FROST_NOT_A_SIGNER', `frost-sign: ${short(p)} holds no share of this key`, {
-          party: p,
-        })
-      }
-    }
-    if (signers.length < keyShare.threshold) {
-      throw protocolError(
-        'FROST_NOT_ENOUGH_SIGNERS',
-        `frost-sign: ${signers.length} signers, the key needs at least ${keyShare.threshold}`,
-        { signers: signers.length, threshold: keyShare.threshold },
-      )
-    }
+    checkSigners(session.participants, keyShare)
     checkSignal(signal)
     return await sign(session, keyShare, message, r1, signal)
   } catch (e) {
     await abortOnFailure(session, e)
     throw e
+  }
+}
+
+/**
+ * Check that `signers` can sign with `keyShare`: each holds a share, and there are enough.
+ * @throws ProtocolError `FROST_NOT_A_SIGNER` (details.party), `FROST_NOT_ENOUGH_SIGNERS`
+ *   (details.signers, threshold)
+ */
+export function checkSigners(signers: readonly PartyId[], keyShare: FrostKeyShare): void {
+  for (const p of signers) {
+    if (!keyShare.participants.includes(p)) {
+      throw protocolError('FROST_NOT_A_SIGNER', `frost-sign: ${short(p)} holds no share of this key`, {
+        party: p,
+      })
+    }
+  }
+  if (signers.length < keyShare.threshold) {
+    throw protocolError(
+      'FROST_NOT_ENOUGH_SIGNERS',
+      `frost-sign: ${signers.length} signers, the key needs at least ${keyShare.threshold}`,
+      { signers: signers.length, threshold: keyShare.threshold },
+    )
   }
 }
 
