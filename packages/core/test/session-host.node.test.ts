@@ -2,6 +2,9 @@
  * The session host compliance suite against the in-thread host and the worker_threads host, and
  * the boundary itself: errors keep their code and details, frames are transferred, Workers end.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { MessageChannel } from 'node:worker_threads'
 import {
   ConclaveError,
@@ -19,10 +22,10 @@ import {
   type WorkerSessionHost,
   workerCrypto,
 } from '@conclave/core'
-import { createNodeCrypto, createNodeWorkerSessionHost } from '@conclave/core/node'
+import { createFileGrantStore, createNodeCrypto, createNodeWorkerSessionHost } from '@conclave/core/node'
 import { runSessionHostTests } from '@conclave/core/testing'
 import { type Endpoint, expose, wrap } from 'comlink'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 
 /** Worker and port handles of this process (what would keep it alive). */
 function boundaryHandles(): number {
@@ -37,13 +40,26 @@ async function released(host: SessionHost): Promise<void> {
   expect(process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker')).toEqual([])
 }
 
-runSessionHostTests('in-thread', async (setup) => createInThreadSessionHost(setup), {
-  crypto: createNodeCrypto,
-})
+/** A grant store file no test used before (the directory goes when the process ends). */
+const grantDir = mkdtempSync(join(tmpdir(), 'conclave-host-grants-'))
+afterAll(() => rmSync(grantDir, { recursive: true, force: true }))
+let grantFiles = 0
+const grantStore = () => ({ file: join(grantDir, `grants-${++grantFiles}.jsonl`) })
+
+runSessionHostTests(
+  'in-thread',
+  async ({ grantStore: store, ...setup }) =>
+    createInThreadSessionHost({
+      ...setup,
+      ...(store ? { grantStore: createFileGrantStore(store.file) } : {}),
+    }),
+  { crypto: createNodeCrypto, grantStore },
+)
 
 runSessionHostTests('worker_threads', (setup) => createNodeWorkerSessionHost(toWorkerHostConfig(setup)), {
   crypto: createNodeCrypto,
   released,
+  grantStore,
 })
 
 // The browser entry's setup (WebCrypto with @noble/ciphers, an EventTarget-style endpoint) without

@@ -117,7 +117,7 @@ export function rosterHostConfig(
  */
 export type WorkerHostConfigInput = Omit<WorkerHostConfig, 'crypto' | 'aead' | 'roster'> & {
   crypto: CryptoBackend
-  roster?: Roster | Iterable<PartyId>
+  roster?: Roster | Iterable<PartyId> | undefined
 }
 
 /**
