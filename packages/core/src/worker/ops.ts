@@ -220,14 +220,14 @@ export const HOST_OPS = {
   stop: { via: 'main' },
 } satisfies HostOpTable
 
-/** How a `HostSink` call crosses, Worker → main. */
-export interface SinkOp<K extends keyof HostSink> {
+/** How a call of the sink `S` crosses, Worker → main. */
+export interface SinkOp<S, K extends keyof S> {
   /** Worker side: the arguments as they cross, byte arrays owned into `t`. @default as they are */
-  out?(args: ArgsOf<HostSink, K>, t: TransferList): ArgsOf<HostSink, K>
+  out?(args: ArgsOf<S, K>, t: TransferList): ArgsOf<S, K>
 }
 
-/** One entry for every `HostSink` method. */
-export type SinkOpTable = { [K in Method<HostSink>]-?: SinkOp<K> }
+/** One entry for every method of the sink `S`, none optional. */
+export type SinkOpTable<S = HostSink> = { [K in Method<S>]-?: SinkOp<S, K> }
 
 /** How each `HostSink` method crosses. */
 export const SINK_OPS = {
