@@ -22,7 +22,12 @@ import {
   type WorkerSessionHost,
   workerCrypto,
 } from '@conclave/core'
-import { createFileGrantStore, createNodeCrypto, createNodeWorkerSessionHost } from '@conclave/core/node'
+import {
+  createFileGrantStore,
+  createFileOutboxStore,
+  createNodeCrypto,
+  createNodeWorkerSessionHost,
+} from '@conclave/core/node'
 import { runSessionHostTests } from '@conclave/core/testing'
 import { type Endpoint, expose, wrap } from 'comlink'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -40,26 +45,29 @@ async function released(host: SessionHost): Promise<void> {
   expect(process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker')).toEqual([])
 }
 
-/** A grant store file no test used before (the directory goes when the process ends). */
-const grantDir = mkdtempSync(join(tmpdir(), 'conclave-host-grants-'))
-afterAll(() => rmSync(grantDir, { recursive: true, force: true }))
-let grantFiles = 0
-const grantStore = () => ({ file: join(grantDir, `grants-${++grantFiles}.jsonl`) })
+/** Store files no test used before (the directory goes when the file's tests end). */
+const storeDir = mkdtempSync(join(tmpdir(), 'conclave-host-stores-'))
+afterAll(() => rmSync(storeDir, { recursive: true, force: true }))
+let storeFiles = 0
+const grantStore = () => ({ file: join(storeDir, `grants-${++storeFiles}.jsonl`) })
+const outbox = () => ({ file: join(storeDir, `outbox-${++storeFiles}.log`) })
 
 runSessionHostTests(
   'in-thread',
-  async ({ grantStore: store, ...setup }) =>
+  async ({ grantStore: grants, outbox: journal, ...setup }) =>
     createInThreadSessionHost({
       ...setup,
-      ...(store ? { grantStore: createFileGrantStore(store.file) } : {}),
+      ...(grants ? { grantStore: createFileGrantStore(grants.file) } : {}),
+      ...(journal && 'file' in journal ? { outbox: createFileOutboxStore(journal.file) } : {}),
     }),
-  { crypto: createNodeCrypto, grantStore },
+  { crypto: createNodeCrypto, grantStore, outbox },
 )
 
 runSessionHostTests('worker_threads', (setup) => createNodeWorkerSessionHost(toWorkerHostConfig(setup)), {
   crypto: createNodeCrypto,
   released,
   grantStore,
+  outbox,
 })
 
 // The browser entry's setup (WebCrypto with @noble/ciphers, an EventTarget-style endpoint) without

@@ -17,6 +17,7 @@ import {
   type SessionId,
   type SigningKey,
   type WorkerGrantStoreConfig,
+  type WorkerOutboxConfig,
 } from '@conclave/core'
 import { afterEach } from 'vitest'
 
@@ -28,6 +29,8 @@ import { afterEach } from 'vitest'
 export type SessionHostSetup = Omit<SessionHostConfig, 'grantStore' | 'outbox' | 'now'> & {
   /** A grant store medium (only when the suite was given {@link SessionHostTestOptions.grantStore}). */
   grantStore?: WorkerGrantStoreConfig
+  /** An outbox store medium (only when the suite was given {@link SessionHostTestOptions.outbox}). */
+  outbox?: WorkerOutboxConfig
 }
 
 /** Builds the host under test for one party. */
@@ -47,6 +50,8 @@ export interface SessionHostTestOptions {
    * store case is skipped (a browser Worker has no persistent grant store).
    */
   grantStore?: () => WorkerGrantStoreConfig
+  /** An outbox store medium no test used before, that the host factory opens. Without it: skipped. */
+  outbox?: () => WorkerOutboxConfig
 }
 
 /** One party under test. */

@@ -28,6 +28,7 @@ import {
 } from './host-harness.ts'
 
 const PROTOCOL = 'compliance/v1'
+const decode = (b: Uint8Array): string => new TextDecoder().decode(b)
 
 function hasEvent(p: TestParty, match: (e: PartyEvent) => boolean): boolean {
   return p.events.some(match)
@@ -209,6 +210,32 @@ export function sessionHostOptionTests(
         await replayer.party.propose({ protocol: PROTOCOL, participants: ids, nonce, grant })
         await until(() => dropOf(b2, 'GRANT_REPLAYED'), 'the replay refused', 10_000)
         expect(b2.party.proposals()).toEqual([])
+      },
+    )
+
+    it.skipIf(!options.outbox)(
+      'outbox store: a host restarted with the same store resumes its session, and its peer sees no restart',
+      async () => {
+        const crypto = backend()
+        const net = createMemoryNetwork()
+        const outbox = options.outbox!()
+        const b = await makeParty(net, crypto)
+        const aKey = (await generateIdentity(crypto)).key
+        const a1 = await makeParty(net, crypto, { key: aKey, outbox })
+        const ids = [a1.party.id, b.party.id]
+        const sid = randomSid(crypto)
+        const sb = b.party.session({ id: sid, participants: ids })
+        await a1.party.session({ id: sid, participants: ids }).send(b.party.id, 1, utf8('before'))
+        expect(decode(await sb.receive(a1.party.id, 1))).toBe('before')
+        await a1.party.stop()
+        // a Worker host lets go of its store when its Worker ends
+        await (a1.host as { closed?: Promise<void> }).closed
+        const a2 = await makeParty(net, crypto, { key: aKey, outbox })
+        const s2 = a2.party.session({ id: sid, participants: ids })
+        expect(s2.resumed?.sent).toMatchObject({ [b.party.id]: 1 })
+        await s2.send(b.party.id, 2, utf8('after'))
+        expect(decode(await sb.receive(a1.party.id, 2))).toBe('after')
+        expect(hasEvent(b, (e) => e.type === 'session' && e.state === 'aborted')).toBe(false)
       },
     )
   })
