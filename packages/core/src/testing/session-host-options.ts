@@ -9,6 +9,7 @@
 import {
   type CryptoBackend,
   createMemoryNetwork,
+  type ErrorCode,
   generateIdentity,
   issueGrant,
   type PartyEvent,
@@ -39,6 +40,22 @@ const dropOf = (p: TestParty, code: string, sessionId?: string): boolean =>
     p,
     (e) => e.type === 'drop' && e.code === code && (sessionId === undefined || e.sessionId === sessionId),
   )
+
+/** `admitted` links to `a`; then `refused` tries, and `a` refuses it at the handshake with `code`. */
+async function admitsOnly(
+  a: TestParty,
+  admitted: TestParty,
+  refused: TestParty,
+  code: ErrorCode,
+): Promise<void> {
+  void admitted.party.connect(a.party.id)
+  await a.party.waitForPeers([admitted.party.id], { timeoutMs: 5000 })
+  void refused.party.connect(a.party.id)
+  const failed = (e: PartyEvent): boolean =>
+    e.type === 'handshake-failed' && e.peer === refused.party.id && e.code === code
+  await until(() => hasEvent(a, failed), `${code} at the handshake`)
+  expect(a.party.peers().map((p) => p.peer)).toEqual([admitted.party.id])
+}
 
 /** A grant from `issuer` for the session `proposer` proposes with `nonce`. */
 async function grantFor(
@@ -76,21 +93,7 @@ export function sessionHostOptionTests(
       const member = await makeParty(net, crypto)
       const outsider = await makeParty(net, crypto)
       const a = await makeParty(net, crypto, { key: self.key, roster: new Set([self.id, member.party.id]) })
-      void member.party.connect(a.party.id)
-      void outsider.party.connect(a.party.id)
-      await a.party.waitForPeers([member.party.id], { timeoutMs: 5000 })
-      await until(
-        () =>
-          hasEvent(
-            a,
-            (e) =>
-              e.type === 'handshake-failed' &&
-              e.peer === outsider.party.id &&
-              e.code === 'HANDSHAKE_NOT_IN_ROSTER',
-          ),
-        'the outsider refused',
-      )
-      expect(a.party.peers().map((p) => p.peer)).toEqual([member.party.id])
+      await admitsOnly(a, member, outsider, 'HANDSHAKE_NOT_IN_ROSTER')
       expect(a.party.counters().handshakeFailures.HANDSHAKE_NOT_IN_ROSTER).toBeGreaterThanOrEqual(1)
     })
 
@@ -100,21 +103,7 @@ export function sessionHostOptionTests(
       const a = await makeParty(net, crypto, { mode: 'compliance-mode' })
       const same = await makeParty(net, crypto, { mode: 'compliance-mode' })
       const other = await makeParty(net, crypto)
-      void same.party.connect(a.party.id)
-      void other.party.connect(a.party.id)
-      await a.party.waitForPeers([same.party.id], { timeoutMs: 5000 })
-      await until(
-        () =>
-          hasEvent(
-            a,
-            (e) =>
-              e.type === 'handshake-failed' &&
-              e.peer === other.party.id &&
-              e.code === 'HANDSHAKE_MODE_MISMATCH',
-          ),
-        'the other mode refused',
-      )
-      expect(a.party.peers().map((p) => p.peer)).toEqual([same.party.id])
+      await admitsOnly(a, same, other, 'HANDSHAKE_MODE_MISMATCH')
     })
 
     it('grant issuers: a grant-less proposal is refused (GRANT_REQUIRED) unless requireGrant is false; a granted one is joined', async () => {
@@ -152,20 +141,7 @@ export function sessionHostOptionTests(
       const crypto = backend()
       const net = createMemoryNetwork()
       const a = await makeParty(net, crypto, { limits: { maxPeers: 1 } })
-      const first = await makeParty(net, crypto)
-      const second = await makeParty(net, crypto)
-      void first.party.connect(a.party.id)
-      await a.party.waitForPeers([first.party.id], { timeoutMs: 5000 })
-      void second.party.connect(a.party.id)
-      await until(
-        () =>
-          hasEvent(
-            a,
-            (e) => e.type === 'handshake-failed' && e.peer === second.party.id && e.code === 'PEER_LIMIT',
-          ),
-        'the second peer refused',
-      )
-      expect(a.party.peers().map((p) => p.peer)).toEqual([first.party.id])
+      await admitsOnly(a, await makeParty(net, crypto), await makeParty(net, crypto), 'PEER_LIMIT')
     })
 
     it('receive options cross whole: a consistent collect checks that this party broadcast too', async () => {
