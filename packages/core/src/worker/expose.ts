@@ -1,10 +1,12 @@
 /**
  * The Worker side of the session host boundary: {@link exposeSessionHost} runs an in-thread host
- * inside the Worker and exposes it through comlink as a {@link WorkerHostApi}.
+ * inside the Worker and exposes it through comlink as a {@link WorkerHostApi}. The calls that
+ * arrive name a `SessionHost` method and are dispatched as its op table entry says (`ops.ts`);
+ * this file names none of them.
  *
  * What the host asks of the connection side (frames to send, links to close or open, events) is
- * collected during a turn and sent as one {@link SinkBatch}, its frames transferred, in a single
- * proxied call: a round trip per frame would cost more than the crypto it carries.
+ * collected during a turn ({@link TurnBatch}) and sent as one `SinkBatch`, its frames transferred,
+ * in a single proxied call: a round trip per frame would cost more than the crypto it carries.
  *
  * With an outbox store that writes asynchronously (IndexedDB), every batch and every result waits
  * until the store has committed the records appended before it: nothing the host promised leaves
@@ -16,14 +18,14 @@
  */
 import { type Endpoint, expose, transfer, wrap } from 'comlink'
 import { ConclaveError, errorCode } from '../errors.ts'
-import type { SessionId } from '../ids.ts'
+import type { PartyId, SessionId } from '../ids.ts'
 import type { GrantStore } from '../session/grants.ts'
 import { createInThreadSessionHost } from '../session/host.ts'
 import type { OutboxState } from '../session/outbox.ts'
 import type { HostSink, SessionHost } from '../session/types.ts'
 import { checkWorkerHostConfig, hostConfigInWorker } from './config.ts'
 import { registerErrorTransfer } from './errors.ts'
-import { type ArgsOf, HOST_OPS, hasOp, ownProposal, SINK_OPS } from './ops.ts'
+import { type AnyHostOp, type HostMethod, hostOp, ownProposal, SINK_OPS } from './ops.ts'
 import { TransferList } from './transfer.ts'
 import { TurnBatch } from './turn.ts'
 import type {
@@ -201,24 +203,23 @@ class WorkerHost implements WorkerHostApi {
   }
 
   /** Call `method` on the host with the arguments as its op's `in` hook makes them. */
-  private invoke(host: SessionHost, method: keyof typeof HOST_OPS, args: unknown[]): unknown {
-    const spec = HOST_OPS[method]
-    const inArgs = 'in' in spec ? spec.in(args, { sink: this.sink! }) : args
-    return (host[method] as AnyMethod).apply(host, inArgs)
+  private invoke(host: SessionHost, method: string, op: AnyHostOp, args: unknown[]): unknown {
+    const inArgs = op.in ? op.in(args, { sink: this.sink! }) : args
+    return (host[method as HostMethod] as AnyMethod).apply(host, inArgs)
   }
 
   apply(calls: BridgeCall[]): void {
     for (const call of calls) {
-      const spec = hasOp(HOST_OPS, call.method) ? HOST_OPS[call.method] : undefined
+      const op = hostOp(call.method)
       try {
-        if (!spec || spec.via !== 'turn') throw new ConclaveError('INVALID_ARGUMENT', 'not a queued call')
-        this.invoke(this.running(), call.method as keyof typeof HOST_OPS, call.args)
+        if (op?.via !== 'turn')
+          throw new ConclaveError('INVALID_ARGUMENT', `${call.method} is not a queued call`)
+        this.invoke(this.running(), call.method, op, call.args)
       } catch (e) {
-        const sessionId =
-          spec && 'session' in spec ? (spec.session as (a: unknown[]) => SessionId)(call.args) : undefined
-        if (spec && 'opens' in spec && sessionId !== undefined) this.failedOpens.set(sessionId, e)
+        const sessionId = op?.session?.(call.args)
+        if (op?.opens && sessionId !== undefined) this.failedOpens.set(sessionId, e)
         this.checkStore(e)
-        this.report(e, call, sessionId)
+        this.report(e, call, sessionId, op?.peer?.(call.args))
       }
     }
   }
@@ -227,38 +228,38 @@ class WorkerHost implements WorkerHostApi {
    * A void call failed where the caller could not see it: tell the party through a `drop` event
    * (the session or link it concerns never came to be; nothing claims it opened or closed).
    */
-  private report(e: unknown, call: BridgeCall, sessionId: SessionId | undefined): void {
-    const spec = hasOp(HOST_OPS, call.method) ? HOST_OPS[call.method] : undefined
-    const peer =
-      spec && 'peer' in spec
-        ? (spec.peer as (a: unknown[]) => ArgsOf<HostSink, 'requestLink'>[0])(call.args)
-        : undefined
+  private report(
+    e: unknown,
+    call: BridgeCall,
+    sessionId: SessionId | undefined,
+    peer: PartyId | undefined,
+  ): void {
     this.sink?.event({
       type: 'drop',
       code: errorCode(e) ?? 'INVALID_ARGUMENT',
       ...(peer !== undefined ? { peer } : {}),
       ...(sessionId !== undefined ? { sessionId } : {}),
-      reason: `${String(call.method)} failed in the session host Worker: ${e instanceof Error ? e.message : String(e)}`,
+      reason: `${call.method} failed in the session host Worker: ${e instanceof Error ? e.message : String(e)}`,
     })
   }
 
   async call(call: HostCall): Promise<WithSnapshot<unknown>> {
-    const spec = hasOp(HOST_OPS, call.method) ? HOST_OPS[call.method] : undefined
-    if (!spec || spec.via !== 'call')
-      throw new ConclaveError('INVALID_ARGUMENT', `${String(call.method)} is not a call of the session host`)
+    const op = hostOp(call.method)
+    if (op?.via !== 'call')
+      throw new ConclaveError('INVALID_ARGUMENT', `${call.method} is not a call of the session host`)
     const host = this.running()
     const args = [...call.args]
-    if ('signal' in spec && call.waitId !== undefined) {
+    if (op.signal !== undefined && call.waitId !== undefined) {
+      // the caller's AbortSignal, rebuilt on this side: `cancel(waitId)` aborts it
       const controller = new AbortController()
       if (call.aborted) controller.abort()
       this.waits.set(call.waitId, controller)
-      const at = (spec as { signal: number }).signal
-      args[at] = { ...(args[at] as object), signal: controller.signal }
+      args[op.signal] = { ...(args[op.signal] as object), signal: controller.signal }
     }
-    const sessionId = 'session' in spec ? (spec.session as (a: unknown[]) => SessionId)(args) : undefined
+    const sessionId = op.session?.(args)
     let value: unknown
     try {
-      value = await this.invoke(host, call.method as keyof typeof HOST_OPS, args)
+      value = await this.invoke(host, call.method, op, args)
     } catch (e) {
       this.checkStore(e)
       const failed = sessionId !== undefined ? this.failedOpens.get(sessionId) : undefined
@@ -268,9 +269,7 @@ class WorkerHost implements WorkerHostApi {
       if (call.waitId !== undefined) this.waits.delete(call.waitId)
     }
     const transfers = new TransferList()
-    const back =
-      'back' in spec ? (spec.back as (v: unknown, t: TransferList) => unknown)(value, transfers) : value
-    return this.result(back, transfers)
+    return this.result(op.back ? op.back(value, transfers) : value, transfers)
   }
 
   /** A call's result, once the records behind it are committed (the snapshot is taken then). */

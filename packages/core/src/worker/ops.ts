@@ -246,6 +246,31 @@ export function hasOp<T extends object>(table: T, name: unknown): name is keyof 
   return typeof name === 'string' && Object.hasOwn(table, name)
 }
 
+/** The methods of the host seam, by name. */
+export type HostMethod = keyof typeof HOST_OPS
+
+/**
+ * An entry of {@link HOST_OPS} as the bridge's generic code reads it: each hook takes and gives
+ * the arguments as an array (the table above checked them against the method's own types).
+ */
+export interface AnyHostOp {
+  via: 'turn' | 'call' | 'main'
+  strict?: true
+  opens?: true
+  signal?: number
+  out?(args: unknown[], t: TransferList, main: MainSide): unknown[]
+  in?(args: unknown[], worker: WorkerSide): unknown[]
+  session?(args: unknown[]): SessionId
+  peer?(args: unknown[]): PartyId
+  back?(value: unknown, t: TransferList): unknown
+  done?(value: unknown, main: MainSide): void
+}
+
+/** The entry of a method name that came across, if it names one. */
+export function hostOp(method: unknown): AnyHostOp | undefined {
+  return hasOp(HOST_OPS, method) ? (HOST_OPS[method] as AnyHostOp) : undefined
+}
+
 /** Options carried with their `signal` left out (it cannot cross). */
 export function withoutSignal(options: ReceiveOptions | undefined): Omit<ReceiveOptions, 'signal'> {
   const { signal: _signal, ...rest } = options ?? {}

@@ -35,7 +35,9 @@ import type {
 import { checkWorkerHostConfig } from './config.ts'
 import { registerErrorTransfer } from './errors.ts'
 import {
+  type AnyHostOp,
   HOST_OPS,
+  type HostMethod,
   hasOp,
   type MainMethods,
   type MainSide,
@@ -111,17 +113,8 @@ function emptyCounters(): CounterSnapshot {
   }
 }
 
-type HostMethod = keyof typeof HOST_OPS
 /** A method called by name, with arguments its op table entry checked. */
 type AnyMethod = (...args: unknown[]) => unknown
-/** An entry of the op table, as the generic code below reads it. */
-interface LooseOp {
-  via: 'turn' | 'call' | 'main'
-  strict?: true
-  signal?: number
-  out?: (args: unknown[], t: TransferList, main: MainSide) => unknown[]
-  done?: (value: unknown, main: MainSide) => void
-}
 
 /** The methods this side answers itself (the op table's `via: 'main'`), and the Worker's lifecycle. */
 type ProxySide = Pick<
@@ -216,7 +209,7 @@ class WorkerSessionHostProxy implements MainSide, ProxySide {
 
   /** A void method: its arguments, as its op makes them, join this turn's batch. */
   turn(method: HostMethod, args: unknown[]): void {
-    const spec = HOST_OPS[method] as LooseOp
+    const spec = HOST_OPS[method] as AnyHostOp
     if (this.state !== 'running') {
       if (spec.strict) throw stoppedError()
       return
@@ -227,7 +220,7 @@ class WorkerSessionHostProxy implements MainSide, ProxySide {
   /** A method with a result: the queue goes first, the snapshot that comes back is applied. */
   call(method: HostMethod, args: unknown[]): Promise<unknown> {
     if (this.state !== 'running') return Promise.reject(stoppedError())
-    const spec = HOST_OPS[method] as LooseOp
+    const spec = HOST_OPS[method] as AnyHostOp
     const t = new TransferList()
     let wire: unknown[]
     try {
@@ -371,7 +364,7 @@ function hostOf(proxy: WorkerSessionHostProxy): WorkerSessionHost {
     terminate: () => local.terminate(),
     restored: () => local.restored(),
   }
-  for (const [method, spec] of Object.entries(HOST_OPS) as [HostMethod, LooseOp][]) {
+  for (const [method, spec] of Object.entries(HOST_OPS) as [HostMethod, AnyHostOp][]) {
     host[method] =
       spec.via === 'turn'
         ? (...args: unknown[]) => proxy.turn(method, args)
