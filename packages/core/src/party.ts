@@ -25,6 +25,7 @@ import type {
 } from './session/types.ts'
 import type { Link, Transport } from './transport/types.ts'
 import { deriveSessionId } from './wire/sid.ts'
+import { rosterHostConfig } from './worker/config.ts'
 
 /** Options of {@link createParty}. */
 export interface PartyOptions {
@@ -141,9 +142,7 @@ class PartyImpl implements Party {
         crypto: o.crypto,
         identity: o.identity,
         ...(o.mode !== undefined ? { mode: o.mode } : {}),
-        ...(o.roster
-          ? { roster: new Set(o.roster.parties.keys()), grantIssuers: o.roster.grantIssuers }
-          : {}),
+        ...(o.roster ? rosterHostConfig(o.roster) : {}),
         ...(o.grantStore ? { grantStore: o.grantStore } : {}),
         ...(o.limits ? { limits: o.limits } : {}),
         ...(o.epoch ? { epoch: o.epoch } : {}),
@@ -251,7 +250,7 @@ class PartyImpl implements Party {
       throw new ConclaveError('INVALID_ARGUMENT', '"participants" expected an array of PartyIds')
     const participants = [...options.participants].map((p) => parsePartyId(p)).sort()
     this.host.openSession({ ...options, id, participants })
-    const s = new Session(id, participants, this.id, this.host, this.host.resumeOf?.(id))
+    const s = new Session(id, participants, this.id, this.host, this.host.resumeOf(id))
     this.sessions.set(id, s)
     return s
   }

@@ -1,6 +1,6 @@
 /**
  * The session host compliance suite against a Web Worker host (WebCrypto with @noble/ciphers in
- * the Worker), in a real browser.
+ * the Worker, the outbox store in IndexedDB), in a real browser.
  */
 import {
   createBrowserWorkerSessionHost,
@@ -10,6 +10,9 @@ import {
 } from '@conclave/core'
 import { runSessionHostTests } from '@conclave/core/testing'
 
+const run = Math.random().toString(36).slice(2)
+let n = 0
+
 runSessionHostTests(
   'Web Worker',
   (setup) =>
@@ -17,5 +20,9 @@ runSessionHostTests(
       new Worker(new URL('./fixtures/session-host.worker.ts', import.meta.url), { type: 'module' }),
       toWorkerHostConfig(setup),
     ),
-  { crypto: () => createWebCryptoBackend(), released: (host) => (host as WorkerSessionHost).closed },
+  {
+    crypto: () => createWebCryptoBackend(),
+    released: (host) => (host as WorkerSessionHost).closed,
+    outbox: () => ({ indexedDb: `conclave-host-compliance-${run}-${++n}` }),
+  },
 )

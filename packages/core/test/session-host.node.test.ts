@@ -2,6 +2,9 @@
  * The session host compliance suite against the in-thread host and the worker_threads host, and
  * the boundary itself: errors keep their code and details, frames are transferred, Workers end.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { MessageChannel } from 'node:worker_threads'
 import {
   ConclaveError,
@@ -19,10 +22,15 @@ import {
   type WorkerSessionHost,
   workerCrypto,
 } from '@conclave/core'
-import { createNodeCrypto, createNodeWorkerSessionHost } from '@conclave/core/node'
+import {
+  createFileGrantStore,
+  createFileOutboxStore,
+  createNodeCrypto,
+  createNodeWorkerSessionHost,
+} from '@conclave/core/node'
 import { runSessionHostTests } from '@conclave/core/testing'
 import { type Endpoint, expose, wrap } from 'comlink'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 
 /** Worker and port handles of this process (what would keep it alive). */
 function boundaryHandles(): number {
@@ -37,13 +45,29 @@ async function released(host: SessionHost): Promise<void> {
   expect(process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker')).toEqual([])
 }
 
-runSessionHostTests('in-thread', async (setup) => createInThreadSessionHost(setup), {
-  crypto: createNodeCrypto,
-})
+/** Store files no test used before (the directory goes when the file's tests end). */
+const storeDir = mkdtempSync(join(tmpdir(), 'conclave-host-stores-'))
+afterAll(() => rmSync(storeDir, { recursive: true, force: true }))
+let storeFiles = 0
+const grantStore = () => ({ file: join(storeDir, `grants-${++storeFiles}.jsonl`) })
+const outbox = () => ({ file: join(storeDir, `outbox-${++storeFiles}.log`) })
+
+runSessionHostTests(
+  'in-thread',
+  async ({ grantStore: grants, outbox: journal, ...setup }) =>
+    createInThreadSessionHost({
+      ...setup,
+      ...(grants ? { grantStore: createFileGrantStore(grants.file) } : {}),
+      ...(journal && 'file' in journal ? { outbox: createFileOutboxStore(journal.file) } : {}),
+    }),
+  { crypto: createNodeCrypto, grantStore, outbox },
+)
 
 runSessionHostTests('worker_threads', (setup) => createNodeWorkerSessionHost(toWorkerHostConfig(setup)), {
   crypto: createNodeCrypto,
   released,
+  grantStore,
+  outbox,
 })
 
 // The browser entry's setup (WebCrypto with @noble/ciphers, an EventTarget-style endpoint) without

@@ -187,10 +187,10 @@ export interface SessionHost {
    */
   openSession(options: SessionOptions): void
   /**
-   * Progress of a session resumed from an outbox store in this host's lifetime (optional: hosts
-   * without a store need not implement it).
+   * Progress of a session resumed from an outbox store in this host's lifetime (undefined for
+   * any other session, and always without a store).
    */
-  resumeOf?(sessionId: SessionId): SessionResume | undefined
+  resumeOf(sessionId: SessionId): SessionResume | undefined
   /** Open a session as its proposer and send the proposal to the others. */
   propose(options: ProposeOptions): Promise<SessionId>
   /** Proposals received and not joined yet. */
@@ -206,7 +206,7 @@ export interface SessionHost {
    * @throws ConclaveError `ROUND_TIMEOUT` naming who did not ack (or the silent proposer); the
    *   session is then aborted
    */
-  started?(sessionId: SessionId, options?: { timeoutMs?: number }): Promise<void>
+  started(sessionId: SessionId, options?: { timeoutMs?: number }): Promise<void>
   closeSession(sessionId: SessionId): void
   peers(): PeerInfo[]
   counters(): CounterSnapshot

@@ -4,10 +4,10 @@
  * @packageDocumentation
  */
 
-export {
-  type MakeSessionHost,
-  runSessionHostTests,
-  type SessionHostSetup,
-  type SessionHostTestOptions,
-} from './session-host-compliance.ts'
+export type {
+  MakeSessionHost,
+  SessionHostSetup,
+  SessionHostTestOptions,
+} from './host-harness.ts'
+export { runSessionHostTests } from './session-host-compliance.ts'
 export { runTransportTests, type TransportPair } from './transport-compliance.ts'

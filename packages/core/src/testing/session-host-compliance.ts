@@ -1,7 +1,9 @@
 /**
  * The session host compliance suite: every session host (in-thread, Worker in Node, Worker in a
  * browser) must pass it. It drives real parties (`createParty({ host })`) over the memory
- * transport, so it checks the host through the only interface the party uses.
+ * transport, so it checks the host through the only interface the party uses. The host's options
+ * (roster, grant issuers, mode, limits, stores) are checked in `session-host-options.ts`, run
+ * from here, so that every host shows each option changing its behaviour the same way.
  *
  * ```ts
  * runSessionHostTests('in-thread', async (setup) => createInThreadSessionHost(setup))
@@ -11,72 +13,33 @@
 import {
   ConclaveError,
   type CryptoBackend,
-  createMemoryNetwork,
-  createNobleBackend,
-  createParty,
   encodePayload,
   encodeUnit,
   envelopeSignedBytes,
   equalBytes,
   generateIdentity,
-  type Limits,
   type Link,
   type MemoryNetwork,
   type Party,
-  type PartyEvent,
   type PartyId,
   partyIdToBytes,
   SecureChannel,
-  type SessionHost,
-  type SessionId,
   type SigningKey,
   sessionIdToBytes,
   utf8,
 } from '@conclave/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { RecordType } from '../wire/frame.ts'
-
-/** What a host factory gets: one party's backend, key and limits. */
-export interface SessionHostSetup {
-  crypto: CryptoBackend
-  identity: SigningKey
-  limits?: Partial<Limits>
-}
-
-/** Builds the host under test for one party. */
-export type MakeSessionHost = (setup: SessionHostSetup) => Promise<SessionHost>
-
-/** Options of {@link runSessionHostTests}. */
-export interface SessionHostTestOptions {
-  /** The parties' crypto backend. @default createNobleBackend() */
-  crypto?: () => CryptoBackend
-  /**
-   * Resolve once a stopped host has released everything it held (its Worker ended, its ports
-   * closed); reject or time out when it has not. Checked after every test.
-   */
-  released?: (host: SessionHost) => Promise<void>
-}
-
-interface TestParty {
-  party: Party
-  host: SessionHost
-  key: SigningKey
-  events: PartyEvent[]
-}
+import {
+  hostHarness,
+  type MakeSessionHost,
+  randomSid,
+  type SessionHostTestOptions,
+  until,
+} from './host-harness.ts'
+import { sessionHostOptionTests } from './session-host-options.ts'
 
 const decode = (b: Uint8Array): string => new TextDecoder().decode(b)
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
-
-function randomSid(crypto: CryptoBackend): SessionId {
-  return [...crypto.randomBytes(32)].map((b) => b.toString(16).padStart(2, '0')).join('') as SessionId
-}
 
 /** A peer with a real identity and a real secure channel that sends whatever unit a test crafts. */
 async function rawPeer(
@@ -145,45 +108,8 @@ export function runSessionHostTests(
   makeHost: MakeSessionHost,
   options: SessionHostTestOptions = {},
 ): void {
-  const backend = options.crypto ?? (() => createNobleBackend())
-
   describe(`session host compliance: ${name}`, () => {
-    const cleanups: (() => Promise<void>)[] = []
-    const hosts: SessionHost[] = []
-
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c()
-      for (const h of hosts.splice(0)) {
-        h.stop()
-        await options.released?.(h)
-      }
-    })
-
-    async function makeParty(
-      net: MemoryNetwork,
-      crypto: CryptoBackend,
-      limits?: Partial<Limits>,
-    ): Promise<TestParty> {
-      const { key } = await generateIdentity(crypto)
-      const host = await makeHost({ crypto, identity: key, ...(limits ? { limits } : {}) })
-      hosts.push(host)
-      const party = createParty({ identity: key, crypto, transport: net.transport(), host })
-      const events: PartyEvent[] = []
-      party.on('event', (e) => events.push(e))
-      await party.start()
-      cleanups.push(() => party.stop())
-      return { party, host, key, events }
-    }
-
-    async function group(n: number, limits?: Partial<Limits>) {
-      const crypto = backend()
-      const net = createMemoryNetwork()
-      const ps: TestParty[] = []
-      for (let i = 0; i < n; i++) ps.push(await makeParty(net, crypto, limits))
-      const ids = ps.map((p) => p.party.id).sort()
-      ps.sort((a, b) => (a.party.id < b.party.id ? -1 : 1))
-      return { crypto, net, ps, ids }
-    }
+    const { cleanups, group } = hostHarness(makeHost, options)
 
     it('exchanges direct and broadcast messages among three parties', async () => {
       const { crypto, ps, ids } = await group(3)
@@ -386,4 +312,5 @@ export function runSessionHostTests(
       for (const p of ps) await options.released?.(p.host)
     })
   })
+  sessionHostOptionTests(name, makeHost, options)
 }

@@ -16,8 +16,8 @@
 import type { Endpoint } from 'comlink'
 import { nobleAead } from '../crypto/aead.ts'
 import { openIndexedDbOutboxStore } from '../session/outbox-store.idb.ts'
-import { workerCrypto, workerOutbox } from './config.ts'
 import { exposeSessionHost } from './expose.ts'
+import { workerCrypto, workerOutbox } from './factories.ts'
 
 exposeSessionHost(globalThis as unknown as Endpoint, workerCrypto({ noble: nobleAead }), {
   outbox: workerOutbox({

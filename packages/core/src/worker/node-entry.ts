@@ -2,7 +2,7 @@
  * The entry of a Node session host Worker (worker_threads): the host behind comlink on
  * `parentPort`, with WebCrypto Ed25519/X25519 or noble, node:crypto's ChaCha20-Poly1305, and the
  * file outbox store (`outbox: { file: path }` in the config; `{ indexedDb }` is refused with
- * OUTBOX_UNAVAILABLE: Node has no IndexedDB). Started by `createNodeWorkerSessionHost`.
+ * OUTBOX_UNAVAILABLE: Node has no IndexedDB) and the file grant store (`grantStore: { file: path }`). Started by `createNodeWorkerSessionHost`.
  * @module
  */
 /// <reference path="./comlink-node-adapter.d.ts" />
@@ -12,9 +12,10 @@ import { nodeAead } from '../crypto/aead.node.ts'
 import { nobleAead } from '../crypto/aead.ts'
 import { withNodeNative } from '../crypto/native.node.ts'
 import { ConclaveError } from '../errors.ts'
+import { createFileGrantStore } from '../session/grant-store.node.ts'
 import { createFileOutboxStore } from '../session/outbox-store.node.ts'
-import { workerCrypto, workerOutbox } from './config.ts'
 import { exposeSessionHost } from './expose.ts'
+import { workerCrypto, workerGrantStore, workerOutbox } from './factories.ts'
 
 if (!parentPort) throw new ConclaveError('NOT_STARTED', 'node-entry.ts runs inside a worker_threads Worker')
 exposeSessionHost(
@@ -22,5 +23,6 @@ exposeSessionHost(
   workerCrypto({ node: nodeAead, noble: nobleAead }, withNodeNative),
   {
     outbox: workerOutbox({ file: (path) => createFileOutboxStore(path) }),
+    grantStore: workerGrantStore({ file: (path) => createFileGrantStore(path) }),
   },
 )

@@ -1,18 +1,20 @@
 /**
  * The main-thread side of the session host boundary: {@link createWorkerSessionHost} returns a
- * `SessionHost` (so `createParty({ host })` works unchanged) whose work runs in a Worker.
+ * `SessionHost` (so `createParty({ host })` works unchanged) whose work runs in a Worker. Its
+ * methods are made from the op table (`ops.ts`), one per entry, so this file names none of them.
  *
  * How the synchronous methods of `SessionHost` stay synchronous:
- * - `linkOpened`, `linkFrame`, `linkClosed`, `openSession`, `closeSession` are queued and sent as
- *   one batch per turn (frames transferred). Any call with a result first sends the queue, so the
- *   Worker sees every call in the caller's order (comlink keeps order on one endpoint).
+ * - The void methods (`via: 'turn'`: links, frames, sessions opened and closed) are queued and
+ *   sent as one batch per turn (frames transferred). Any call with a result first sends the
+ *   queue, so the Worker sees every call in the caller's order (comlink keeps order on one
+ *   endpoint).
  * - `openSession` checks on this side what makes it throw (a session id opened before, the
  *   participants): the same `SESSION_EXISTS` / `INVALID_ARGUMENT` the in-thread host throws. A
  *   failure only the Worker can see becomes a `drop` event, and the calls that follow on that
  *   session reject with the original error.
- * - `peers()`, `counters()` and `proposals()` answer from a snapshot the Worker sends with every
- *   batch and every result: after `await receive(…)` the counters include that message; frames
- *   still queued in this turn are not counted yet.
+ * - `peers()`, `counters()` and `proposals()` (`via: 'main'`) answer from a snapshot the Worker
+ *   sends with every batch and every result: after `await receive(…)` the counters include that
+ *   message; frames still queued in this turn are not counted yet.
  * - `resumeOf()` answers from what the Worker's outbox store held at start (`restored()`), once
  *   the session was reopened through this host.
  * @module
@@ -22,28 +24,35 @@ import type { CounterSnapshot } from '../counters.ts'
 import { ConclaveError, type ErrorCode, errorCode } from '../errors.ts'
 import { type PartyId, partyIdFromBytes, type SessionId } from '../ids.ts'
 import { type Limits, resolveLimits } from '../session/limits.ts'
-import { SessionState } from '../session/session-state.ts'
 import type {
   HostSink,
-  LinkInfo,
   PeerInfo,
   ProposalInfo,
-  ProposeOptions,
   ReceiveOptions,
   SessionHost,
-  SessionOptions,
   SessionResume,
 } from '../session/types.ts'
 import { checkWorkerHostConfig } from './config.ts'
 import { registerErrorTransfer } from './errors.ts'
+import {
+  type AnyHostOp,
+  HOST_OPS,
+  type HostMethod,
+  hasOp,
+  type MainMethods,
+  type MainSide,
+  ownProposal,
+  SINK_OPS,
+  withoutSignal,
+} from './ops.ts'
 import { TransferList } from './transfer.ts'
+import { TurnBatch } from './turn.ts'
 import type {
-  HostOp,
+  HostCall,
   HostSnapshot,
   RemoteSink,
   RestoredSession,
   SinkBatch,
-  WireReceiveOptions,
   WithSnapshot,
   WorkerHostApi,
   WorkerHostConfig,
@@ -104,38 +113,26 @@ function emptyCounters(): CounterSnapshot {
   }
 }
 
-/** Only the fields of SessionOptions, cloneable. */
-function wireSessionOptions(o: SessionOptions): SessionOptions {
-  return {
-    id: o.id,
-    participants: [...o.participants],
-    ...(o.roundTimeoutMs !== undefined ? { roundTimeoutMs: o.roundTimeoutMs } : {}),
-    ...(o.roundTimeouts !== undefined ? { roundTimeouts: { ...o.roundTimeouts } } : {}),
-  }
-}
+/** A method called by name, with arguments its op table entry checked. */
+type AnyMethod = (...args: unknown[]) => unknown
 
-function wireReceiveOptions(o: ReceiveOptions): WireReceiveOptions {
-  return {
-    ...(o.kind !== undefined ? { kind: o.kind } : {}),
-    ...(o.broadcast !== undefined ? { broadcast: o.broadcast } : {}),
-    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-    ...(o.signal?.aborted ? { aborted: true } : {}),
-  }
-}
+/** The methods this side answers itself (the op table's `via: 'main'`), and the Worker's lifecycle. */
+type ProxySide = Pick<
+  WorkerSessionHost,
+  MainMethods<typeof HOST_OPS> | 'self' | 'closed' | 'terminate' | 'restored'
+>
 
-class WorkerSessionHostProxy implements WorkerSessionHost {
+class WorkerSessionHostProxy implements MainSide, ProxySide {
   readonly self: PartyId
   readonly closed: Promise<void>
-  private readonly limits: Limits
+  readonly limits: Limits
+  /** Every session id opened through this host (ids are never reused). */
+  readonly opened = new Set<SessionId>()
   private readonly remote: Remote<WorkerHostApi>
   private state: 'starting' | 'running' | 'stopping' | 'gone' = 'starting'
   private sink: HostSink | undefined
-  private ops: HostOp[] = []
-  private transfers = new TransferList()
-  private scheduled = false
+  private readonly batch: TurnBatch
   private snap: HostSnapshot = { version: 0, peers: [], counters: emptyCounters(), proposals: [] }
-  /** Every session id opened through this host (ids are never reused). */
-  private readonly opened = new Set<SessionId>()
   /** What the Worker's outbox store held open at start. */
   private restoredList: RestoredSession[] = []
   private readonly pending = new Set<(e: unknown) => void>()
@@ -152,6 +149,10 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
     this.self = partyIdFromBytes(config.identity.publicKey)
     this.limits = resolveLimits(config.limits)
     this.remote = wrap<WorkerHostApi>(endpoint)
+    this.batch = new TurnBatch((calls, buffers) => {
+      if (this.state === 'gone') return
+      this.remote.apply(transfer(calls, buffers)).catch((e: unknown) => this.report(e, 'apply failed'))
+    })
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve
     })
@@ -170,6 +171,11 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
     if (this.state === 'starting') this.state = 'running'
   }
 
+  /** The sink the host reports to (from `connect`, through the op table). */
+  connect(sink: HostSink): void {
+    this.sink = sink
+  }
+
   // ── Worker → main ───────────────────────────────────────────────────────────────────
 
   private deliver(batch: SinkBatch): void {
@@ -179,22 +185,10 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
     if (!sink) return
     for (const op of batch.ops) {
       try {
-        switch (op.op) {
-          case 'send-frame':
-            sink.sendFrame(op.linkId, op.frame)
-            break
-          case 'close-link':
-            sink.closeLink(op.linkId, op.code, op.reason)
-            break
-          case 'request-link':
-            sink.requestLink(op.peer)
-            break
-          case 'event':
-            sink.event(op.event)
-            break
-        }
+        if (!hasOp(SINK_OPS, op.method)) throw new ConclaveError('INVALID_ARGUMENT', 'not a sink call')
+        ;(sink[op.method] as AnyMethod).apply(sink, op.args)
       } catch (e) {
-        this.report(e, `${op.op} failed on the main thread`)
+        this.report(e, `${String(op.method)} failed on the main thread`)
       }
     }
   }
@@ -213,25 +207,56 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
 
   // ── main → Worker ───────────────────────────────────────────────────────────────────
 
-  private push(op: HostOp): void {
-    if (this.state !== 'running') return
-    this.ops.push(op)
-    if (this.scheduled) return
-    this.scheduled = true
-    queueMicrotask(() => {
-      this.scheduled = false
-      this.flush()
-    })
+  /** A void method: its arguments, as its op makes them, join this turn's batch. */
+  turn(method: HostMethod, args: unknown[]): void {
+    const spec = HOST_OPS[method] as AnyHostOp
+    if (this.state !== 'running') {
+      if (spec.strict) throw stoppedError()
+      return
+    }
+    this.batch.push({ method, args: spec.out ? spec.out(args, this.batch.transfers, this) : args })
   }
 
-  /** Send the queued void calls now, as one message. */
-  private flush(): void {
-    if (this.ops.length === 0 || this.state === 'gone') return
-    const ops = this.ops
-    const buffers = this.transfers.list()
-    this.ops = []
-    this.transfers = new TransferList()
-    this.remote.apply(transfer(ops, buffers)).catch((e: unknown) => this.report(e, 'apply failed'))
+  /** A method with a result: the queue goes first, the snapshot that comes back is applied. */
+  call(method: HostMethod, args: unknown[]): Promise<unknown> {
+    if (this.state !== 'running') return Promise.reject(stoppedError())
+    const spec = HOST_OPS[method] as AnyHostOp
+    const t = new TransferList()
+    let wire: unknown[]
+    try {
+      wire = spec.out ? spec.out(args, t, this) : [...args]
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    let signal: AbortSignal | undefined
+    if (spec.signal !== undefined) {
+      const options = args[spec.signal] as ReceiveOptions | undefined
+      signal = options?.signal
+      wire[spec.signal] = withoutSignal(options)
+    }
+    const call: HostCall = { method, args: wire, ...(signal?.aborted ? { aborted: true } : {}) }
+    const send = (waitId: string | undefined): Promise<unknown> => {
+      this.batch.flush()
+      const out = waitId !== undefined ? { ...call, waitId } : call
+      return this.track(this.remote.call(transfer(out, t.list()))).then((r: WithSnapshot<unknown>) => {
+        this.applySnapshot(r.snapshot)
+        spec.done?.(r.value, this)
+        return r.value
+      })
+    }
+    if (!signal || signal.aborted) return send(signal ? `w${++this.waitSeq}` : undefined)
+    // a signal cannot cross: it becomes a waitId that `cancel` aborts in the Worker
+    const waitId = `w${++this.waitSeq}`
+    const onAbort = (): void => {
+      if (this.state !== 'running' && this.state !== 'stopping') return
+      this.batch.flush()
+      this.remote.cancel(waitId).catch(() => undefined)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    const result = send(waitId)
+    const off = (): void => signal.removeEventListener('abort', onAbort)
+    result.then(off, off)
+    return result
   }
 
   /** Settle with the Worker's answer, or with the reason the Worker went away. */
@@ -251,156 +276,21 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
     })
   }
 
-  /** A call with a result: the queue goes first, the snapshot that comes back is applied. */
-  private call<T>(invoke: () => Promise<WithSnapshot<T>>): Promise<T> {
-    if (this.state !== 'running') return Promise.reject(stoppedError())
-    this.flush()
-    return this.track(invoke()).then((r) => {
-      this.applySnapshot(r.snapshot)
-      return r.value
-    })
-  }
-
-  /** A receive / collect: its signal becomes a `waitId` that `cancel` aborts in the Worker. */
-  private waitCall<T>(
-    signal: AbortSignal | undefined,
-    invoke: (waitId: string | undefined) => Promise<WithSnapshot<T>>,
-  ): Promise<T> {
-    if (!signal || signal.aborted) return this.call(() => invoke(signal ? `w${++this.waitSeq}` : undefined))
-    const waitId = `w${++this.waitSeq}`
-    const onAbort = (): void => {
-      if (this.state !== 'running' && this.state !== 'stopping') return
-      this.flush()
-      this.remote.cancel(waitId).catch(() => undefined)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    const result = this.call(() => invoke(waitId))
-    const off = (): void => signal.removeEventListener('abort', onAbort)
-    result.then(off, off)
-    return result
-  }
-
-  // ── SessionHost ─────────────────────────────────────────────────────────────────────
-
-  connect(sink: HostSink): void {
-    this.sink = sink
-    this.push({ op: 'connect' })
-  }
-
-  linkOpened(info: LinkInfo): void {
-    this.push({
-      op: 'link-opened',
-      info: {
-        linkId: info.linkId,
-        peer: info.peer,
-        initiator: info.initiator,
-        kind: info.kind,
-        maxFrameSize: info.maxFrameSize,
-        fingerprints: info.fingerprints
-          ? { local: [...info.fingerprints.local], remote: [...info.fingerprints.remote] }
-          : undefined,
-      },
-    })
-  }
-
-  /** Takes ownership of `frame`: when it spans its buffer exactly, that buffer is transferred (detached here). */
-  linkFrame(linkId: string, frame: Uint8Array): void {
-    if (this.state !== 'running') return
-    this.push({ op: 'link-frame', linkId, frame: this.transfers.own(frame) })
-  }
-
-  linkClosed(linkId: string, code: ErrorCode, reason: string): void {
-    this.push({ op: 'link-closed', linkId, code, reason })
-  }
-
-  /** @throws ConclaveError `SESSION_EXISTS`, `INVALID_ARGUMENT`, `NOT_STARTED` */
-  openSession(options: SessionOptions): void {
-    if (this.state !== 'running') throw stoppedError()
-    if (this.opened.has(options.id)) {
-      throw new ConclaveError(
-        'SESSION_EXISTS',
-        `session ${options.id.slice(0, 16)}… was already opened by this party`,
-      )
-    }
-    // the in-thread host's own checks, run here so that they throw to the caller
-    new SessionState(options, this.self, this.limits, 0)
-    this.opened.add(options.id)
-    this.push({ op: 'open-session', options: wireSessionOptions(options) })
-  }
-
-  propose(options: ProposeOptions): Promise<SessionId> {
-    const params = new TransferList()
-    const wire: ProposeOptions = {
-      protocol: options.protocol,
-      participants: [...options.participants],
-      ...(options.params !== undefined ? { params: params.copy(options.params) } : {}),
-      ...(options.roundTimeoutMs !== undefined ? { roundTimeoutMs: options.roundTimeoutMs } : {}),
-      ...(options.roundTimeouts !== undefined ? { roundTimeouts: { ...options.roundTimeouts } } : {}),
-    }
-    return this.call(() => this.remote.propose(transfer(wire, params.list()))).then((id) => {
-      this.opened.add(id)
-      return id
-    })
-  }
+  // ── answered here ───────────────────────────────────────────────────────────────────
 
   proposals(): ProposalInfo[] {
     const cutoff = Date.now() - this.limits.unknownSessionHoldMs
     return this.snap.proposals
       .filter((p) => p.receivedAt >= cutoff && !this.opened.has(p.sessionId))
-      .map((p) => ({ ...p, params: p.params.slice(), participants: [...p.participants] }))
-  }
-
-  send(sessionId: SessionId, to: PartyId, round: number, body: Uint8Array, kind?: string): Promise<void> {
-    if (!(body instanceof Uint8Array))
-      return Promise.reject(new ConclaveError('INVALID_ARGUMENT', '"body" expected Uint8Array'))
-    const t = new TransferList()
-    const copy = t.copy(body)
-    return this.call(() => this.remote.send(sessionId, to, round, transfer(copy, t.list()), kind))
-  }
-
-  broadcast(sessionId: SessionId, round: number, body: Uint8Array, kind?: string): Promise<void> {
-    if (!(body instanceof Uint8Array))
-      return Promise.reject(new ConclaveError('INVALID_ARGUMENT', '"body" expected Uint8Array'))
-    const t = new TransferList()
-    const copy = t.copy(body)
-    return this.call(() => this.remote.broadcast(sessionId, round, transfer(copy, t.list()), kind))
-  }
-
-  receive(
-    sessionId: SessionId,
-    from: PartyId,
-    round: number,
-    options: ReceiveOptions = {},
-  ): Promise<Uint8Array> {
-    return this.waitCall(options.signal, (waitId) =>
-      this.remote.receive(sessionId, from, round, wireReceiveOptions(options), waitId),
-    )
-  }
-
-  collect(
-    sessionId: SessionId,
-    round: number,
-    options: ReceiveOptions = {},
-  ): Promise<Map<PartyId, Uint8Array>> {
-    return this.waitCall(options.signal, (waitId) =>
-      this.remote.collect(sessionId, round, wireReceiveOptions(options), waitId),
-    )
-  }
-
-  abort(sessionId: SessionId, reason: string): Promise<void> {
-    return this.call(() => this.remote.abort(sessionId, String(reason)))
-  }
-
-  started(sessionId: SessionId, options: { timeoutMs?: number } = {}): Promise<void> {
-    return this.call(() => this.remote.started(sessionId, options.timeoutMs))
-  }
-
-  closeSession(sessionId: SessionId): void {
-    this.push({ op: 'close-session', sessionId })
+      .map(ownProposal)
   }
 
   peers(): PeerInfo[] {
     return this.snap.peers.map((p) => ({ ...p }))
+  }
+
+  counters(): CounterSnapshot {
+    return structuredClone(this.snap.counters)
   }
 
   restored(): RestoredSession[] {
@@ -413,10 +303,6 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
     return r ? structuredClone(r.resume) : undefined
   }
 
-  counters(): CounterSnapshot {
-    return structuredClone(this.snap.counters)
-  }
-
   /**
    * Stop the host in the Worker, let its last batch (close records, `closed` events) through,
    * then end the Worker. Calls made from now on reject with `NOT_STARTED`.
@@ -426,7 +312,7 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
       if (this.state === 'starting') this.terminate()
       return
     }
-    this.flush()
+    this.batch.flush()
     this.state = 'stopping'
     const timer = setTimeout(() => this.terminate(), this.options.stopTimeoutMs ?? 2000)
     const end = (): void => {
@@ -445,8 +331,7 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
     if (this.state === 'gone') return
     const wasRunning = this.state === 'running' || this.state === 'stopping'
     this.state = 'gone'
-    this.ops = []
-    this.transfers = new TransferList()
+    this.batch.clear()
     const reason =
       error instanceof Error
         ? error
@@ -465,6 +350,30 @@ class WorkerSessionHostProxy implements WorkerSessionHost {
     }
     Promise.resolve(ended).then(this.resolveClosed, this.resolveClosed)
   }
+}
+
+/**
+ * The `WorkerSessionHost` of `proxy`: one method per entry of the op table (queued, called, or
+ * answered by the proxy), and the Worker's lifecycle.
+ */
+function hostOf(proxy: WorkerSessionHostProxy): WorkerSessionHost {
+  const local: ProxySide = proxy
+  const host: Record<string, unknown> = {
+    self: local.self,
+    closed: local.closed,
+    terminate: () => local.terminate(),
+    restored: () => local.restored(),
+  }
+  for (const [method, spec] of Object.entries(HOST_OPS) as [HostMethod, AnyHostOp][]) {
+    host[method] =
+      spec.via === 'turn'
+        ? (...args: unknown[]) => proxy.turn(method, args)
+        : spec.via === 'call'
+          ? (...args: unknown[]) => proxy.call(method, args)
+          : (...args: unknown[]) =>
+              ((local as unknown as Record<string, AnyMethod>)[method] as AnyMethod).apply(proxy, args)
+  }
+  return host as unknown as WorkerSessionHost
 }
 
 /**
@@ -489,12 +398,12 @@ export async function createWorkerSessionHost(
 ): Promise<WorkerSessionHost> {
   checkWorkerHostConfig(config)
   registerErrorTransfer()
-  const host = new WorkerSessionHostProxy(endpoint, config, options)
+  const proxy = new WorkerSessionHostProxy(endpoint, config, options)
   try {
-    await host.start()
+    await proxy.start()
   } catch (e) {
-    host.terminate()
+    proxy.terminate()
     throw e
   }
-  return host
+  return hostOf(proxy)
 }

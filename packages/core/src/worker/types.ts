@@ -3,29 +3,22 @@
  * main thread) and the Worker that runs the host. Everything here is structured-cloneable plain
  * data; frames and bodies cross as Uint8Arrays over exact ArrayBuffers, transferred.
  *
- * Main → Worker: calls on {@link WorkerHostApi}. The void methods of `SessionHost` (links,
- * frames, sessions opened and closed) are queued and sent as one {@link HostOp} batch per turn.
- * Worker → main: one {@link SinkBatch} per turn through {@link RemoteSink}, exposed by comlink on
- * a MessagePort that the main side transfers at start (what `comlink.proxy` does, with a port the
- * main side owns and closes when the Worker ends), carrying the `HostSink` calls in order and a {@link HostSnapshot} that the main side serves
- * `peers()`, `counters()` and `proposals()` from.
+ * The configuration is the host's own ({@link WorkerHostConfig} is derived from
+ * `SessionHostConfig`, field by field), and the calls are the seam's own: each `SessionHost`
+ * method crosses as a {@link BridgeCall} named after it, as its op table says (`worker/ops.ts`).
+ * Main → Worker: the void methods are sent as one batch of calls per turn ({@link
+ * WorkerHostApi.apply}), the others one by one ({@link WorkerHostApi.call}). Worker → main: the
+ * `HostSink` calls of one turn as one {@link SinkBatch} through {@link RemoteSink}, exposed by
+ * comlink on a MessagePort that the main side transfers at start, with a {@link HostSnapshot}
+ * that the main side serves `peers()`, `counters()` and `proposals()` from.
  * @module
  */
 import type { CounterSnapshot } from '../counters.ts'
-import type { CryptoBackend, SigningKey } from '../crypto/types.ts'
-import type { ErrorCode } from '../errors.ts'
-import type { PartyId, SessionId } from '../ids.ts'
-import type { Limits } from '../session/limits.ts'
+import type { CryptoBackend } from '../crypto/types.ts'
+import type { GrantStore } from '../session/grants.ts'
+import type { SessionHostConfig } from '../session/host.ts'
 import type { OutboxInboxKey, OutboxStore } from '../session/outbox.ts'
-import type {
-  LinkInfo,
-  PartyEvent,
-  PeerInfo,
-  ProposalInfo,
-  ProposeOptions,
-  SessionOptions,
-  SessionResume,
-} from '../session/types.ts'
+import type { PeerInfo, ProposalInfo, SessionOptions, SessionResume } from '../session/types.ts'
 
 /**
  * The outbox store the Worker opens for its host (DESIGN "Delivery"): it keeps the epoch,
@@ -41,30 +34,84 @@ export type WorkerOutboxConfig =
   /** A file at this path (Node Workers: `createFileOutboxStore`). One per identity. */
   | { file: string }
 
-/** The configuration a Worker host starts from: plain data, cloned into the Worker. */
-export interface WorkerHostConfig {
+/**
+ * The grant store the Worker opens for its host: it remembers used grantIds (DESIGN "Session
+ * control"). Which media a Worker can open is up to its entry (see {@link WorkerGrantStoreFactory}).
+ */
+export type WorkerGrantStoreConfig =
+  /** A JSON-lines file at this path (Node Workers: `createFileGrantStore`). One per identity. */
+  { file: string }
+
+/**
+ * What stands in, in the Worker's config, for each field of `SessionHostConfig` that cannot be
+ * structured-cloned: a backend becomes its name (the Worker builds its own), a store the
+ * description of the medium the Worker opens, and the clock stays behind (the Worker reads its own).
+ */
+export interface WorkerConfigReplacements {
   /** Which backend the Worker builds for Ed25519/X25519 (through its {@link WorkerCryptoFactory}). */
   crypto: CryptoBackend['name']
-  /** Which ChaCha20-Poly1305 the Worker uses: `'node'` (node:crypto) only exists in Node Workers. */
-  aead: 'node' | 'noble'
   /**
-   * The signing key, structured-cloned into the Worker. A WebCrypto key stays a CryptoKey (cloneable
-   * even when non-extractable); a noble key is its seed.
+   * Where the Worker keeps used grantIds, opened inside the Worker before the host starts.
+   * @default in memory: forgotten when the Worker ends
    */
-  identity: SigningKey
-  /** Service mode both ends of a link must share. @default 'conclave' */
-  mode?: string
-  /** When set, only these parties are accepted. Without it: open mode. */
-  roster?: readonly PartyId[]
-  /** 16-byte stream epoch. @default 16 random bytes, drawn in the Worker */
-  epoch?: Uint8Array
-  limits?: Partial<Limits>
+  grantStore?: WorkerGrantStoreConfig
   /**
    * Where the Worker keeps its outbox store, opened inside the Worker before the host starts.
    * The store's epoch wins over `epoch`; the host closes the store on `stop()`.
    * @default none: a restart is a new epoch, and peers abort the open sessions (PEER_RESTARTED)
    */
   outbox?: WorkerOutboxConfig
+  /** A function cannot cross: the Worker's host reads `Date.now`. */
+  now?: never
+}
+
+/** True when every value of type `T` survives a structured clone as what it was. */
+type Cloneable<T> = T extends string | number | boolean | bigint | null | undefined | Uint8Array
+  ? true
+  : T extends ReadonlySet<infer U>
+    ? Cloneable<U>
+    : T extends ReadonlyMap<infer K, infer V>
+      ? Cloneable<K | V>
+      : T extends readonly (infer U)[]
+        ? Cloneable<U>
+        : T extends (...args: never[]) => unknown
+          ? false
+          : T extends object
+            ? false extends { [K in keyof T]-?: Cloneable<T[K]> }[keyof T]
+              ? false
+              : true
+            : true // `unknown` (a key's backend handle: a CryptoKey or seed bytes)
+
+/** The fields of `C` that a structured clone would refuse or change. */
+export type NonCloneableKeys<C> = { [K in keyof C]-?: false extends Cloneable<C[K]> ? K : never }[keyof C]
+
+/** What a field that cannot be cloned and has no replacement becomes: no value fits it. */
+export interface NotCloneable<K> {
+  readonly notCloneable: K
+}
+
+/**
+ * A host config `C` as it crosses into a Worker: every field as it is (optional where it was),
+ * except those of `R`, which replace theirs. A field of `C` that cannot be cloned and that `R`
+ * does not replace becomes {@link NotCloneable}, so building the Worker config from a host config
+ * (`toWorkerHostConfig`) stops compiling until `R` says what crosses instead.
+ */
+export type WorkerConfigOf<C, R> = {
+  [K in keyof C]: K extends keyof R
+    ? Exclude<R[K], undefined>
+    : false extends Cloneable<C[K]>
+      ? NotCloneable<K>
+      : C[K]
+}
+
+/**
+ * The configuration a Worker host starts from: the in-thread host's own `SessionHostConfig`
+ * (mode, roster, grant issuers, `requireGrant`, epoch, limits, … whatever it gains), carried
+ * whole, with only its non-cloneable parts replaced ({@link WorkerConfigReplacements}).
+ */
+export type WorkerHostConfig = WorkerConfigOf<SessionHostConfig, WorkerConfigReplacements> & {
+  /** Which ChaCha20-Poly1305 the Worker uses: `'node'` (node:crypto) only exists in Node Workers. */
+  aead: 'node' | 'noble'
 }
 
 /**
@@ -94,6 +141,12 @@ export type WorkerOutboxFactory = (
 ) => WorkerOutboxStore | Promise<WorkerOutboxStore>
 
 /**
+ * Opens the grant store a {@link WorkerGrantStoreConfig} names, inside the Worker (Node: a file).
+ * @throws ConclaveError `INVALID_ARGUMENT` for a medium this Worker cannot open
+ */
+export type WorkerGrantStoreFactory = (config: WorkerGrantStoreConfig) => GrantStore | Promise<GrantStore>
+
+/**
  * A session the Worker's outbox store held open when the host started: it is dormant in the
  * Worker (it accepts units) until the application reopens it with `party.session(options)`.
  */
@@ -115,21 +168,25 @@ export interface WorkerHostStarted {
   restored: RestoredSession[]
 }
 
-/** One queued call of the void `SessionHost` methods, main → Worker, applied in order. */
-export type HostOp =
-  | { op: 'connect' }
-  | { op: 'link-opened'; info: LinkInfo }
-  | { op: 'link-frame'; linkId: string; frame: Uint8Array }
-  | { op: 'link-closed'; linkId: string; code: ErrorCode; reason: string }
-  | { op: 'open-session'; options: SessionOptions }
-  | { op: 'close-session'; sessionId: SessionId }
+/**
+ * One method call crossing the boundary: a `SessionHost` method (main → Worker) or a `HostSink`
+ * method (Worker → main), by name, with its arguments made cloneable by its op table entry.
+ */
+export interface BridgeCall<M extends string = string> {
+  method: M
+  args: unknown[]
+}
 
-/** One `HostSink` call, Worker → main, replayed in order on the main side. */
-export type SinkOp =
-  | { op: 'send-frame'; linkId: string; frame: Uint8Array }
-  | { op: 'close-link'; linkId: string; code: ErrorCode; reason: string }
-  | { op: 'request-link'; peer: PartyId }
-  | { op: 'event'; event: PartyEvent }
+/** A call with a result, main → Worker. */
+export interface HostCall extends BridgeCall {
+  /**
+   * Set when the call's options carried an AbortSignal (which cannot cross): `cancel(waitId)`
+   * aborts the call in the Worker.
+   */
+  waitId?: string
+  /** The caller's signal was already aborted: the call fails with ABORTED after its checks. */
+  aborted?: boolean
+}
 
 /**
  * What the main side answers `peers()`, `counters()` and `proposals()` from. `version` grows with
@@ -145,7 +202,8 @@ export interface HostSnapshot {
 
 /** The Worker → main traffic of one turn. */
 export interface SinkBatch {
-  ops: SinkOp[]
+  /** `HostSink` calls, in order. */
+  ops: BridgeCall[]
   /** Taken after the ops: the state they leave behind. */
   snapshot: HostSnapshot
 }
@@ -161,60 +219,21 @@ export interface WithSnapshot<T> {
   snapshot: HostSnapshot
 }
 
-/** `ReceiveOptions` without the signal (which cannot cross): it is mapped to a `waitId`. */
-export interface WireReceiveOptions {
-  kind?: string
-  broadcast?: boolean
-  timeoutMs?: number
-  /** The caller's signal was already aborted: the call fails with ABORTED after its checks. */
-  aborted?: boolean
-}
-
-/**
- * The object the Worker exposes through comlink. The `SessionHost` methods keep their names and
- * arguments; `receive` / `collect` take a `waitId` that `cancel(waitId)` aborts.
- */
+/** The object the Worker exposes through comlink. */
 export interface WorkerHostApi {
   /**
-   * Build the backend and the host. `sinkPort` (transferred) is where the main side exposes its
-   * {@link RemoteSink}.
+   * Build the backend, the stores and the host. `sinkPort` (transferred) is where the main side
+   * exposes its {@link RemoteSink}.
    * @throws ConclaveError `INVALID_ARGUMENT`, `CRYPTO_UNAVAILABLE`, `NOT_STARTED` (called twice),
    *   `OUTBOX_UNAVAILABLE` / `OUTBOX_CORRUPT` (the outbox store could not be opened)
    */
   start(config: WorkerHostConfig, sinkPort: MessagePort): Promise<WorkerHostStarted>
-  /** Apply queued void calls in order. A failing one is reported as a `drop` event. */
-  apply(ops: HostOp[]): void
-  linkOpened(info: LinkInfo): void
-  linkFrame(linkId: string, frame: Uint8Array): void
-  linkClosed(linkId: string, code: ErrorCode, reason: string): void
-  openSession(options: SessionOptions): void
-  closeSession(sessionId: SessionId): void
-  propose(options: ProposeOptions): Promise<WithSnapshot<SessionId>>
-  send(
-    sessionId: SessionId,
-    to: PartyId,
-    round: number,
-    body: Uint8Array,
-    kind?: string,
-  ): Promise<WithSnapshot<void>>
-  broadcast(sessionId: SessionId, round: number, body: Uint8Array, kind?: string): Promise<WithSnapshot<void>>
-  receive(
-    sessionId: SessionId,
-    from: PartyId,
-    round: number,
-    options?: WireReceiveOptions,
-    waitId?: string,
-  ): Promise<WithSnapshot<Uint8Array>>
-  collect(
-    sessionId: SessionId,
-    round: number,
-    options?: WireReceiveOptions,
-    waitId?: string,
-  ): Promise<WithSnapshot<Map<PartyId, Uint8Array>>>
-  /** Abort the receive / collect started with `waitId` (ABORTED); unknown ids are ignored. */
+  /** Apply a turn's void calls in order. A failing one is reported as a `drop` event. */
+  apply(calls: BridgeCall[]): void
+  /** One call with a result. */
+  call(call: HostCall): Promise<WithSnapshot<unknown>>
+  /** Abort the call started with `waitId` (ABORTED); unknown ids are ignored. */
   cancel(waitId: string): void
-  abort(sessionId: SessionId, reason: string): Promise<WithSnapshot<void>>
-  started(sessionId: SessionId, timeoutMs?: number): Promise<WithSnapshot<void>>
   /** A fresh snapshot. */
   snapshot(): HostSnapshot
   /** Stop the host and resolve once its last batch (close records, events) reached the main side. */
