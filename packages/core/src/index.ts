@@ -94,12 +94,17 @@ export { deriveSessionId, type SessionIdInput } from './wire/sid.ts'
 export { createBrowserWorkerSessionHost } from './worker/browser.ts'
 export {
   checkWorkerHostConfig,
+  rosterHostConfig,
   toWorkerHostConfig,
   type WorkerHostConfigInput,
+} from './worker/config.ts'
+export {
+  type WorkerGrantStoreOpeners,
   type WorkerOutboxOpeners,
   workerCrypto,
+  workerGrantStore,
   workerOutbox,
-} from './worker/config.ts'
+} from './worker/factories.ts'
 export { registerErrorTransfer } from './worker/errors.ts'
 export { type ExposeSessionHostOptions, exposeSessionHost } from './worker/expose.ts'
 export {

@@ -159,5 +159,3 @@ export function hostConfigInWorker(config: WorkerHostConfig, parts: WorkerHostPa
   }
 }
 
-// the entry factories moved to factories.ts; re-exported here until index.ts imports them there
-export { type WorkerOutboxOpeners, workerCrypto, workerOutbox } from './factories.ts'
