@@ -13,7 +13,6 @@ import type { CryptoBackend } from '../crypto/types.ts'
 import { type ErrorCode, errorCode } from '../errors.ts'
 import { type PartyId, type SessionId, sessionIdFromBytes } from '../ids.ts'
 import {
-  type DecodedBatch,
   decodeBatch,
   decodeUnit,
   type EnvelopeUnit,
@@ -120,22 +119,27 @@ export class ReceivePath {
     })
   }
 
-  /** One envelope: decode, sender, participant, signature (started now), then admission in order. */
-  private single(link: HostLink, p: HostPeer, bytes: Uint8Array, deliverySeq: bigint): void {
-    const { refuse } = this.deps
-    const peer = p.id
-    let unit: EnvelopeUnit
+  /** Decode a unit from `peer`, or refuse it with the decoder's code. */
+  private decode<T>(peer: PartyId, decode: () => T): T | undefined {
     try {
-      unit = decodeUnit(bytes, this.deps.limits.maxMessageBytes)
+      return decode()
     } catch (e) {
-      refuse(
+      this.deps.refuse(
         errorCode(e) ?? 'DECODE_SHORT_INPUT',
         peer,
         undefined,
         e instanceof Error ? e.message : String(e),
       )
-      return
+      return undefined
     }
+  }
+
+  /** One envelope: decode, sender, participant, signature (started now), then admission in order. */
+  private single(link: HostLink, p: HostPeer, bytes: Uint8Array, deliverySeq: bigint): void {
+    const { refuse } = this.deps
+    const peer = p.id
+    const unit = this.decode(peer, () => decodeUnit(bytes, this.deps.limits.maxMessageBytes))
+    if (!unit) return
     const sid = sessionIdFromBytes(unit.sessionId)
     if (!equalBytes(unit.from, link.result!.peerKey)) {
       refuse(
@@ -180,18 +184,8 @@ export class ReceivePath {
   private batch(link: HostLink, p: HostPeer, bytes: Uint8Array, deliverySeq: bigint): void {
     const { refuse, crypto } = this.deps
     const peer = p.id
-    let batch: DecodedBatch
-    try {
-      batch = decodeBatch(bytes, this.deps.limits.maxMessageBytes)
-    } catch (e) {
-      refuse(
-        errorCode(e) ?? 'DECODE_SHORT_INPUT',
-        peer,
-        undefined,
-        e instanceof Error ? e.message : String(e),
-      )
-      return
-    }
+    const batch = this.decode(peer, () => decodeBatch(bytes, this.deps.limits.maxMessageBytes))
+    if (!batch) return
     this.deps.counter.of(link.info.kind).messagesReceived += batch.units.length
     const peerKey = link.result!.peerKey
     for (const unit of batch.units) {

@@ -28,12 +28,13 @@ export class Refusals {
   refuse(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void {
     this.deps.counter.drop(code)
     this.deps.emit({ type: 'drop', code, peer, sessionId, reason })
-    if (peer && this.deps.guard.penalize(peer, code)) this.cutOff(peer, this.overPenalty())
+    if (peer) this.penalize(peer, code)
   }
 
   /** Weigh a fault of `peer` (no drop event: the caller told it); over the threshold, cut it off. */
   penalize(peer: PartyId, code: ErrorCode): void {
-    if (this.deps.guard.penalize(peer, code)) this.cutOff(peer, this.overPenalty())
+    if (this.deps.guard.penalize(peer, code))
+      this.cutOff(peer, `penalty score over ${this.deps.penaltyThreshold}`)
   }
 
   /** Disconnect `peer` and refuse it for the cool-down; the others are untouched. */
@@ -46,9 +47,5 @@ export class Refusals {
     for (const l of links.list()) {
       if (l.info.peer === peer || l.result?.peer === peer) l.channel.close('PEER_BANNED', reason)
     }
-  }
-
-  private overPenalty(): string {
-    return `penalty score over ${this.deps.penaltyThreshold}`
   }
 }
