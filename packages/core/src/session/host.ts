@@ -1,44 +1,39 @@
 /**
- * The in-thread session host: the front that wires DESIGN's parts together. The parts, each in
- * a module of its own: the per-peer record (`peer-table.ts`), the link table with keepalive,
- * RTT, health and relink (`link-table.ts`), the receive path (`receive.ts`), admission
- * (`admission.ts`), delivery over links (`streams.ts`), signing and batching (`signer.ts`),
- * proposals and grants (`proposals.ts`), session control and abort (`control.ts`), waits on
- * inboxes (`collect.ts`), consistent broadcast (`consistent-broadcast.ts`), and the journal
- * (`journal.ts`, `journal-restore.ts`). The same class runs inside a Worker behind comlink;
- * here it runs on the caller's thread.
+ * The in-thread session host: the front of the `SessionHost` seam. Its parts, each in a module
+ * of its own and wired in `assemble.ts`: the per-peer record (`peer-table.ts`), the link table
+ * with keepalive, RTT, health and relink (`link-table.ts`, `link-events.ts`), the receive path
+ * (`receive.ts`), admission (`admission.ts`, acted on by `intake.ts`), delivery over links
+ * (`streams.ts`), signing and batching (`signer.ts`), refusals (`refusals.ts`), proposals and
+ * grants (`proposals.ts`), session control and abort (`control.ts`), the sessions
+ * (`session-table.ts`), waits on inboxes (`collect.ts`), consistent broadcast
+ * (`consistent-broadcast.ts`), and the journal (`journal.ts`, `journal-restore.ts`). The same
+ * class runs inside a Worker behind comlink; here it runs on the caller's thread.
  * @module
  */
-import { messageChannelTurn, type NextTurn } from '../channel/next-turn.ts'
-import { type CounterSnapshot, Counters } from '../counters.ts'
-import type { CryptoBackend, SigningKey } from '../crypto/types.ts'
+import type { CounterSnapshot, Counters } from '../counters.ts'
+import type { CryptoBackend } from '../crypto/types.ts'
 import { ConclaveError, type ErrorCode } from '../errors.ts'
-import { BROADCAST_RECIPIENT, type PartyId, partyIdFromBytes, type SessionId } from '../ids.ts'
+import { BROADCAST_RECIPIENT, type PartyId, type SessionId } from '../ids.ts'
 import type { TransportKind } from '../transport/types.ts'
 import { encodePayload } from '../wire/envelope.ts'
 import { encodeProposal } from '../wire/proposal.ts'
 import { deriveSessionId } from '../wire/sid.ts'
+import { assembleHost } from './assemble.ts'
 import { collectFrom, DEFAULT_KIND } from './collect.ts'
 import { echo } from './consistent-broadcast.ts'
-import { SessionControl } from './control.ts'
-import { createMemoryGrantStore, type GrantStore } from './grants.ts'
-import { PeerGuard } from './guard.ts'
+import type { SessionControl } from './control.ts'
 import type { Held } from './held-unit.ts'
-import { Intake } from './intake.ts'
-import { type Journal, noJournal, storeJournal } from './journal.ts'
-import { restore } from './journal-restore.ts'
-import { type Limits, resolveLimits } from './limits.ts'
-import { LinkEvents } from './link-events.ts'
-import { health, keepalive, LinkTable } from './link-table.ts'
-import type { OutboxStore } from './outbox.ts'
-import { PeerTable } from './peer-table.ts'
-import { ProposalBook } from './proposals.ts'
-import { ReceivePath } from './receive.ts'
-import { Refusals } from './refusals.ts'
+import type { SessionHostConfig } from './host-config.ts'
+import type { Intake } from './intake.ts'
+import type { Journal } from './journal.ts'
+import type { Limits } from './limits.ts'
+import type { LinkEvents } from './link-events.ts'
+import { health, keepalive, type LinkTable } from './link-table.ts'
+import type { PeerTable } from './peer-table.ts'
+import type { ProposalBook } from './proposals.ts'
 import { CONTROL_ROUND, PROPOSAL_KIND, SessionState } from './session-state.ts'
-import { checkPeer, checkRound, SessionTable } from './session-table.ts'
-import { Signer } from './signer.ts'
-import { Streams } from './streams.ts'
+import { checkPeer, checkRound, type SessionTable } from './session-table.ts'
+import type { Signer } from './signer.ts'
 import type {
   HostSink,
   LinkInfo,
@@ -51,41 +46,9 @@ import type {
   SessionOptions,
   SessionResume,
 } from './types.ts'
-import { UnknownSessionBuffer } from './unknown-buffer.ts'
+import type { UnknownSessionBuffer } from './unknown-buffer.ts'
 
-/** Configuration of a session host. */
-export interface SessionHostConfig {
-  crypto: CryptoBackend
-  identity: SigningKey
-  /** Service mode both ends of a link must share. @default 'conclave' */
-  mode?: string
-  /** When set, only these parties are accepted (the trust anchor). Without it: open mode. */
-  roster?: ReadonlySet<PartyId> | undefined
-  /** 16-byte stream epoch. @default 16 random bytes */
-  epoch?: Uint8Array
-  /** Keys allowed to issue session grants (the roster's `grantIssuers`). */
-  grantIssuers?: ReadonlySet<PartyId> | undefined
-  /** Refuse proposals without a valid grant. @default true when `grantIssuers` is not empty */
-  requireGrant?: boolean
-  /** Remembers used grantIds. @default in memory (use a file store to survive restarts) */
-  grantStore?: GrantStore
-  limits?: Partial<Limits>
-  /** Clock (ms since the Unix epoch). @default Date.now */
-  now?: () => number
-  /**
-   * Keeps the epoch, delivery streams and open sessions across restarts (DESIGN "Delivery"):
-   * a host started with the same key and store resumes them, and its peers see no restart.
-   * The store's epoch wins over `epoch`. The host closes the store on `stop()`.
-   * @default none: a restart is a new epoch, and peers abort the sessions with PEER_RESTARTED
-   */
-  outbox?: OutboxStore
-  /**
-   * The next turn of the event loop, on which the sends of a turn are signed together and the
-   * records of a turn share frames (see `channel/next-turn.ts`).
-   * @default messageChannelTurn (Node entries pass `setImmediateTurn` from `next-turn.node.ts`)
-   */
-  nextTurn?: NextTurn
-}
+export type { SessionHostConfig } from './host-config.ts'
 
 /** The in-thread session host. */
 export class InThreadSessionHost implements SessionHost {
@@ -98,161 +61,43 @@ export class InThreadSessionHost implements SessionHost {
   private sink: HostSink | undefined
   private stopped = false
   private keepaliveTimer: ReturnType<typeof setInterval> | undefined
-  private readonly counter = new Counters()
-  private readonly guard: PeerGuard
+  private readonly counter: Counters
   private readonly journal: Journal
   private readonly peerTable: PeerTable
-  private readonly links = new LinkTable()
+  private readonly links: LinkTable
   private readonly sessions: SessionTable
   private readonly unknown: UnknownSessionBuffer<Held>
-  private readonly streams: Streams
   private readonly signer: Signer
-  private readonly inbound: ReceivePath
   private readonly proposalBook: ProposalBook
   private readonly control: SessionControl
-  private readonly refusals: Refusals
   private readonly intake: Intake
   private readonly linkEvents: LinkEvents
 
   constructor(config: SessionHostConfig) {
-    this.crypto = config.crypto
-    this.selfBytes = config.identity.publicKey
-    this.self = partyIdFromBytes(this.selfBytes)
-    this.limits = resolveLimits(config.limits)
-    this.now = config.now ?? Date.now
-    this.journal = config.outbox ? storeJournal(config.outbox, () => !this.stopped) : noJournal
-    this.epoch = this.journal.kept?.epoch ?? config.epoch ?? config.crypto.randomBytes(16)
-    this.guard = new PeerGuard(this.limits, this.now)
-    if (this.epoch.length !== 16)
-      throw new ConclaveError('INVALID_ARGUMENT', `"epoch" expected 16 bytes, got ${this.epoch.length}`)
-    const limits = this.limits
-    this.peerTable = new PeerTable({
-      maxUnacked: limits.maxUnackedPerPeer,
-      maxUnackedBytes: limits.maxUnackedBytesPerPeer,
-    })
-    this.sessions = new SessionTable(this.journal, () => this.stopped)
-    this.unknown = new UnknownSessionBuffer<Held>({
-      holdMs: limits.unknownSessionHoldMs,
-      maxSessions: limits.unknownSessionMaxSessions,
-      maxBytesPerSender: limits.unknownSessionMaxBytesPerSender,
-      now: this.now,
-      onExpire: (held, sid) =>
-        this.refusals.refuse(
-          'UNKNOWN_SESSION_EXPIRED',
-          held.from,
-          sid,
-          'held message of a session never opened',
-        ),
-    })
-    this.refusals = new Refusals({
-      counter: this.counter,
-      guard: this.guard,
-      links: this.links,
-      penaltyThreshold: limits.penaltyThreshold,
-      emit: (e) => this.emit(e),
-    })
-    const refuse: Refusals['refuse'] = (code, peer, sid, reason) =>
-      this.refusals.refuse(code, peer, sid, reason)
-    this.streams = new Streams({
-      limits,
-      peers: this.peerTable,
-      journal: this.journal,
-      counter: this.counter,
-      requestLink: (peer) => this.out.requestLink(peer),
-    })
-    this.signer = new Signer({
-      crypto: this.crypto,
-      identity: config.identity,
-      limits,
-      now: this.now,
-      nextTurn: config.nextTurn ?? messageChannelTurn,
+    const parts = assembleHost(config, {
       stopped: () => this.stopped,
-      deliver: (to, unit, refs, touched) => this.streams.deliver(to, unit, refs, touched),
-    })
-    this.inbound = new ReceivePath({
-      crypto: this.crypto,
-      limits,
-      guard: this.guard,
-      counter: this.counter,
-      peers: this.peerTable,
-      streams: this.streams,
-      session: (sid) => this.sessions.find(sid),
-      refuse,
-      cutOff: (peer, reason) => this.refusals.cutOff(peer, reason),
-      accept: (held) => this.intake.accept(held),
-    })
-    const grantIssuers = config.grantIssuers ?? new Set<PartyId>()
-    this.proposalBook = new ProposalBook({
-      crypto: this.crypto,
-      self: this.self,
-      limits,
-      now: this.now,
-      issuers: grantIssuers,
-      requireGrant: config.requireGrant ?? grantIssuers.size > 0,
-      store: config.grantStore ?? createMemoryGrantStore(),
-      hasRun: (sid) => this.sessions.hasRun(sid),
-      refuse,
-      announce: (proposal) => this.emit({ type: 'proposal', proposal }),
-    })
-    this.control = new SessionControl({
-      self: this.self,
-      limits,
-      now: this.now,
-      counter: this.counter,
-      journal: this.journal,
+      sink: () => this.sink,
+      out: () => this.out,
       emit: (e) => this.emit(e),
-      refuse,
       post: (s, round, kind, body, to) => this.post(s, round, kind, body, to),
     })
-    this.intake = new Intake({
-      selfBytes: this.selfBytes,
-      now: this.now,
-      skewMs: limits.skewMs,
-      counter: this.counter,
-      journal: this.journal,
-      peers: this.peerTable,
-      sessions: this.sessions,
-      unknown: this.unknown,
-      proposals: this.proposalBook,
-      control: this.control,
-      emit: (e) => this.emit(e),
-      refuse,
-    })
-    this.linkEvents = new LinkEvents({
-      crypto: this.crypto,
-      identity: config.identity,
-      mode: config.mode ?? 'conclave',
-      epoch: this.epoch,
-      roster: config.roster,
-      limits,
-      now: this.now,
-      nextTurn: config.nextTurn ?? messageChannelTurn,
-      counter: this.counter,
-      guard: this.guard,
-      journal: this.journal,
-      peers: this.peerTable,
-      links: this.links,
-      streams: this.streams,
-      inbound: this.inbound,
-      refusals: this.refusals,
-      out: () => this.out,
-      sink: () => this.sink,
-      emit: (e) => this.emit(e),
-      stopped: () => this.stopped,
-      peerRestarted: (peer) => this.control.peerRestarted(this.sessions.values(), peer),
-    })
-    const kept = this.journal.kept
-    if (kept) {
-      restore(kept, {
-        self: this.self,
-        epoch: this.epoch,
-        limits,
-        now: this.now(),
-        journal: this.journal,
-        peers: this.peerTable,
-        sessions: this.sessions,
-      })
-    }
+    this.crypto = parts.crypto
+    this.selfBytes = parts.selfBytes
+    this.self = parts.self
+    this.limits = parts.limits
+    this.now = parts.now
+    this.epoch = parts.epoch
+    this.counter = parts.counter
+    this.journal = parts.journal
+    this.peerTable = parts.peerTable
+    this.links = parts.links
+    this.sessions = parts.sessions
+    this.unknown = parts.unknown
+    this.signer = parts.signer
+    this.proposalBook = parts.proposalBook
+    this.control = parts.control
+    this.intake = parts.intake
+    this.linkEvents = parts.linkEvents
   }
 
   /** Progress of a session resumed from the outbox store, once the application reopened it. */
