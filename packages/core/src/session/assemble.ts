@@ -8,7 +8,7 @@ import { messageChannelTurn } from '../channel/next-turn.ts'
 import { Counters } from '../counters.ts'
 import { ConclaveError } from '../errors.ts'
 import { type PartyId, partyIdFromBytes } from '../ids.ts'
-import { SessionControl } from './control.ts'
+import { type PostEnvelope, SessionControl } from './control.ts'
 import { createMemoryGrantStore } from './grants.ts'
 import { PeerGuard } from './guard.ts'
 import type { Held } from './held-unit.ts'
@@ -23,7 +23,6 @@ import { PeerTable } from './peer-table.ts'
 import { ProposalBook } from './proposals.ts'
 import { ReceivePath } from './receive.ts'
 import { Refusals } from './refusals.ts'
-import type { SessionState } from './session-state.ts'
 import { SessionTable } from './session-table.ts'
 import { Signer } from './signer.ts'
 import { Streams } from './streams.ts'
@@ -38,14 +37,7 @@ export interface HostHooks {
   /** The sink (throws `NOT_STARTED` before `connect`). */
   out(): HostSink
   emit(event: PartyEvent): void
-  /** Sign and queue an envelope of `s` (to one participant, or broadcast to the others). */
-  post(
-    s: SessionState,
-    round: number,
-    kind: string,
-    body: Uint8Array,
-    to: PartyId | 'broadcast',
-  ): Promise<void>
+  post: PostEnvelope
 }
 
 /** The parts of a session host, wired. */

@@ -14,6 +14,15 @@ import type { Limits } from './limits.ts'
 import { ABORT_KIND, ACK_KIND, CONTROL_ROUND, type SessionState, START_KIND } from './session-state.ts'
 import type { PartyEvent } from './types.ts'
 
+/** Sign and queue an envelope of `s` in `round` (to one participant, or broadcast to the others). */
+export type PostEnvelope = (
+  s: SessionState,
+  round: number,
+  kind: string,
+  body: Uint8Array,
+  to: PartyId | 'broadcast',
+) => Promise<void>
+
 /** What session control needs of the host. */
 export interface ControlDeps {
   self: PartyId
@@ -23,14 +32,7 @@ export interface ControlDeps {
   journal: Journal
   emit(event: PartyEvent): void
   refuse(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void
-  /** Sign and queue an envelope of `s` in `round` (to one participant, or broadcast to all). */
-  post(
-    s: SessionState,
-    round: number,
-    kind: string,
-    body: Uint8Array,
-    to: PartyId | 'broadcast',
-  ): Promise<void>
+  post: PostEnvelope
 }
 
 const EMPTY = new Uint8Array(0)
