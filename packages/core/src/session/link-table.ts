@@ -56,10 +56,12 @@ export function newHostLink(info: LinkInfo, now: number, channel: (link: HostLin
 export class LinkTable {
   private readonly links = new Map<string, HostLink>()
 
+  /** Keep a link the connection side opened. */
   add(link: HostLink): void {
     this.links.set(link.info.linkId, link)
   }
 
+  /** The link `linkId`, if the host still has it. */
   get(linkId: string): HostLink | undefined {
     return this.links.get(linkId)
   }

@@ -84,6 +84,7 @@ export class SessionTable {
     this.dormant.delete(id)
   }
 
+  /** The sessions kept (open, or over and not closed). */
   values(): IterableIterator<SessionState> {
     return this.open.values()
   }
