@@ -23,6 +23,7 @@ import {
 import { decodeHandshake, HandshakeType } from '../wire/handshake.ts'
 import { Packer, Reassembler } from './framer.ts'
 import { Handshake, type HandshakeParams, type HandshakeResult } from './handshake.ts'
+import { messageChannelTurn, type NextTurn } from './next-turn.ts'
 
 /** Channel options beyond the handshake's. */
 export interface SecureChannelOptions extends HandshakeParams {
@@ -36,6 +37,11 @@ export interface SecureChannelOptions extends HandshakeParams {
   handshakeTimeoutMs?: number
   /** Frames after which the channel asks for a re-handshake. @default 2³² */
   rekeyAfterFrames?: bigint
+  /**
+   * Runs the flush of the records queued in one turn (they share frames).
+   * @default messageChannelTurn (Node entries pass `setImmediateTurn`)
+   */
+  nextTurn?: NextTurn
 }
 
 /** What the channel tells its owner. */
@@ -57,29 +63,6 @@ export interface SecureChannelSink {
 
 const U64_LIMIT = 1n << 64n
 
-/**
- * Run `fn` on the next turn of the event loop, after the microtasks that are queuing records
- * now: records queued in one burst (e.g. many sends whose signatures resolve together) share a
- * frame. setImmediate in Node; a MessageChannel elsewhere (unthrottled, unlike setTimeout).
- */
-export const nextTurn: (fn: () => void) => void = (() => {
-  const g = globalThis as { setImmediate?: (fn: () => void) => unknown }
-  if (typeof g.setImmediate === 'function') return (fn: () => void) => void g.setImmediate!(fn)
-  if (typeof MessageChannel === 'function') {
-    const queue: (() => void)[] = []
-    let channel: MessageChannel | undefined
-    return (fn: () => void) => {
-      if (!channel) {
-        channel = new MessageChannel()
-        channel.port1.onmessage = () => queue.shift()?.()
-      }
-      queue.push(fn)
-      channel.port2.postMessage(0)
-    }
-  }
-  return (fn: () => void) => void setTimeout(fn, 0)
-})()
-
 /** One end of an encrypted link. */
 export class SecureChannel {
   private readonly hs: Handshake
@@ -97,6 +80,7 @@ export class SecureChannel {
   private timer: ReturnType<typeof setTimeout> | undefined
   private readonly rekeyAfter: bigint
   readonly maxMessageBytes: number
+  private readonly nextTurn: NextTurn
 
   constructor(
     private readonly opts: SecureChannelOptions,
@@ -114,6 +98,7 @@ export class SecureChannel {
     this.reassembler = new Reassembler(this.maxMessageBytes, opts.maxReassemblyBytes ?? this.maxMessageBytes)
     this.hs = new Handshake(opts)
     this.rekeyAfter = opts.rekeyAfterFrames ?? 1n << 32n
+    this.nextTurn = opts.nextTurn ?? messageChannelTurn
   }
 
   /** The authenticated peer, once ready. */
@@ -211,7 +196,7 @@ export class SecureChannel {
     this.packer.push(rec)
     if (this.state === 'ready' && !this.flushScheduled) {
       this.flushScheduled = true
-      nextTurn(() => this.flush())
+      this.nextTurn(() => this.flush())
     }
   }
 

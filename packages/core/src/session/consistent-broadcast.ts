@@ -1,0 +1,101 @@
+/**
+ * Consistent broadcast (DESIGN "Sessions and inboxes"): the echo step of
+ * `collect(round, { broadcast: true, consistent: true })`. Every participant broadcasts the
+ * signed units of the round it got (in sorted participant order, its own included) and checks
+ * the others' echoes: two validly signed units from one sender with different bodies abort the
+ * session with `EQUIVOCATION` and the evidence; a garbled echo aborts it naming the echoer.
+ * @module
+ */
+import { equalBytes } from '../bytes.ts'
+import type { CryptoBackend } from '../crypto/types.ts'
+import { ConclaveError } from '../errors.ts'
+import { BROADCAST_RECIPIENT, type PartyId } from '../ids.ts'
+import { decodeUnit, type EnvelopeUnit, envelopeSignedBytes } from '../wire/envelope.ts'
+import { decodeEcho, echoKind, encodeEcho, equivocationError, equivocationEvidence } from './evidence.ts'
+import type { SessionState } from './session-state.ts'
+import type { ReceiveOptions } from './types.ts'
+
+/** What the echo step needs of the host. */
+export interface EchoDeps {
+  crypto: CryptoBackend
+  maxMessageBytes: number
+  broadcast(s: SessionState, round: number, body: Uint8Array, kind: string): Promise<void>
+  receive(s: SessionState, from: PartyId, round: number, options: ReceiveOptions): Promise<Uint8Array>
+  abortWith(s: SessionState, err: ConclaveError, silent: PartyId[]): Promise<void>
+}
+
+/**
+ * The echo step of `s`'s `round` for broadcasts of `kind`.
+ * @throws ConclaveError `EQUIVOCATION` (with the evidence), `SESSION_ABORTED` for a bad echo,
+ *   `INVALID_ARGUMENT` when this party has not broadcast in the round
+ */
+export async function echo(
+  deps: EchoDeps,
+  s: SessionState,
+  round: number,
+  kind: string,
+  options: ReceiveOptions,
+): Promise<void> {
+  const order = [...s.participants].sort()
+  const units = order.map((p) => s.broadcastUnits.get(`${p}|${round}|${kind}`))
+  if (units.some((u) => u === undefined)) {
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `consistent collect of round ${round}: this party has not broadcast in it`,
+    )
+  }
+  const mine = (units as Uint8Array[]).map((u) => decodeUnit(u, deps.maxMessageBytes))
+  await deps.broadcast(s, round, encodeEcho(units as Uint8Array[]), echoKind(kind))
+  /** A participant's echo is garbage: abort, naming it (its echo is signed by it). */
+  const badEcho = async (q: PartyId, why: string): Promise<never> => {
+    const err = new ConclaveError('SESSION_ABORTED', `bad echo from ${q.slice(0, 16)}…: ${why}`, {
+      culprit: q,
+    })
+    await deps.abortWith(s, err, [])
+    throw err
+  }
+  const check = async (q: PartyId, body: Uint8Array): Promise<void> => {
+    let echoed: Uint8Array[]
+    try {
+      echoed = decodeEcho(body)
+    } catch {
+      echoed = []
+    }
+    if (echoed.length !== order.length) return badEcho(q, 'malformed echo')
+    for (const [i, bytes] of echoed.entries()) {
+      const ours = mine[i]!
+      let theirs: EnvelopeUnit
+      try {
+        theirs = decodeUnit(bytes, deps.maxMessageBytes)
+      } catch {
+        return badEcho(q, 'undecodable unit in echo')
+      }
+      if (equalBytes(theirs.body, ours.body)) continue
+      const sameSlot =
+        equalBytes(theirs.from, ours.from) &&
+        equalBytes(theirs.sessionId, ours.sessionId) &&
+        theirs.round === ours.round &&
+        theirs.kind === ours.kind &&
+        equalBytes(theirs.recipient, BROADCAST_RECIPIENT)
+      const signed =
+        sameSlot &&
+        (await deps.crypto.ed25519.verify(
+          theirs.from,
+          envelopeSignedBytes(theirs.payload, theirs.recipient, theirs.timestamp),
+          theirs.signature,
+        ))
+      if (!signed) return badEcho(q, 'echo holds a unit its sender did not sign')
+      const err = equivocationError(equivocationEvidence(ours, theirs, s.proposal))
+      await deps.abortWith(s, err, [])
+      throw err
+    }
+  }
+  await Promise.all(
+    s.others.map((q) =>
+      deps
+        .receive(s, q, round, { ...options, kind: echoKind(kind), broadcast: true, consistent: false })
+        .then((body) => check(q, body)),
+    ),
+  )
+  if (s.failure) throw s.failure
+}
