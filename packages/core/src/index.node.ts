@@ -8,6 +8,7 @@ import { withNodeNative } from './crypto/native.node.ts'
 import type { CryptoBackend } from './crypto/types.ts'
 import { createWebCryptoBackend } from './crypto/webcrypto.ts'
 
+export { setImmediateTurn } from './channel/next-turn.node.ts'
 export * from './index.ts'
 export { nodeAead, withNodeNative }
 export { createFileGrantStore } from './session/grant-store.node.ts'

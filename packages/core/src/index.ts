@@ -17,6 +17,7 @@ export { type BackoffOptions, backoffDelay } from './backoff.ts'
 export * from './bytes.ts'
 export { maxPlaintext, Packer, Reassembler } from './channel/framer.ts'
 export { Handshake, type HandshakeParams, type HandshakeResult } from './channel/handshake.ts'
+export { createMessageChannelTurn, messageChannelTurn, type NextTurn } from './channel/next-turn.ts'
 export { SecureChannel, type SecureChannelOptions, type SecureChannelSink } from './channel/secure-channel.ts'
 export type { CounterSnapshot, TrafficCounters } from './counters.ts'
 export * from './crypto/index.ts'
@@ -98,6 +99,8 @@ export {
   toWorkerHostConfig,
   type WorkerHostConfigInput,
 } from './worker/config.ts'
+export { registerErrorTransfer } from './worker/errors.ts'
+export { type ExposeSessionHostOptions, exposeSessionHost } from './worker/expose.ts'
 export {
   type WorkerGrantStoreOpeners,
   type WorkerOutboxOpeners,
@@ -105,8 +108,6 @@ export {
   workerGrantStore,
   workerOutbox,
 } from './worker/factories.ts'
-export { registerErrorTransfer } from './worker/errors.ts'
-export { type ExposeSessionHostOptions, exposeSessionHost } from './worker/expose.ts'
 export {
   createWorkerSessionHost,
   type WorkerSessionHost,

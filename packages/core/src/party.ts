@@ -4,6 +4,7 @@
  * events and counters. Platform pieces are passed in, never detected.
  * @module
  */
+import type { NextTurn } from './channel/next-turn.ts'
 import type { CounterSnapshot } from './counters.ts'
 import type { CryptoBackend, SigningKey } from './crypto/types.ts'
 import { ConclaveError } from './errors.ts'
@@ -53,6 +54,11 @@ export interface PartyOptions {
    */
   outbox?: OutboxStore
   now?: () => number
+  /**
+   * The next event-loop turn of the in-thread host, on which a turn's records share frames (Node:
+   * `setImmediateTurn` from `@conclave/core/node`). @default a MessageChannel turn
+   */
+  nextTurn?: NextTurn
 }
 
 /** Events of a party, by type. */
@@ -148,6 +154,7 @@ class PartyImpl implements Party {
         ...(o.epoch ? { epoch: o.epoch } : {}),
         ...(o.outbox ? { outbox: o.outbox } : {}),
         ...(o.now ? { now: o.now } : {}),
+        ...(o.nextTurn ? { nextTurn: o.nextTurn } : {}),
       })
   }
 

@@ -37,7 +37,7 @@ describe('the Worker host config', () => {
     const { key } = await generateIdentity(crypto)
     const party = (await generateIdentity(crypto)).id
     const issuer = (await generateIdentity(crypto)).id
-    const full: Omit<Required<SessionHostConfig>, 'grantStore' | 'outbox' | 'now'> = {
+    const full: Omit<Required<SessionHostConfig>, 'grantStore' | 'outbox' | 'now' | 'nextTurn'> = {
       crypto,
       identity: key,
       mode: 'm/v1',

@@ -21,7 +21,7 @@ import {
   type SimplePeerConstructor,
   type Transport,
 } from '@conclave/core'
-import { createNodeWorkerSessionHost, toWorkerHostConfig } from '@conclave/core/node'
+import { createNodeWorkerSessionHost, setImmediateTurn, toWorkerHostConfig } from '@conclave/core/node'
 
 const require = createRequire(import.meta.url)
 
@@ -130,6 +130,7 @@ export async function startNodeParty(
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.mode ? { mode: o.mode } : {}),
     ...(o.outbox ? { outbox: o.outbox } : {}),
+    nextTurn: setImmediateTurn,
   })
   // registration resolves once the server answers; socket.io keeps retrying until then
   const started = signaling.start(options)

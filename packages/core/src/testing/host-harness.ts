@@ -26,7 +26,7 @@ import { afterEach } from 'vitest'
  * live objects (stores, clock). A store is described instead, as a Worker config describes it:
  * the factory opens it (in-thread) or passes it on (`toWorkerHostConfig(setup)`).
  */
-export type SessionHostSetup = Omit<SessionHostConfig, 'grantStore' | 'outbox' | 'now'> & {
+export type SessionHostSetup = Omit<SessionHostConfig, 'grantStore' | 'outbox' | 'now' | 'nextTurn'> & {
   /** A grant store medium (only when the suite was given {@link SessionHostTestOptions.grantStore}). */
   grantStore?: WorkerGrantStoreConfig
   /** An outbox store medium (only when the suite was given {@link SessionHostTestOptions.outbox}). */

@@ -7,6 +7,7 @@
  * @module
  */
 import { describe } from '../bytes.ts'
+import type { NextTurn } from '../channel/next-turn.ts'
 import type { CryptoBackend, SigningKey } from '../crypto/types.ts'
 import { ConclaveError } from '../errors.ts'
 import { type PartyId, parsePartyId } from '../ids.ts'
@@ -146,16 +147,25 @@ export interface WorkerHostParts {
   crypto: CryptoBackend
   grantStore?: GrantStore | undefined
   outbox?: WorkerOutboxStore | undefined
+  nextTurn?: NextTurn | undefined
 }
 
 /** Inside the Worker: the in-thread host's config, every field carried, the built parts in place. */
 export function hostConfigInWorker(config: WorkerHostConfig, parts: WorkerHostParts): SessionHostConfig {
-  const { crypto: _crypto, aead: _aead, grantStore: _grants, outbox: _outbox, now: _now, ...rest } = config
+  const {
+    crypto: _crypto,
+    aead: _aead,
+    grantStore: _grants,
+    outbox: _outbox,
+    now: _now,
+    nextTurn: _turn,
+    ...rest
+  } = config
   return {
     ...rest,
     crypto: parts.crypto,
     ...(parts.grantStore ? { grantStore: parts.grantStore } : {}),
     ...(parts.outbox ? { outbox: parts.outbox } : {}),
+    ...(parts.nextTurn ? { nextTurn: parts.nextTurn } : {}),
   }
 }
-

@@ -17,6 +17,7 @@
  * @module
  */
 import { type Endpoint, expose, transfer, wrap } from 'comlink'
+import type { NextTurn } from '../channel/next-turn.ts'
 import { ConclaveError, errorCode } from '../errors.ts'
 import type { PartyId, SessionId } from '../ids.ts'
 import type { GrantStore } from '../session/grants.ts'
@@ -107,7 +108,14 @@ class WorkerHost implements WorkerHostApi {
     let restored: RestoredSession[] = []
     try {
       if (store) restored = restoredSessions(store.load())
-      host = createInThreadSessionHost(hostConfigInWorker(config, { crypto, grantStore, outbox: store }))
+      host = createInThreadSessionHost(
+        hostConfigInWorker(config, {
+          crypto,
+          grantStore,
+          outbox: store,
+          ...(this.options.nextTurn ? { nextTurn: this.options.nextTurn } : {}),
+        }),
+      )
     } catch (e) {
       store?.close()
       throw e
@@ -319,6 +327,11 @@ export interface ExposeSessionHostOptions {
    * @default none: a config with `grantStore` fails to start with INVALID_ARGUMENT
    */
   grantStore?: WorkerGrantStoreFactory
+  /**
+   * The next turn of the Worker's event loop, on which a turn's records share frames (Node:
+   * `setImmediateTurn`). @default a MessageChannel turn
+   */
+  nextTurn?: NextTurn
 }
 
 /**

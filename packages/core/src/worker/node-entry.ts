@@ -8,6 +8,7 @@
 /// <reference path="./comlink-node-adapter.d.ts" />
 import { parentPort } from 'node:worker_threads'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
+import { setImmediateTurn } from '../channel/next-turn.node.ts'
 import { nodeAead } from '../crypto/aead.node.ts'
 import { nobleAead } from '../crypto/aead.ts'
 import { withNodeNative } from '../crypto/native.node.ts'
@@ -24,5 +25,6 @@ exposeSessionHost(
   {
     outbox: workerOutbox({ file: (path) => createFileOutboxStore(path) }),
     grantStore: workerGrantStore({ file: (path) => createFileGrantStore(path) }),
+    nextTurn: setImmediateTurn,
   },
 )

@@ -63,6 +63,8 @@ export interface WorkerConfigReplacements {
   outbox?: WorkerOutboxConfig
   /** A function cannot cross: the Worker's host reads `Date.now`. */
   now?: never
+  /** A function cannot cross: the Worker's entry passes its own ({@link ExposeSessionHostOptions}). */
+  nextTurn?: never
 }
 
 /** True when every value of type `T` survives a structured clone as what it was. */
