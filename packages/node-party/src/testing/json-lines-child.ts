@@ -116,6 +116,11 @@ export class JsonLinesChild<L extends { event: string } = JsonLine> {
     )
   }
 
+  /** How many waits are pending. */
+  get waiting(): number {
+    return this.waits.length
+  }
+
   /** The child's PID (-1 if the spawn failed). */
   get pid(): number {
     return this.process.pid ?? -1
