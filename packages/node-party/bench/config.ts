@@ -6,10 +6,13 @@
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+/** This directory, and the repository root (the children's working directory). */
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
 export const ROOT = resolve(BENCH_DIR, '../../..')
 
+/** `BENCH_REPS`: repetitions of every figure. */
 export const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3) || 3)
+/** `BENCH_ONLY`: the sections to run (all when unset). */
 export const ONLY = process.env.BENCH_ONLY
   ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()))
   : undefined
@@ -24,14 +27,18 @@ export const OUT_DIR = process.env.BENCH_OUT
   : ONLY || NODE_ARGS.length > 0
     ? undefined
     : join(ROOT, 'docs')
+/** `BENCH_CPU_PROF`: where the profiled children write their CPU profiles. */
 export const PROFILE_DIR = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined
+/** `BENCH_VERBOSE=1`: forward the children's stderr. */
 export const VERBOSE = process.env.BENCH_VERBOSE === '1'
+/** `BENCH_PAIR`: the pair figures to run (`small`, `large`, `rtt`). */
 export const PAIR_FIGURES = new Set(
   (process.env.BENCH_PAIR ?? 'small,large,rtt').split(',').map((s) => s.trim()),
 )
 /** The whole run stops (children killed) past this. */
 export const RUN_LIMIT_MS = 12 * 60_000
 
+/** Counts, sizes and limits of every figure (written into the report as `config`). */
 export const CONFIG = {
   reps: REPS,
   small: { n: 100_000, size: 256 },
@@ -72,6 +79,7 @@ export const CONFIG = {
   transferMaxMs: 60_000,
 }
 
+/** Whether section `section` runs. */
 export const want = (section: string): boolean => !ONLY || ONLY.has(section)
 /** FROST runs with the other protocols (`sum`) or alone (`frost`). */
 export const wantFrost = (): boolean => want('sum') || want('frost')

@@ -13,11 +13,13 @@ import { percentile } from './stats.ts'
 /** A fresh random 32-byte id in hex (session ids). */
 export const hexId = (): string => randomBytes(32).toString('hex')
 
+/** A `conclave-peer.ts` child and the PartyId it has prepared. */
 export interface ConclaveChild {
   child: Child
   id: string
 }
 
+/** A fresh identity in each of `list`. */
 export async function prepare(list: Child[]): Promise<ConclaveChild[]> {
   const ids = await Promise.all(list.map((c) => c.ask('prepare', {}, 'prepared')))
   return list.map((child, i) => ({ child, id: String(ids[i]!.id) }))
@@ -67,6 +69,7 @@ export async function bringDown(parties: ConclaveChild[]): Promise<void> {
   }
 }
 
+/** Open one fresh session among `parties`; its id. */
 export async function openSession(parties: ConclaveChild[]): Promise<string> {
   const sid = hexId()
   const participants = parties.map((p) => p.id)

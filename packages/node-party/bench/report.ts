@@ -15,6 +15,7 @@ import { fmt, round, type Summary, summarize } from './stats.ts'
 
 const require = createRequire(import.meta.url)
 
+/** The commit checked out, and whether the worktree has changes. */
 export function gitCommit(): { commit: string; dirty: boolean } {
   try {
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
@@ -25,6 +26,7 @@ export function gitCommit(): { commit: string; dirty: boolean } {
   }
 }
 
+/** The OS for the report (`/etc/os-release` on Linux). */
 export function osName(): string {
   try {
     const release = readFileSync('/etc/os-release', 'utf8')
@@ -36,6 +38,7 @@ export function osName(): string {
   return `${os.type()} ${os.release()} (${os.platform()}, ${os.arch()})`
 }
 
+/** The installed version of package `name`. */
 export function packageVersion(name: string): string {
   try {
     return (require(`${name}/package.json`) as { version: string }).version
@@ -44,6 +47,7 @@ export function packageVersion(name: string): string {
   }
 }
 
+/** One target of the report, and whether the medians meet it (null: not measured). */
 export interface Target {
   name: string
   goal: string
@@ -51,6 +55,7 @@ export interface Target {
   met: boolean | null
 }
 
+/** Write `benchmarks.json` and `benchmarks.md` to `OUT_DIR` (when set) and print the markdown. */
 export function report(durationMs: number): void {
   const figures: Record<string, Summary> = {}
   for (const [k, v] of values) {

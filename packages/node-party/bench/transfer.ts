@@ -33,6 +33,7 @@ export async function rawPair(): Promise<RawPair> {
   return { a, b }
 }
 
+/** A raw transfer of `n` × `size` bytes, timed, with the CPU of both processes. */
 export async function rawTransfer(
   pair: RawPair,
   n: number,
@@ -42,6 +43,7 @@ export async function rawTransfer(
   return { ms: result, cpuMs }
 }
 
+/** A raw transfer: ms from the first send to the last receive. */
 export async function rawTransferOnce(pair: RawPair, n: number, size: number): Promise<number> {
   await pair.b.ask('count', { n }, 'armed')
   const received = pair.b.next('counted', CONFIG.transferMaxMs + 10_000)
@@ -57,6 +59,7 @@ export async function rawTransferOnce(pair: RawPair, n: number, size: number): P
   return Number(got.tLast) - Number(sent.tFirst)
 }
 
+/** How a Conclave transfer runs: counts, sizes, batches and the bench's flow control. */
 export interface TransferOptions {
   n: number
   size: number
@@ -82,6 +85,7 @@ export function transferOf(kind: 'small' | 'large', n: number): TransferOptions 
   }
 }
 
+/** A Conclave transfer, timed, with the CPU of both processes. */
 export async function conclaveTransfer(
   sender: ConclaveChild,
   receiver: ConclaveChild,
@@ -93,6 +97,7 @@ export async function conclaveTransfer(
   return { ...result, cpuMs }
 }
 
+/** A Conclave transfer on a fresh session: ms from the first send to the last receive, and both reports. */
 export async function conclaveTransferOnce(
   sender: ConclaveChild,
   receiver: ConclaveChild,
@@ -135,6 +140,7 @@ export function waitNote(sent: Message, ms: number): string {
   return `; sender waited ${fmt(Number(sent.creditWaitMs))} ms for credits and ${fmt(Number(sent.waitedMs))} ms for wrtc's buffer of ${fmt(ms)} ms`
 }
 
+/** What went wrong in a transfer, from both reports. */
 export function describeFailure(sent: Message, received: Message): string {
   const parts: string[] = []
   if (sent.error) parts.push(`sender: ${String(sent.error)}`)

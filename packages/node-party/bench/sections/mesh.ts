@@ -12,6 +12,7 @@ import { fmt, round } from '../stats.ts'
 import { frostReps } from './frost.ts'
 import { secureSumReps } from './secure-sum.ts'
 
+/** Connection times of the mesh sizes, then the protocols among `sumParties` of the processes. */
 export async function meshSection(server: Server): Promise<void> {
   const biggest = Math.max(
     ...(want('mesh') ? CONFIG.meshSizes : [0]),

@@ -13,6 +13,7 @@ import { fmt, round } from '../stats.ts'
 import { conclaveTransfer, describeFailure, rawPair, rawTransfer, transferOf, waitNote } from '../transfer.ts'
 import { rttRep } from './rtt.ts'
 
+/** Raw against Conclave between two processes: warm-up, transfers, round trips, phases. */
 export async function pairSection(server: Server): Promise<void> {
   progress('── pairs: raw RTCDataChannel vs Conclave (separate processes) ──')
   const raw = await rawPair()

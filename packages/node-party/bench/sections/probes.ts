@@ -56,6 +56,7 @@ export async function probe(server: Server, name: string, title: string, o: Tran
   }
 }
 
+/** The probes, each on a fresh pair. */
 export async function probeSection(server: Server): Promise<void> {
   progress("── probes: bursts without the bench's flow control (fresh pair each) ──")
   const { small, large } = CONFIG

@@ -10,6 +10,7 @@ import { details, fail, progress, record, sleep } from '../results.ts'
 import { getJson, metric, type Server } from '../server.ts'
 import { fmt, round } from '../stats.ts'
 
+/** Registrations and signal bursts against the run's server, from a second process. */
 export async function signalingSection(server: Server): Promise<void> {
   const s = CONFIG.signaling
   progress(`── signaling server: ${s.parties} registered parties, signal bursts from a second process ──`)
