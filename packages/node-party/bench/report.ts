@@ -165,6 +165,8 @@ export function report(durationMs: number): void {
 
   const md: string[] = []
   const row = (cells: string[]): string => `| ${cells.join(' | ')} |`
+  /** A table's head: its header row and the separator row. */
+  const tableHead = (cells: string[]): string[] => [row(cells), row(cells.map(() => '---'))]
   const span = (k: string, unit = ''): string => {
     const f = figures[k]
     if (!f || f.n === 0) return '—'
@@ -178,7 +180,7 @@ export function report(durationMs: number): void {
     'Raw figures: `docs/benchmarks.json`.',
     '',
   )
-  md.push('## Machine and versions', '', row(['', '']), row(['---', '---']))
+  md.push('## Machine and versions', '', ...tableHead(['', '']))
   md.push(row(['CPU', `${machine.cpu}, ${machine.cores} cores`]))
   md.push(row(['memory', `${fmt(machine.memory_bytes / 2 ** 30)} GiB`]))
   md.push(row(['OS', machine.os]))
@@ -198,20 +200,14 @@ export function report(durationMs: number): void {
     ]),
   )
   md.push('')
-  md.push(
-    '## Targets',
-    '',
-    row(['target', 'goal', 'measured (medians)', 'met']),
-    row(['---', '---', '---', '---']),
-  )
+  md.push('## Targets', '', ...tableHead(['target', 'goal', 'measured (medians)', 'met']))
   for (const t of targets)
     md.push(row([t.name, t.goal, t.measured, t.met === null ? 'not measured' : t.met ? '✅ yes' : '❌ no']))
   md.push('')
   md.push(
     '## Data channel: raw vs Conclave',
     '',
-    row(['figure', 'raw RTCDataChannel', 'Conclave (signed + encrypted)', 'Conclave / raw']),
-    row(['---', '---', '---', '---']),
+    ...tableHead(['figure', 'raw RTCDataChannel', 'Conclave (signed + encrypted)', 'Conclave / raw']),
     row([
       `${fmt(CONFIG.small.n)} × 256 B, one way, msg/s`,
       span('raw_256B_msgs_per_s'),
@@ -255,7 +251,7 @@ export function report(durationMs: number): void {
     '`/proc/<pid>/stat`, over the whole transfer). Both processes share the same cores, so the sum',
     'bounds the rate a 2-core machine can reach.',
     '',
-    row([
+    ...tableHead([
       'messages',
       'raw sender',
       'raw receiver',
@@ -263,7 +259,6 @@ export function report(durationMs: number): void {
       'Conclave receiver',
       'Conclave / raw (sum)',
     ]),
-    row(['---', '---', '---', '---', '---', '---']),
     ...(['256B', '64KiB'] as const).map((m) =>
       row([
         m === '256B' ? '256 B' : '64 KiB',
@@ -282,8 +277,7 @@ export function report(durationMs: number): void {
     "raw round trip), the echoing peer's receive and send paths, and from the reply frame leaving",
     'wrtc to `receive` resolving (*receive*):',
     '',
-    row(['send', 'wire', 'peer receive', 'peer send', 'receive', 'total p50', 'raw p50']),
-    row(['---', '---', '---', '---', '---', '---', '---']),
+    ...tableHead(['send', 'wire', 'peer receive', 'peer send', 'receive', 'total p50', 'raw p50']),
     row([
       cell('conclave_rtt_sender_send_path_ms'),
       cell('conclave_rtt_wire_ms'),
@@ -298,8 +292,7 @@ export function report(durationMs: number): void {
     'time one call blocked (ms), by who sent it; the raw echo also ran a second time with',
     `${CONFIG.busyEchoUs} µs of busy work before each reply (about what Conclave's echoing party spends on a message):`,
     '',
-    row(['sender', 'raw', 'raw, echo busy first', 'Conclave']),
-    row(['---', '---', '---', '---']),
+    ...tableHead(['sender', 'raw', 'raw, echo busy first', 'Conclave']),
     row(['pinging side', cell('raw_rtt_send_block_ms'), '', cell('conclave_rtt_send_block_ms')]),
     row([
       'echoing side',
@@ -321,8 +314,7 @@ export function report(durationMs: number): void {
   md.push(
     '## Connections and protocols (Conclave)',
     '',
-    row(['figure', 'median (min–max)']),
-    row(['---', '---']),
+    ...tableHead(['figure', 'median (min–max)']),
     row(['2 parties (one pair) connected and handshaken, signaling included, ms', span('pair_connect_ms')]),
     row(['4 parties fully connected and handshaken, ms', span('mesh4_ms')]),
     row(['8 parties fully connected and handshaken, ms', span('mesh8_ms')]),
@@ -358,8 +350,7 @@ export function report(durationMs: number): void {
   md.push(
     '## Signaling server',
     '',
-    row(['figure', 'median (min–max)']),
-    row(['---', '---']),
+    ...tableHead(['figure', 'median (min–max)']),
     row([
       `registered parties held (of ${fmt(CONFIG.signaling.parties)} registered from a second process)`,
       span('signaling_parties_held'),
@@ -399,8 +390,7 @@ export function report(durationMs: number): void {
   if (Object.keys(probes).length === 0) md.push('Not run.', '')
   else {
     md.push(
-      row(['probe', 'delivered', 'rate', 'wrtc buffer peak', 'sender RSS growth', 'what happened']),
-      row(['---', '---', '---', '---', '---', '---']),
+      ...tableHead(['probe', 'delivered', 'rate', 'wrtc buffer peak', 'sender RSS growth', 'what happened']),
     )
     const titles: Record<string, string> = {
       conclave_256B_burst: '20,000 × 256 B, every `send` at once',
@@ -427,8 +417,7 @@ export function report(durationMs: number): void {
     md.push(
       '## Cost of each step of the message path (µs per operation, one process, no network)',
       '',
-      row(['step', 'µs']),
-      row(['---', '---']),
+      ...tableHead(['step', 'µs']),
     )
     for (const [k, v] of Object.entries(phasesUs)) md.push(row([`\`${k}\``, fmt(v)]))
     md.push('')
