@@ -31,6 +31,7 @@ export interface JsonLinesChildOptions<L> {
 interface Wait<L> {
   pred: (l: L) => boolean
   take: boolean
+  what: string
   resolve: (l: L) => void
   reject: (e: Error) => void
   timer: ReturnType<typeof setTimeout>
@@ -80,7 +81,6 @@ export class JsonLinesChild<L extends { event: string } = JsonLine> {
   ) {
     this.parse = options.parse ?? parseJsonLine
     this.context = options.context ?? { lines: 14, stderrChars: 2000 }
-    options.group?.add(this)
     let out = ''
     process.stdout?.setEncoding('utf8')
     process.stdout?.on('data', (chunk: string) => {
@@ -109,11 +109,12 @@ export class JsonLinesChild<L extends { event: string } = JsonLine> {
         this.ended = { code, signal }
         for (const w of this.waits.splice(0)) {
           clearTimeout(w.timer)
-          w.reject(this.failure('line'))
+          w.reject(this.failure(w.what))
         }
         resolve(code)
       }),
     )
+    options.group?.add(this)
   }
 
   /** How many waits are pending. */
@@ -191,6 +192,7 @@ export class JsonLinesChild<L extends { event: string } = JsonLine> {
       const w: Wait<L> = {
         pred,
         take,
+        what,
         resolve,
         reject,
         timer: setTimeout(() => {
