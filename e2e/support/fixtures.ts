@@ -5,11 +5,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { isEvent, type PartyChild } from '@conclave/node-party/testing'
 import { type Browser, test as base } from '@playwright/test'
-import { type Child, killAll, ROOT, spawnNode } from './processes.ts'
+import { killAll, spawnPartyChild } from './processes.ts'
 import { Tab } from './tab.ts'
-
-const PARTY_BIN = join(ROOT, 'packages/node-party/bin/conclave-party.js')
 
 /** What the servers started by the global setup are. */
 export function servers(): { signal: string; web: string } {
@@ -24,7 +23,7 @@ export function servers(): { signal: string; web: string } {
 export interface NodeParty {
   name: string
   id: string
-  child: Child
+  child: PartyChild
   /** The identity file (pass it as `key` to run the same party again). */
   key: string
 }
@@ -84,17 +83,10 @@ export class Demo {
     let partyId = o.key ? this.nodes.find((n) => n.key === o.key)?.id : undefined
     if (!key || !partyId) {
       key = join(this.dir, `${name}.json`)
-      const keygen = spawnNode(`${name} keygen`, PARTY_BIN, [
-        'keygen',
-        '--json',
-        '--out',
-        key,
-        '--label',
-        name,
-      ])
-      const made = await keygen.waitFor((l) => l.event === 'keygen', 30_000, 'keygen line')
+      const keygen = spawnPartyChild(`${name} keygen`, ['keygen', '--json', '--out', key, '--label', name])
+      const made = await keygen.waitFor(isEvent('keygen'), 30_000, 'keygen line')
       await keygen.exited
-      partyId = String(made.partyId)
+      partyId = made.partyId
     }
     const { signal } = servers()
     const args = ['run', '--json', '--signal', signal, '--room', this.room, '--key', key]
@@ -104,8 +96,8 @@ export class Demo {
     }
     if (o.roundTimeoutMs !== undefined) args.push('--round-timeout', String(o.roundTimeoutMs))
     if (o.args) args.push(...o.args)
-    const child = spawnNode(name, PARTY_BIN, args, { CONCLAVE_ICE_SERVERS: '' })
-    await child.waitFor((l) => l.event === 'ready', 30_000, 'ready line')
+    const child = spawnPartyChild(name, args)
+    await child.waitFor(isEvent('ready'), 30_000, 'ready line')
     const party = { name, id: partyId, child, key }
     this.nodes.push(party)
     return party

@@ -25,22 +25,13 @@
  * @module
  */
 import { createRequire } from 'node:module'
-import { createInterface } from 'node:readline'
 import { loopbackOnly } from '@conclave/core'
+import { type Command, emit, now, num, serveCommands, sleep } from './child-io.ts'
 import { median } from './stats.ts'
 
 const require = createRequire(import.meta.url)
 const wrtc = require('@roamhq/wrtc') as {
   RTCPeerConnection: typeof RTCPeerConnection
-}
-
-type Command = { cmd: string } & Record<string, unknown>
-
-const now = (): number => performance.timeOrigin + performance.now()
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-function emit(ev: string, data: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ ev, ...data })}\n`)
 }
 
 const role = process.argv.includes('--offerer') ? 'offerer' : 'answerer'
@@ -54,12 +45,6 @@ type Mode =
   | { kind: 'count'; n: number; count: number; bytes: number; outOfOrder: number; cpu0: NodeJS.CpuUsage }
   | { kind: 'ping'; onMessage: (data: ArrayBuffer) => void }
 let mode: Mode = { kind: 'idle' }
-
-function num(c: Command, key: string, fallback?: number): number {
-  const v = c[key] ?? fallback
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`"${key}" expected a number`)
-  return v
-}
 
 function onMessage(ev: MessageEvent): void {
   const data = ev.data as ArrayBuffer
@@ -289,16 +274,4 @@ async function handle(c: Command): Promise<void> {
   }
 }
 
-createInterface({ input: process.stdin })
-  .on('line', (line) => {
-    let c: Command
-    try {
-      c = JSON.parse(line) as Command
-    } catch {
-      return
-    }
-    handle(c).catch((e: unknown) => emit('error', { message: e instanceof Error ? e.message : String(e) }))
-  })
-  .on('close', () => shutdown(0))
-
-emit('loaded', { role, pid: process.pid })
+serveCommands(handle, () => shutdown(0), { role })

@@ -17,23 +17,9 @@
  * Bounded: the number of parties and signals is given, every wait has a time limit.
  * @module
  */
-import { createInterface } from 'node:readline'
 import { createSignalingClient, type SignalData, type SignalingClient } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
-
-type Command = { cmd: string } & Record<string, unknown>
-
-const now = (): number => performance.timeOrigin + performance.now()
-
-function emit(ev: string, data: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ ev, ...data })}\n`)
-}
-
-function num(c: Command, key: string, fallback?: number): number {
-  const v = c[key] ?? fallback
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`"${key}" expected a number`)
-  return v
-}
+import { type Command, emit, now, num, serveCommands } from './child-io.ts'
 
 const crypto = createNodeCrypto()
 
@@ -218,21 +204,7 @@ async function handle(c: Command): Promise<void> {
   }
 }
 
-createInterface({ input: process.stdin })
-  .on('line', (line) => {
-    let c: Command
-    try {
-      c = JSON.parse(line) as Command
-    } catch {
-      return
-    }
-    handle(c).catch((e: unknown) =>
-      emit('error', { cmd: c.cmd, message: e instanceof Error ? e.message : String(e) }),
-    )
-  })
-  .on('close', () => {
-    for (const entry of clients.splice(0)) entry.client.stop()
-    setTimeout(() => process.exit(0), 50)
-  })
-
-emit('loaded', { pid: process.pid })
+serveCommands(handle, () => {
+  for (const entry of clients.splice(0)) entry.client.stop()
+  setTimeout(() => process.exit(0), 50)
+})

@@ -14,7 +14,7 @@ import { type ProtocolRun, prepareProtocol } from './protocols.ts'
 async function run(args: RunArgs, out: Output): Promise<number> {
   const crypto = createNodeCrypto()
   const { identity, label, warning } = await readIdentity(crypto, args.key)
-  if (warning) out.emit('warning', { message: warning })
+  if (warning) out.emit({ event: 'warning', message: warning })
   const roster = args.roster ? await readRoster(args.roster) : undefined
   // check protocol files and arguments before meeting anyone
   const protocol = args.protocol ? await prepareProtocol(args) : undefined
@@ -36,7 +36,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
       ...(args.outbox
         ? {
             outbox: createFileOutboxStore(args.outbox, {
-              onWarning: (message) => out.emit('warning', { message }),
+              onWarning: (message) => out.emit({ event: 'warning', message }),
             }),
           }
         : {}),
@@ -56,7 +56,8 @@ async function run(args: RunArgs, out: Output): Promise<number> {
   }
   party.on('event', (ev: PartyEvent) => {
     if (ev.type === 'peer') {
-      out.emit('peer', {
+      out.emit({
+        event: 'peer',
         peer: ev.peer,
         state: ev.state,
         transport: ev.transport,
@@ -64,11 +65,12 @@ async function run(args: RunArgs, out: Output): Promise<number> {
         reason: ev.reason,
       })
     } else if (ev.type === 'handshake-failed') {
-      out.emit('handshake-failed', { peer: ev.peer, code: ev.code, reason: ev.reason })
+      out.emit({ event: 'handshake-failed', peer: ev.peer, code: ev.code, reason: ev.reason })
     } else if (ev.type === 'alarm') {
-      out.emit('alarm', { peer: ev.peer, code: ev.code, reason: ev.reason })
+      out.emit({ event: 'alarm', peer: ev.peer, code: ev.code, reason: ev.reason })
     } else if (ev.type === 'session' && ev.state === 'aborted') {
-      out.emit('session', {
+      out.emit({
+        event: 'session',
         sessionId: ev.sessionId,
         state: ev.state,
         code: ev.code,
@@ -76,17 +78,19 @@ async function run(args: RunArgs, out: Output): Promise<number> {
         silent: ev.silent,
       })
     } else if (ev.type === 'drop') {
-      out.emit('drop', { code: ev.code, peer: ev.peer, reason: ev.reason })
+      out.emit({ event: 'drop', code: ev.code, peer: ev.peer, reason: ev.reason })
     }
   })
-  out.emit('ready', {
+  out.emit({
+    event: 'ready',
     partyId: party.id,
     room: args.room,
     mode: party.open ? 'open' : 'roster',
     signal: args.signal,
   })
   if (party.open)
-    out.emit('notice', {
+    out.emit({
+      event: 'notice',
       message: 'open mode: any party that proves its key is accepted (pass --roster to restrict)',
     })
 
@@ -113,14 +117,15 @@ async function run(args: RunArgs, out: Output): Promise<number> {
       deadline,
       signal: abort.signal,
       run: (session: Session) => protocol!.run(session),
-      progress: ({ event, ...fields }) => out.emit(event, fields),
+      progress: (step) => out.emit(step),
     })
-    out.emit('result', { protocol: args.protocol, ...result })
+    out.emit({ event: 'result', protocol: args.protocol, ...result })
     // let the last frames leave before the links close (acknowledged delivery is a later layer)
     await new Promise((r) => setTimeout(r, 1000))
     return await stop(0)
   } catch (e) {
-    out.emit('error', {
+    out.emit({
+      event: 'error',
       code: errorCode(e) ?? (e as { code?: string }).code ?? 'ERROR',
       message: e instanceof Error ? e.message : String(e),
     })
@@ -155,7 +160,7 @@ async function serve(
       maxAttempts: 1,
       signal: abort.signal,
       run: (session: Session) => protocol.run(session),
-      progress: ({ event, ...fields }) => out.emit(event, fields),
+      progress: (step) => out.emit(step),
     })
     const outcome = await Promise.race([
       run.then(
@@ -165,9 +170,10 @@ async function serve(
       stopped.then(() => undefined),
     ])
     if (!outcome) break
-    if ('result' in outcome) out.emit('result', { protocol: args.protocol, ...outcome.result })
+    if ('result' in outcome) out.emit({ event: 'result', protocol: args.protocol!, ...outcome.result })
     else
-      out.emit('error', {
+      out.emit({
+        event: 'error',
         code: errorCode(outcome.e) ?? 'ERROR',
         message: outcome.e instanceof Error ? outcome.e.message : String(outcome.e),
       })
@@ -187,7 +193,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (args.command === 'keygen') {
       const id = await writeNewIdentity(createNodeCrypto(), args.out, args.label, args.force)
-      out().emit('keygen', { partyId: id.id, file: args.out })
+      out().emit({ event: 'keygen', partyId: id.id, file: args.out })
       return 0
     }
     json = args.json
@@ -198,7 +204,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2
     }
     const code = e instanceof ConclaveError ? e.code : ((e as { code?: string }).code ?? 'ERROR')
-    out().emit('error', { code, message: e instanceof Error ? e.message : String(e) })
+    out().emit({ event: 'error', code, message: e instanceof Error ? e.message : String(e) })
     return 1
   }
 }

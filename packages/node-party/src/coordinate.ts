@@ -13,6 +13,7 @@ import {
   type ProposalInfo,
   type Session,
 } from '@conclave/core'
+import type { CoordinationEvent } from './events.ts'
 
 /** Options of {@link runCoordinated}. */
 export interface CoordinateOptions<T> {
@@ -28,7 +29,7 @@ export interface CoordinateOptions<T> {
   deadline: number
   run: (session: Session) => Promise<T>
   /** Called on every step worth reporting. */
-  progress?: (event: { event: 'waiting' | 'proposed' | 'joined' | 'retry'; [k: string]: unknown }) => void
+  progress?: (event: CoordinationEvent) => void
   /** @default 6 */
   maxAttempts?: number
   signal?: AbortSignal

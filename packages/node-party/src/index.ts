@@ -5,6 +5,8 @@
 
 export { main } from './cli.ts'
 export { type CoordinateOptions, runCoordinated } from './coordinate.ts'
+export type * from './events.ts'
+export { isEvent } from './events.ts'
 export { readIdentity, readRoster, writeNewIdentity } from './keyfile.ts'
 export {
   loadSimplePeer,

@@ -3,9 +3,12 @@
  * @module
  */
 
+import type { CliEvent } from './events.ts'
+
 /** An output sink. */
 export interface Output {
-  emit(event: string, fields?: Record<string, unknown>): void
+  /** Print one event (`--json`: one JSON line with a `time`). */
+  emit(event: CliEvent): void
 }
 
 function plain(v: unknown): unknown {
@@ -20,7 +23,7 @@ export function createOutput(
   write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ): Output {
   return {
-    emit(event, fields = {}) {
+    emit({ event, ...fields }) {
       if (json) {
         write(JSON.stringify({ event, ...fields, time: new Date().toISOString() }, (_k, v) => plain(v)))
         return

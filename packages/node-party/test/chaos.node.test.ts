@@ -16,12 +16,12 @@
  * a frozen process until the harness reported how children end. A child that dies, or stops
  * printing (each prints an `alive` line every second), fails the test at once, with its signal.
  */
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type PartyId, toHex } from '@conclave/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FROM_SOURCE, type Line, PartyProcess, World } from './harness.ts'
+import { type JsonLine, type JsonLinesChild, spawnJsonLines } from '../src/testing/json-lines-child.ts'
+import { FROM_SOURCE, World } from './harness.ts'
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/chaos-party.ts', import.meta.url))
 const MESSAGES = 834 // per (sender, receiver): 4 × 3 × 834 = 10,008 messages
@@ -34,6 +34,9 @@ afterEach(async () => {
   world = undefined
 })
 
+/** A chaos-party fixture child. */
+type FixtureChild = JsonLinesChild<JsonLine>
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 describe('chaos: links cut, signaling restarted, a party killed and restarted with its outbox', () => {
@@ -45,7 +48,7 @@ describe('chaos: links cut, signaling restarted, a party killed and restarted wi
     const ids = keys.map((k) => k.identity.id as PartyId)
     const participants = [...ids].sort()
     const sessionId = toHex(crypto.getRandomValues(new Uint8Array(32)))
-    const spawnParty = (i: number, incarnation: number): PartyProcess => {
+    const spawnParty = (i: number, incarnation: number): FixtureChild => {
       const config = {
         signal: w.url,
         room: 'chaos',
@@ -59,19 +62,18 @@ describe('chaos: links cut, signaling restarted, a party killed and restarted wi
         cuts: 6,
         cutEveryMs: 900,
       }
-      const child = spawn(process.execPath, [...FROM_SOURCE, FIXTURE, JSON.stringify(config)], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, CONCLAVE_ICE_SERVERS: '' },
+      const p = spawnJsonLines(`p${i}#${incarnation}`, FIXTURE, [JSON.stringify(config)], {
+        nodeArgs: FROM_SOURCE,
+        env: { CONCLAVE_ICE_SERVERS: '' },
       })
-      const p = new PartyProcess(`p${i}#${incarnation}`, child)
       w.children.push(p)
       return p
     }
     const started = Date.now()
     const procs = [0, 1, 2, 3].map((i) => spawnParty(i, 0))
     await Promise.all(procs.map((p) => p.waitFor((l) => l.event === 'ready', 30_000, 'ready')))
-    const incarnations: PartyProcess[][] = procs.map((p) => [p])
-    const all = (): PartyProcess[] => incarnations.flat()
+    const incarnations: FixtureChild[][] = procs.map((p) => [p])
+    const all = (): FixtureChild[] => incarnations.flat()
     const recvCount = (): number =>
       all().reduce((n, p) => n + p.lines.filter((l) => l.event === 'recv').length, 0)
     const total = 4 * 3 * MESSAGES
@@ -101,8 +103,7 @@ describe('chaos: links cut, signaling restarted, a party killed and restarted wi
     const victim = 3
     await until(() => recvCount() >= total / 5, 30_000, 'first fifth')
     const killedAt = recvCount()
-    procs[victim]!.kill('SIGKILL')
-    await procs[victim]!.exited
+    await procs[victim]!.kill('SIGKILL')
     await sleep(800)
     const again = spawnParty(victim, 1)
     incarnations[victim]!.push(again)
@@ -127,7 +128,7 @@ describe('chaos: links cut, signaling restarted, a party killed and restarted wi
     let reordered = 0
     let received = 0
     for (const [r, list] of incarnations.entries()) {
-      const lines: Line[] = list.flatMap((p) => p.lines)
+      const lines: JsonLine[] = list.flatMap((p) => p.lines)
       for (const s of ids) {
         if (s === ids[r]) continue
         const seq = lines.filter((l) => l.event === 'recv' && l.from === s).map((l) => l.n as number)

@@ -7,7 +7,8 @@ import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Line, World } from './harness.ts'
+import { isEvent } from '../src/events.ts'
+import { World } from './harness.ts'
 
 let world: World | undefined
 afterEach(async () => {
@@ -15,7 +16,7 @@ afterEach(async () => {
   world = undefined
 })
 
-const isResult = (l: Line): boolean => l.event === 'result'
+const isResult = isEvent('result')
 
 describe('conclave-party FROST', () => {
   it('5 parties create a 3-of-5 group key, 3 of them sign, and the signature verifies', async () => {
@@ -40,7 +41,7 @@ describe('conclave-party FROST', () => {
       ]),
     )
     const dkgResults = await Promise.all(dkg.map((p) => p.waitFor(isResult, 120_000, 'dkg result')))
-    const groupKey = dkgResults[0]!.groupPublicKey as string
+    const groupKey = dkgResults[0]!.groupPublicKey!
     expect(groupKey).toMatch(/^[0-9a-f]{64}$/)
     for (const r of dkgResults) expect(r.groupPublicKey).toBe(groupKey)
     expect(await Promise.all(dkg.map((p) => p.exited))).toEqual([0, 0, 0, 0, 0])
@@ -66,7 +67,7 @@ describe('conclave-party FROST', () => {
       ]),
     )
     const signResults = await Promise.all(signers.map((p) => p.waitFor(isResult, 120_000, 'sign result')))
-    const signature = signResults[0]!.signature as string
+    const signature = signResults[0]!.signature!
     for (const r of signResults) {
       expect(r.signature).toBe(signature)
       expect(r.groupPublicKey).toBe(groupKey)
@@ -99,7 +100,7 @@ describe('conclave-party FROST', () => {
       '--share',
       k.file,
     ])
-    const err = await p.waitFor((l) => l.event === 'error', 30_000, 'error')
+    const err = await p.waitFor(isEvent('error'), 30_000, 'error')
     expect(err.code).toBe('INVALID_ARGUMENT')
     expect(await p.exited).toBe(1)
   }, 60_000)

@@ -4,7 +4,8 @@
  * with the same key mid-run rejoins and the run still completes; a roster refuses an outsider.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Line, World } from './harness.ts'
+import { isEvent } from '../src/events.ts'
+import { World } from './harness.ts'
 
 let world: World | undefined
 afterEach(async () => {
@@ -12,7 +13,7 @@ afterEach(async () => {
   world = undefined
 })
 
-const isResult = (l: Line): boolean => l.event === 'result'
+const isResult = isEvent('result')
 
 describe('conclave-party over WebRTC', () => {
   it('4 parties form a full mesh and agree on the secure-sum total', async () => {
@@ -44,7 +45,7 @@ describe('conclave-party over WebRTC', () => {
     for (const p of procs) {
       const ready = new Set(
         p.lines
-          .filter((l) => l.event === 'peer' && l.state === 'ready' && l.transport === 'webrtc')
+          .filter(isEvent('peer', (l) => l.state === 'ready' && l.transport === 'webrtc'))
           .map((l) => l.peer),
       )
       expect(ready.size).toBe(3)
@@ -80,9 +81,7 @@ describe('conclave-party over WebRTC', () => {
     const results = await Promise.all(all.map((p) => p.waitFor(isResult, 90_000, 'result')))
     for (const r of results) expect(r.total).toBe('10')
     // the restarted party linked again to all three others
-    const ready = new Set(
-      d2.lines.filter((l) => l.event === 'peer' && l.state === 'ready').map((l) => l.peer),
-    )
+    const ready = new Set(d2.lines.filter(isEvent('peer', (l) => l.state === 'ready')).map((l) => l.peer))
     expect(ready.size).toBe(3)
     expect(await Promise.all(all.map((p) => p.exited))).toEqual([0, 0, 0, 0])
   }, 120_000)
@@ -118,7 +117,7 @@ describe('conclave-party over WebRTC', () => {
     const results = await Promise.all(listed.map((p) => p.waitFor(isResult, 60_000, 'result')))
     for (const r of results) expect(r.total).toBe('15')
     const refusals = listed.flatMap((p) =>
-      p.lines.filter((l) => l.event === 'handshake-failed' && l.peer === keys[3]!.identity.id),
+      p.lines.filter(isEvent('handshake-failed', (l) => l.peer === keys[3]!.identity.id)),
     )
     expect(refusals.length).toBeGreaterThan(0)
     for (const r of refusals) expect(r.code).toBe('HANDSHAKE_NOT_IN_ROSTER')
