@@ -5,8 +5,10 @@
 import { describe, fromHex, toHex } from './bytes.ts'
 import { ConclaveError } from './errors.ts'
 
-declare const partyIdBrand: unique symbol
-declare const sessionIdBrand: unique symbol
+/** The brand of {@link PartyId} (a type-only symbol, exported so declaration files can name it). */
+export declare const partyIdBrand: unique symbol
+/** The brand of {@link SessionId} (type-only). */
+export declare const sessionIdBrand: unique symbol
 
 /** A party: lowercase hex of its 32-byte Ed25519 public key (self-certifying). */
 export type PartyId = string & { readonly [partyIdBrand]: true }
