@@ -82,6 +82,26 @@ export const ERROR_CODES = [
   'LINK_LOST',
   'ABORTED',
   'NOT_STARTED',
+  // signaling: the server's codes (`SignalingErrorCode`) and the client's own, carried by
+  // `SignalingError` (RATE_LIMITED and ABORTED above are shared)
+  'NOT_REGISTERED',
+  'BAD_PAYLOAD',
+  'BAD_SIGNATURE',
+  'VERSION_MISMATCH',
+  'NOT_IN_ROOM',
+  'PEER_NOT_IN_ROOM',
+  'PAYLOAD_TOO_LARGE',
+  'TOO_MANY_ROOMS',
+  'ROOM_FULL',
+  'ALREADY_REGISTERED',
+  'REPLACED',
+  'HEARTBEAT_TIMEOUT',
+  'REGISTRATION_TIMEOUT',
+  'ABUSE',
+  'ORIGIN_MISMATCH',
+  'TIMEOUT',
+  'DISCONNECTED',
+  'STOPPED',
 ] as const
 
 /** A stable error code. */
@@ -95,8 +115,9 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 }
 
 /**
- * The one error class of Conclave. `code` is stable; `details` is structured context (which
- * peer, which round …) that survives the Worker boundary as plain data.
+ * The one error class family of Conclave. `code` is stable; `details` is structured context
+ * (which peer, which round …) that survives the Worker boundary as plain data. Subclasses
+ * (`SignalingError`) narrow `code` and `details`; `instanceof ConclaveError` holds for all.
  *
  * @example
  * ```ts
@@ -104,7 +125,7 @@ export function isErrorCode(value: unknown): value is ErrorCode {
  * ```
  */
 export class ConclaveError extends Error {
-  override readonly name = 'ConclaveError'
+  override readonly name: string = 'ConclaveError'
   readonly code: ErrorCode
   readonly details: Readonly<Record<string, unknown>>
 
