@@ -6,6 +6,34 @@
  * @module
  */
 
+/**
+ * The codes the signaling server sends in `error` events and acks (`SignalingErrorCode`);
+ * they are Conclave error codes too.
+ */
+export const SIGNALING_ERROR_CODES = [
+  'NOT_REGISTERED',
+  'BAD_PAYLOAD',
+  'BAD_SIGNATURE',
+  'VERSION_MISMATCH',
+  'NOT_IN_ROOM',
+  'PEER_NOT_IN_ROOM',
+  'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
+  'TOO_MANY_ROOMS',
+  'ROOM_FULL',
+  'ALREADY_REGISTERED',
+  /** This socket was replaced by a newer connection registering the same PartyId. */
+  'REPLACED',
+  /** A registered socket sent nothing (not even a heartbeat) for `limits.heartbeatTimeoutMs`. */
+  'HEARTBEAT_TIMEOUT',
+  /** The socket did not register within the server's registration timeout. */
+  'REGISTRATION_TIMEOUT',
+  /** Repeated violations (rate, size, bad payloads, failed registrations): the socket is cut. */
+  'ABUSE',
+  /** Client side: the challenge named another origin than the one connected to; not signed. */
+  'ORIGIN_MISMATCH',
+] as const
+
 /** Every stable error code Conclave uses. Closed union: add a code here before using it. */
 export const ERROR_CODES = [
   // arguments and encoding
@@ -73,7 +101,7 @@ export const ERROR_CODES = [
   'DELIVERY_BUFFER_FULL',
   'PEER_BANNED',
   'PEER_LIMIT',
-  'RATE_LIMITED',
+  // RATE_LIMITED: see the signaling codes
   'DELIVERY_GAP',
   'OUTBOX_CORRUPT',
   'OUTBOX_UNAVAILABLE',
@@ -82,23 +110,8 @@ export const ERROR_CODES = [
   'LINK_LOST',
   'ABORTED',
   'NOT_STARTED',
-  // signaling: the server's codes (`SignalingErrorCode`) and the client's own, carried by
-  // `SignalingError` (RATE_LIMITED and ABORTED above are shared)
-  'NOT_REGISTERED',
-  'BAD_PAYLOAD',
-  'BAD_SIGNATURE',
-  'VERSION_MISMATCH',
-  'NOT_IN_ROOM',
-  'PEER_NOT_IN_ROOM',
-  'PAYLOAD_TOO_LARGE',
-  'TOO_MANY_ROOMS',
-  'ROOM_FULL',
-  'ALREADY_REGISTERED',
-  'REPLACED',
-  'HEARTBEAT_TIMEOUT',
-  'REGISTRATION_TIMEOUT',
-  'ABUSE',
-  'ORIGIN_MISMATCH',
+  // signaling: the server's codes, and the client's own (both carried by `SignalingError`)
+  ...SIGNALING_ERROR_CODES,
   'TIMEOUT',
   'DISCONNECTED',
   'STOPPED',

@@ -5,12 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { LinkStateEvent, PartyId } from '../src/index.ts'
 import type { SignalingClientEvents } from '../src/signaling/client-types.ts'
-import {
-  ConnectionManager,
-  type DialPolicy,
-  type DialRecord,
-  dialRecord,
-} from '../src/transport/connection-manager.ts'
+import { ConnectionManager, type DialPolicy, type DialRecord } from '../src/transport/connection-manager.ts'
 
 const local = `${'0'.repeat(63)}1` as PartyId
 const peerA = `${'a'.repeat(64)}` as PartyId
@@ -29,7 +24,7 @@ function setup(policy: DialPolicy & { autoConnect?: boolean } = {}) {
   let running = true
   const m = new ConnectionManager<Rec>(
     {
-      create: (peer) => ({ ...dialRecord(peer), underWay: false }),
+      create: () => ({ underWay: false }),
       busy: (r) => r.underWay,
       dial: (r) => {
         r.attempt++

@@ -6,10 +6,7 @@
 import { createRequire } from 'node:module'
 import {
   createHybridTransport,
-  createNobleBackend,
-  createSignalingClient,
   decodeRelayMessage,
-  generateIdentity,
   type HybridTransportOptions,
   type LinkStateEvent,
   loopbackOnly,
@@ -17,53 +14,16 @@ import {
   type SimplePeerConstructor,
 } from '@conclave/core'
 import { runTransportTests } from '@conclave/core/testing'
-import { createSignalingServer } from '@conclave/signaling-server'
 import { afterEach, describe, expect, it } from 'vitest'
+import { signalingRoom, transportPair } from './signaling-room.ts'
 
 const require = createRequire(import.meta.url)
 const wrtc = require('@roamhq/wrtc')
 const SimplePeer = require('simple-peer') as SimplePeerConstructor
-const crypto = createNobleBackend()
-
-type Stop = () => Promise<void> | void
-
-/** A signaling server and a room on it; `member()` adds a started signaling client. */
-async function world() {
-  const server = createSignalingServer({ host: '127.0.0.1', port: 0, logLevel: 'error' })
-  const { url } = await server.start()
-  const room = `room-${Math.random().toString(36).slice(2)}`
-  const stops: Stop[] = [() => server.stop()]
-  const member = async () => {
-    const id = await generateIdentity(crypto)
-    const signaling = createSignalingClient({
-      url,
-      publicKey: id.key.publicKey,
-      sign: (b) => crypto.ed25519.sign(id.key, b),
-    })
-    void signaling.start().catch(() => undefined)
-    stops.unshift(() => signaling.stop())
-    return { id: id.id, signaling }
-  }
-  const cleanup = async () => {
-    for (const s of stops.splice(0)) await s()
-  }
-  return { room, member, stops, cleanup }
-}
 
 /** A compliance pair of hybrid transports with `options`. */
-async function hybridPair(options: Omit<HybridTransportOptions, 'signaling' | 'room'>) {
-  const w = await world()
-  const make = async () => {
-    const m = await w.member()
-    return {
-      id: m.id,
-      transport: createHybridTransport({ signaling: m.signaling, room: w.room, ...options }),
-    }
-  }
-  const a = await make()
-  const b = await make()
-  return { a: a.transport, b: b.transport, idA: a.id, idB: b.id, cleanup: w.cleanup }
-}
+const hybridPair = (options: Omit<HybridTransportOptions, 'signaling' | 'room'>) =>
+  transportPair((signaling, room) => createHybridTransport({ signaling, room, ...options }))
 
 const rtc = { SimplePeer, wrtc, iceServers: [], candidateFilter: loopbackOnly }
 
@@ -82,7 +42,7 @@ describe('hybrid transport: the roster on both paths', () => {
   })
 
   it("keeps retrying a roster peer on its relay path past the relay's maxAttempts", async () => {
-    const w = await world()
+    const w = await signalingRoom()
     cleanup = w.cleanup
     const a = await w.member()
     // b is in the room but runs no transport: nothing ever answers a's webrtc or relay attempts
@@ -121,7 +81,7 @@ describe('hybrid transport: the roster on both paths', () => {
   }, 20_000)
 
   it("a peer in the hybrid's own persistentPeers is retried on the relay path too", async () => {
-    const w = await world()
+    const w = await signalingRoom()
     cleanup = w.cleanup
     const a = await w.member()
     const b = await w.member()

@@ -48,14 +48,14 @@ export interface DialRecord {
 }
 
 /** The manager's fields of a fresh record for `peer`. */
-export function dialRecord(peer: PartyId): DialRecord {
+function dialRecord(peer: PartyId): DialRecord {
   return { peer, wanted: false, attempt: 0, failures: 0, waits: 0, retryTimer: undefined }
 }
 
 /** What a path supplies to the manager (trystero's strategy seam). */
 export interface DialPath<R extends DialRecord> {
-  /** A new record for `peer` (spread {@link dialRecord} into it). */
-  create(peer: PartyId): R
+  /** The path's fields of a new record for `peer` (the manager adds its own). */
+  create(peer: PartyId): Omit<R, keyof DialRecord>
   /** True while an attempt is under way or a link is up: a want then starts nothing. */
   busy(r: R): boolean
   /** Start one attempt (the peer is wanted, nothing is under way). */
@@ -90,7 +90,8 @@ export class ConnectionManager<R extends DialRecord> {
   record(peer: PartyId): R {
     let r = this.records.get(peer)
     if (!r) {
-      r = this.path.create(peer)
+      // the path's fields and the manager's make one record per peer
+      r = { ...this.path.create(peer), ...dialRecord(peer) } as R
       this.records.set(peer, r)
     }
     return r

@@ -30,13 +30,7 @@ import type { SignalingClient } from '../signaling/client-types.ts'
 import type { SignalingError } from '../signaling/error.ts'
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../signaling/validate.ts'
 import { decodeRelayMessage, encodeRelayMessage, RELAY_HEADER_BYTES, RelayKind } from '../wire/relay.ts'
-import {
-  ConnectionManager,
-  type DialPolicy,
-  type DialRecord,
-  dialRecord,
-  safePartyId,
-} from './connection-manager.ts'
+import { ConnectionManager, type DialPolicy, type DialRecord, safePartyId } from './connection-manager.ts'
 import { RecentGenerations } from './relay-generations.ts'
 import { RelayLink } from './relay-link.ts'
 import { type RelayPacing, RelaySendQueue } from './relay-pacer.ts'
@@ -117,8 +111,7 @@ class RelayTransportImpl implements RelayTransport {
     }
     this.manager = new ConnectionManager<RelayPeer>(
       {
-        create: (peer) => ({
-          ...dialRecord(peer),
+        create: () => ({
           opening: false,
           generation: 0,
           link: undefined,

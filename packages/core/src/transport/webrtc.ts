@@ -15,13 +15,7 @@ import { Emitter } from '../events.ts'
 import { type PartyId, parsePartyId } from '../ids.ts'
 import type { SignalingClient } from '../signaling/client.ts'
 import type { SignalData, SignalEvent } from '../signaling/protocol.ts'
-import {
-  ConnectionManager,
-  type DialPolicy,
-  type DialRecord,
-  dialRecord,
-  safePartyId,
-} from './connection-manager.ts'
+import { ConnectionManager, type DialPolicy, type DialRecord, safePartyId } from './connection-manager.ts'
 import {
   envelopeOf,
   judgeSignal,
@@ -108,7 +102,6 @@ class WebRtcTransport implements Transport {
     this.manager = new ConnectionManager<PeerConn>(
       {
         create: (peer) => ({
-          ...dialRecord(peer),
           peerInstance: undefined,
           early: [],
           offerer: offers(this.local!, peer),
