@@ -24,17 +24,17 @@
  */
 
 import { ConclaveError, type ErrorCode } from '../errors.ts'
-import { Emitter } from '../events.ts'
 import { type PartyId, parsePartyId } from '../ids.ts'
 import type { SignalingClient } from '../signaling/client-types.ts'
 import type { SignalingError } from '../signaling/error.ts'
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../signaling/validate.ts'
 import { decodeRelayMessage, encodeRelayMessage, RELAY_HEADER_BYTES, RelayKind } from '../wire/relay.ts'
 import { ConnectionManager, type DialPolicy, type DialRecord, safePartyId } from './connection-manager.ts'
+import { DialingTransport } from './dialing-transport.ts'
 import { RecentGenerations } from './relay-generations.ts'
 import { RelayLink } from './relay-link.ts'
 import { type RelayPacing, RelaySendQueue } from './relay-pacer.ts'
-import type { Link, LinkStateEvent, Transport } from './types.ts'
+import type { Transport } from './types.ts'
 
 export type { RelayPacing } from './relay-pacer.ts'
 
@@ -94,18 +94,18 @@ interface RelayPeer extends DialRecord {
 /** A link that lived this long resets the failure count when it goes. */
 const STABLE_AFTER_MS = 10_000
 
-class RelayTransportImpl implements RelayTransport {
+class RelayTransportImpl extends DialingTransport<RelayPeer> implements RelayTransport {
   readonly kind = 'relay' as const
   private local: PartyId | undefined
   private running = false
   /** True while the client is registered and in the room (payloads can be routed). */
   private inRoom = false
-  private readonly manager: ConnectionManager<RelayPeer>
-  private readonly links = new Emitter<{ link: Link }>()
+  protected readonly manager: ConnectionManager<RelayPeer>
   private readonly offs: (() => void)[] = []
   private readonly queue: RelaySendQueue
 
   constructor(private readonly o: RelayTransportOptions) {
+    super()
     if (!o || !o.signaling || typeof o.room !== 'string') {
       throw new ConclaveError('INVALID_ARGUMENT', 'createRelayTransport expected { signaling, room }')
     }
@@ -136,14 +136,6 @@ class RelayTransportImpl implements RelayTransport {
       pacing: o.pacing,
       running: () => this.running,
     })
-  }
-
-  onLink(handler: (link: Link) => void): () => void {
-    return this.links.on('link', handler)
-  }
-
-  onState(handler: (event: LinkStateEvent) => void): () => void {
-    return this.manager.onState(handler)
   }
 
   async start(local: PartyId, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -263,7 +255,7 @@ class RelayTransportImpl implements RelayTransport {
     p.generation = generation
     p.link = link
     p.openedAt = Date.now()
-    this.links.emit('link', link)
+    this.announce(link)
     return link
   }
 

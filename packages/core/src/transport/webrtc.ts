@@ -11,11 +11,11 @@
  */
 
 import { ConclaveError, type ErrorCode } from '../errors.ts'
-import { Emitter } from '../events.ts'
 import { type PartyId, parsePartyId } from '../ids.ts'
 import type { SignalingClient } from '../signaling/client.ts'
 import type { SignalData, SignalEvent } from '../signaling/protocol.ts'
 import { ConnectionManager, type DialPolicy, type DialRecord, safePartyId } from './connection-manager.ts'
+import { DialingTransport } from './dialing-transport.ts'
 import {
   envelopeOf,
   judgeSignal,
@@ -30,7 +30,7 @@ import {
 import { destroyPeer, parseLinkControl, Retirements } from './rtc-teardown.ts'
 import { filterCandidates, fingerprintsFromSdp, linkMaxMessageSize } from './sdp.ts'
 import type { SimplePeerConstructor, SimplePeerInstance, SimplePeerSignal } from './simple-peer-types.ts'
-import type { Link, LinkState, LinkStateEvent, Transport } from './types.ts'
+import type { LinkState, LinkStateEvent, Transport } from './types.ts'
 import { WebRtcLink } from './webrtc-link.ts'
 
 export { linkMaxMessageSize, loopbackOnly } from './sdp.ts'
@@ -81,11 +81,10 @@ export function createWebRtcTransport(options: WebRtcTransportOptions): Transpor
   return new WebRtcTransport(options)
 }
 
-class WebRtcTransport implements Transport {
+class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
   readonly kind = 'webrtc' as const
   private local: PartyId | undefined
-  private readonly manager: ConnectionManager<PeerConn>
-  private readonly links = new Emitter<{ link: Link }>()
+  protected readonly manager: ConnectionManager<PeerConn>
   private readonly offs: (() => void)[] = []
   private running = false
   /** This transport's instance id (random per start). */
@@ -93,6 +92,7 @@ class WebRtcTransport implements Transport {
   private readonly retirements = new Retirements()
 
   constructor(private readonly o: WebRtcTransportOptions) {
+    super()
     if (!o || !o.signaling || !o.SimplePeer || typeof o.room !== 'string') {
       throw new ConclaveError(
         'INVALID_ARGUMENT',
@@ -128,14 +128,6 @@ class WebRtcTransport implements Transport {
       const c = this.manager.get(ev.peer)
       if (c) c.state = ev.state
     })
-  }
-
-  onLink(handler: (link: Link) => void): () => void {
-    return this.links.on('link', handler)
-  }
-
-  onState(handler: (event: LinkStateEvent) => void): () => void {
-    return this.manager.onState(handler)
   }
 
   async start(local: PartyId, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -286,7 +278,7 @@ class WebRtcTransport implements Transport {
     c.state = 'open'
     c.failures = 0
     c.waits = 0
-    this.links.emit('link', link)
+    this.announce(link)
     const early = c.early
     c.early = []
     for (const f of early) link.deliver(f)
