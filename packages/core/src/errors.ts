@@ -6,6 +6,34 @@
  * @module
  */
 
+/**
+ * The codes the signaling server sends in `error` events and acks (`SignalingErrorCode`);
+ * they are Conclave error codes too.
+ */
+export const SIGNALING_ERROR_CODES = [
+  'NOT_REGISTERED',
+  'BAD_PAYLOAD',
+  'BAD_SIGNATURE',
+  'VERSION_MISMATCH',
+  'NOT_IN_ROOM',
+  'PEER_NOT_IN_ROOM',
+  'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
+  'TOO_MANY_ROOMS',
+  'ROOM_FULL',
+  'ALREADY_REGISTERED',
+  /** This socket was replaced by a newer connection registering the same PartyId. */
+  'REPLACED',
+  /** A registered socket sent nothing (not even a heartbeat) for `limits.heartbeatTimeoutMs`. */
+  'HEARTBEAT_TIMEOUT',
+  /** The socket did not register within the server's registration timeout. */
+  'REGISTRATION_TIMEOUT',
+  /** Repeated violations (rate, size, bad payloads, failed registrations): the socket is cut. */
+  'ABUSE',
+  /** Client side: the challenge named another origin than the one connected to; not signed. */
+  'ORIGIN_MISMATCH',
+] as const
+
 /** Every stable error code Conclave uses. Closed union: add a code here before using it. */
 export const ERROR_CODES = [
   // arguments and encoding
@@ -73,7 +101,7 @@ export const ERROR_CODES = [
   'DELIVERY_BUFFER_FULL',
   'PEER_BANNED',
   'PEER_LIMIT',
-  'RATE_LIMITED',
+  // RATE_LIMITED: see the signaling codes
   'DELIVERY_GAP',
   'OUTBOX_CORRUPT',
   'OUTBOX_UNAVAILABLE',
@@ -82,6 +110,11 @@ export const ERROR_CODES = [
   'LINK_LOST',
   'ABORTED',
   'NOT_STARTED',
+  // signaling: the server's codes, and the client's own (both carried by `SignalingError`)
+  ...SIGNALING_ERROR_CODES,
+  'TIMEOUT',
+  'DISCONNECTED',
+  'STOPPED',
 ] as const
 
 /** A stable error code. */
@@ -95,8 +128,9 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 }
 
 /**
- * The one error class of Conclave. `code` is stable; `details` is structured context (which
- * peer, which round …) that survives the Worker boundary as plain data.
+ * The one error class family of Conclave. `code` is stable; `details` is structured context
+ * (which peer, which round …) that survives the Worker boundary as plain data. Subclasses
+ * (`SignalingError`) narrow `code` and `details`; `instanceof ConclaveError` holds for all.
  *
  * @example
  * ```ts
@@ -104,7 +138,7 @@ export function isErrorCode(value: unknown): value is ErrorCode {
  * ```
  */
 export class ConclaveError extends Error {
-  override readonly name = 'ConclaveError'
+  override readonly name: string = 'ConclaveError'
   readonly code: ErrorCode
   readonly details: Readonly<Record<string, unknown>>
 

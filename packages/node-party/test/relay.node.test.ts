@@ -43,6 +43,7 @@ import {
 } from '@conclave/signaling-server'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadSimplePeer, loadWrtc } from '../src/node-party.ts'
+import { transportPair } from './signaling-room.ts'
 import { startWireTap, wsMessages } from './ws-capture.ts'
 
 const crypto = createNodeCrypto()
@@ -250,34 +251,9 @@ const peerTransport = (p: Party): string | undefined => p.peers()[0]?.transport
 
 // ── the relay transport ─────────────────────────────────────────────────────────────────
 
-runTransportTests('relay (through the signaling server)', async () => {
-  const server = createSignalingServer({ host: '127.0.0.1', port: 0, logLevel: 'error' })
-  const { url } = await server.start()
-  const room = `room-${Math.random().toString(36).slice(2)}`
-  const make = async () => {
-    const id = await generateIdentity(crypto)
-    const signaling = createSignalingClient({
-      url,
-      publicKey: id.key.publicKey,
-      sign: (b) => crypto.ed25519.sign(id.key, b),
-    })
-    void signaling.start().catch(() => undefined)
-    return { id: id.id, signaling, transport: createRelayTransport({ signaling, room, autoConnect: false }) }
-  }
-  const a = await make()
-  const b = await make()
-  return {
-    a: a.transport,
-    b: b.transport,
-    idA: a.id,
-    idB: b.id,
-    cleanup: async () => {
-      a.signaling.stop()
-      b.signaling.stop()
-      await server.stop()
-    },
-  }
-})
+runTransportTests('relay (through the signaling server)', () =>
+  transportPair((signaling, room) => createRelayTransport({ signaling, room, autoConnect: false })),
+)
 
 describe('relay transport', () => {
   it('sizes links to the server: min(64 KiB, announced max payload − 6 bytes of framing)', async () => {

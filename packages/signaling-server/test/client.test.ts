@@ -110,7 +110,7 @@ describe('signaling client', () => {
     expect(await code(c.join('bad room'))).toBe('INVALID_ARGUMENT')
     expect(await code(c.signal('room1', 'nope', data))).toBe('INVALID_ARGUMENT')
     expect(() => c.relay('room1', c.partyId, new Uint8Array(70_000))).toThrow(
-      expect.objectContaining({ code: 'FRAME_TOO_LARGE' }),
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
     )
     expect(() =>
       createSignalingClient({ url, publicKey: new Uint8Array(31), sign: async () => new Uint8Array(64) }),

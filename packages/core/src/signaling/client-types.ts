@@ -105,7 +105,8 @@ export interface SignalingClient {
   /**
    * Send one opaque frame through the server to a party in the same room. Fire and forget:
    * returns false when not registered; refusals come as `error` events with `event: 'relay'`.
-   * @throws ConclaveError `FRAME_TOO_LARGE` over the server's announced limit
+   * @throws SignalingError `PAYLOAD_TOO_LARGE` over the server's announced limit (as `signal()`);
+   *   ConclaveError `INVALID_ARGUMENT` for a bad room, addressee or frame
    */
   relay(room: string, to: string, frame: Uint8Array | ArrayBuffer): boolean
   /** Report health in [0, 1]; sent now and with every periodic heartbeat. */

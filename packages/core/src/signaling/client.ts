@@ -531,9 +531,11 @@ export function createSignalingClient(options: SignalingClientOptions): Signalin
       }
       const max = limits?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
       if (frame.byteLength > max) {
-        throw new ConclaveError(
-          'FRAME_TOO_LARGE',
+        // the server's refusal of the same payload, as signal() throws it for oversized data
+        throw new SignalingError(
+          'PAYLOAD_TOO_LARGE',
           `"frame" expected at most ${max} bytes, got ${frame.byteLength}`,
+          { event: 'relay', room, to },
         )
       }
       if (state !== 'registered' || !socket) return false

@@ -1,8 +1,10 @@
 /**
  * The error of the signaling client: a stable code (the server's, or the client's own) and where
- * it happened. Tests assert `code`, never the message.
+ * it happened. Tests assert `code`, never the message. A {@link ConclaveError} like every other
+ * error of Conclave (its codes are in `ERROR_CODES`).
  * @module
  */
+import { ConclaveError } from '../errors.ts'
 import type { SignalingErrorCode } from './protocol.ts'
 
 /** The codes a {@link SignalingError} carries: the server's, plus the client's own. */
@@ -21,18 +23,15 @@ export type SignalingClientErrorCode =
  * A refusal or failure of a signaling operation. `code` is stable; tests assert it, never the
  * message. `details` names the event, room and addressee when known.
  */
-export class SignalingError extends Error {
-  override readonly name = 'SignalingError'
-  readonly code: SignalingClientErrorCode
-  readonly details: Readonly<{ event?: string; room?: string; to?: string }>
+export class SignalingError extends ConclaveError {
+  override readonly name: string = 'SignalingError'
+  declare readonly code: SignalingClientErrorCode
+  declare readonly details: Readonly<SignalingErrorDetails>
 
-  constructor(
-    code: SignalingClientErrorCode,
-    message: string,
-    details: { event?: string; room?: string; to?: string } = {},
-  ) {
-    super(message)
-    this.code = code
-    this.details = details
+  constructor(code: SignalingClientErrorCode, message: string, details: SignalingErrorDetails = {}) {
+    super(code, message, details)
   }
 }
+
+/** Where a {@link SignalingError} happened. */
+export type SignalingErrorDetails = { event?: string; room?: string; to?: string }

@@ -6,33 +6,13 @@
  * registration context over the server's origin) → only then `join`, `signal`, `relay`.
  * @module
  */
+import type { SIGNALING_ERROR_CODES } from '../errors.ts'
 
 /** Signaling protocol versions this code speaks. */
 export const SIGNALING_VERSIONS = [1] as const
 
-/** Error codes the server sends in `error` events and acks. */
-export type SignalingErrorCode =
-  | 'NOT_REGISTERED'
-  | 'BAD_PAYLOAD'
-  | 'BAD_SIGNATURE'
-  | 'VERSION_MISMATCH'
-  | 'NOT_IN_ROOM'
-  | 'PEER_NOT_IN_ROOM'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'RATE_LIMITED'
-  | 'TOO_MANY_ROOMS'
-  | 'ROOM_FULL'
-  | 'ALREADY_REGISTERED'
-  /** This socket was replaced by a newer connection registering the same PartyId. */
-  | 'REPLACED'
-  /** A registered socket sent nothing (not even a heartbeat) for `limits.heartbeatTimeoutMs`. */
-  | 'HEARTBEAT_TIMEOUT'
-  /** The socket did not register within the server's registration timeout. */
-  | 'REGISTRATION_TIMEOUT'
-  /** Repeated violations (rate, size, bad payloads, failed registrations): the socket is cut. */
-  | 'ABUSE'
-  /** Client side: the challenge named another origin than the one connected to; not signed. */
-  | 'ORIGIN_MISMATCH'
+/** Error codes the server sends in `error` events and acks (listed in `SIGNALING_ERROR_CODES`). */
+export type SignalingErrorCode = (typeof SIGNALING_ERROR_CODES)[number]
 
 /** `{ ok: true, … } | { ok: false, code, message }` acknowledgement. */
 export type Ack<T extends object = object> =

@@ -10,6 +10,7 @@
  * @module
  */
 import { describe } from '../bytes.ts'
+import { SIGNALING_ERROR_CODES } from '../errors.ts'
 import { parsePartyId } from '../ids.ts'
 import type {
   Ack,
@@ -60,24 +61,7 @@ const SIGNAL_KINDS: ReadonlySet<string> = new Set<SignalData['kind']>([
   'connect-request',
 ])
 
-const ERROR_CODES: ReadonlySet<string> = new Set<SignalingErrorCode>([
-  'NOT_REGISTERED',
-  'BAD_PAYLOAD',
-  'BAD_SIGNATURE',
-  'VERSION_MISMATCH',
-  'NOT_IN_ROOM',
-  'PEER_NOT_IN_ROOM',
-  'PAYLOAD_TOO_LARGE',
-  'RATE_LIMITED',
-  'TOO_MANY_ROOMS',
-  'ROOM_FULL',
-  'ALREADY_REGISTERED',
-  'REPLACED',
-  'HEARTBEAT_TIMEOUT',
-  'REGISTRATION_TIMEOUT',
-  'ABUSE',
-  'ORIGIN_MISMATCH',
-])
+const ERROR_CODES: ReadonlySet<string> = new Set<SignalingErrorCode>(SIGNALING_ERROR_CODES)
 
 const HEX_CHALLENGE = /^[0-9a-f]{64}$/
 const HEX_SIGNATURE = /^[0-9a-f]{128}$/

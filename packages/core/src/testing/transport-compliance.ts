@@ -1,5 +1,5 @@
 /**
- * The transport compliance suite: every transport (memory, webrtc, relay) must pass it.
+ * The transport compliance suite: every transport (memory, webrtc, relay, hybrid) must pass it.
  *
  * ```ts
  * runTransportTests('memory', async () => { … return { a, b, idA, idB, cleanup } })

@@ -8,9 +8,10 @@
  *   webrtc link is up `fallbackAfterMs` later, or as soon as the attempt fails (webrtc reports
  *   `backoff`, or gives up), a relay link is opened;
  * - when a webrtc link comes up it is announced first; the relay link is then closed: at once if
- *   it has not carried a data frame yet, else when the party replaces it by the newer ready link
+ *   no frame has come through it yet, else when the party replaces it by the newer ready link
  *   (its session host closes the older link), at the latest `switchGraceMs` later. While a webrtc
- *   link is up the relay refuses new links from that peer;
+ *   link is up the relay refuses new links from that peer. Frames are opaque here: a relay link
+ *   that carried only a handshake is left to the party to replace, like a busy one;
  * - after webrtc gave up on a peer reached through the relay, webrtc is tried again every
  *   `upgradeRetryMs`;
  * - a webrtc link closed with `FINGERPRINT_MISMATCH` blocks relay fallback to that peer for the
@@ -24,7 +25,7 @@
 import { ConclaveError } from '../errors.ts'
 import { Emitter } from '../events.ts'
 import { type PartyId, parsePartyId } from '../ids.ts'
-import { FrameType } from '../wire/frame.ts'
+import type { DialPolicy } from './connection-manager.ts'
 import { createRelayTransport, type RelayTransport, type RelayTransportOptions } from './relay.ts'
 import type { Link, LinkState, LinkStateEvent, Transport, TransportKind } from './types.ts'
 import { createWebRtcTransport, type WebRtcTransportOptions } from './webrtc.ts'
@@ -42,6 +43,11 @@ export interface HybridTransportOptions {
   webrtc: Omit<WebRtcTransportOptions, 'signaling' | 'room' | 'autoConnect'> | false
   /** Options of the relay path (pacing, backoff, attempts …). */
   relay?: Omit<RelayTransportOptions, 'signaling' | 'room' | 'autoConnect' | 'acceptFrom'>
+  /**
+   * Peers both paths retry forever (the roster). A peer in the webrtc or the relay path's own
+   * `persistentPeers` is persistent on both paths too.
+   */
+  persistentPeers?: DialPolicy['persistentPeers']
   /** Link automatically to every party that joins the room. @default true */
   autoConnect?: boolean
   /** Time a webrtc attempt gets before the relay is opened alongside it. @default 3000 */
@@ -94,7 +100,10 @@ interface HybridPeer {
   peer: PartyId
   rtcLink: Link | undefined
   relayLink: Link | undefined
-  /** The relay link has delivered a data frame: its channel is (or was) carrying traffic. */
+  /**
+   * The relay link has delivered a frame: a handshake has begun on it, so it may carry traffic
+   * (frames are opaque here: which frame is which is the secure channel's business).
+   */
   relayBusy: boolean
   /** The webrtc path's last reported state for this peer. */
   rtcState: LinkState | undefined
@@ -121,9 +130,17 @@ class HybridTransportImpl implements HybridTransport {
         'createHybridTransport expected { signaling, room, webrtc: options | false }',
       )
     }
+    // one roster for both paths: a roster peer is retried forever on the relay too
+    const rosters = [
+      o.persistentPeers,
+      o.webrtc ? o.webrtc.persistentPeers : undefined,
+      o.relay?.persistentPeers,
+    ]
+    const persistentPeers = { has: (peer: PartyId) => rosters.some((r) => r?.has(peer) === true) }
     this.webrtc = o.webrtc
       ? createWebRtcTransport({
           ...o.webrtc,
+          persistentPeers,
           signaling: o.signaling,
           room: o.room,
           autoConnect: o.autoConnect ?? true,
@@ -131,6 +148,7 @@ class HybridTransportImpl implements HybridTransport {
       : undefined
     this.relay = createRelayTransport({
       ...o.relay,
+      persistentPeers,
       signaling: o.signaling,
       room: o.room,
       // with webrtc, the relay opens only as a fallback, decided here
@@ -327,8 +345,8 @@ class HybridTransportImpl implements HybridTransport {
     hp.fallbackTimer = undefined
     hp.relayLink = link
     hp.relayBusy = false
-    link.onMessage((frame) => {
-      if (hp.relayLink === link && frame[0] === FrameType.data) hp.relayBusy = true
+    link.onMessage(() => {
+      if (hp.relayLink === link) hp.relayBusy = true
     })
     link.onClose(() => {
       if (hp.relayLink !== link) return

@@ -4,11 +4,13 @@
  * own, so the server sees the cleartext handshake (as on any path) and then AEAD ciphertext
  * only; it forwards opaque bytes and stamps the sender.
  *
- * Each payload carries the relay framing of `wire/relay.ts` (`u8 version ‖ u8 kind ‖
- * u32 generation ‖ body`): `open` / `open-ack` agree that a link exists, every frame names its
- * link's generation (a fresh link never sees an older link's frames), and `close` ends it from
- * either side. Either end may open; when both do at once, the smaller PartyId's `open` wins.
- * `initiator` is the smaller PartyId, as on webrtc.
+ * It is the relay path of the connection manager (`connection-manager.ts`: wanted peers,
+ * attempts, backoff, presence). Each payload carries the relay framing of `wire/relay.ts`
+ * (`u8 version ‖ u8 kind ‖ u32 generation ‖ body`): `open` / `open-ack` agree that a link
+ * exists, every frame names its link's generation (`relay-generations.ts`: a fresh link never
+ * sees an older link's frames), and `close` ends it from either side. Either end may open; when
+ * both do at once, the smaller PartyId's `open` wins. `initiator` is the smaller PartyId, as on
+ * webrtc.
  *
  * `relay()` is fire and forget, so a relay link is closed with `LINK_LOST` (never left to lose a
  * frame quietly) when the client could not hand a payload to the socket, when the server
@@ -16,55 +18,37 @@
  * when the socket drops (frames in flight may be gone) and when the peer leaves the room. Links
  * that were lost are opened again with backoff while wanted.
  *
- * Sends are paced below the server's per-socket limits (events and bytes per second), so that a
- * burst waits in `bufferedAmount` instead of being refused.
+ * Sends are paced below the server's per-socket limits (`relay-pacer.ts`), so that a burst
+ * waits in `bufferedAmount` instead of being refused.
  * @module
  */
 
-import { type BackoffOptions, backoffDelay } from '../backoff.ts'
 import { ConclaveError, type ErrorCode } from '../errors.ts'
-import { Emitter } from '../events.ts'
 import { type PartyId, parsePartyId } from '../ids.ts'
 import type { SignalingClient } from '../signaling/client-types.ts'
 import type { SignalingError } from '../signaling/error.ts'
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../signaling/validate.ts'
 import { decodeRelayMessage, encodeRelayMessage, RELAY_HEADER_BYTES, RelayKind } from '../wire/relay.ts'
-import { BaseLink } from './link-base.ts'
-import type { Link, LinkStateEvent, Transport } from './types.ts'
+import { ConnectionManager, type DialPolicy, type DialRecord, safePartyId } from './connection-manager.ts'
+import { DialingTransport } from './dialing-transport.ts'
+import { RecentGenerations } from './relay-generations.ts'
+import { RelayLink } from './relay-link.ts'
+import { type RelayPacing, RelaySendQueue } from './relay-pacer.ts'
+import type { Transport } from './types.ts'
+
+export type { RelayPacing } from './relay-pacer.ts'
 
 const MAX_LINK_MESSAGE = 64 * 1024
 const MIB = 1024 * 1024
 
-/**
- * How fast the transport hands payloads to the socket. The server limits events and relay bytes
- * per socket (token buckets) and refuses the excess with `RATE_LIMITED`, which costs the link;
- * pacing below those limits keeps a burst waiting here instead.
- */
-export interface RelayPacing {
-  /** Sustained relay events per second. @default ¾ of the server's announced `eventsPerSecond` (75) */
-  eventsPerSecond?: number
-  /** Events sent at once before pacing starts. @default the server's announced `eventsPerSecond` (100) */
-  eventBurst?: number
-  /** Sustained relay bytes per second. @default 3 MiB (the server's default limit is 4 MiB/s) */
-  bytesPerSecond?: number
-  /** Bytes sent at once before pacing starts (at least one payload). @default 4 MiB */
-  byteBurst?: number
-}
-
 /** Options of {@link createRelayTransport}. */
-export interface RelayTransportOptions {
+export interface RelayTransportOptions extends DialPolicy {
   /** A started (or starting) signaling client; it may be shared with a webrtc transport. */
   signaling: Pick<SignalingClient, 'on' | 'relay' | 'join' | 'ready' | 'limits'>
   /** The room whose parties this transport links to (both parties must be in it). */
   room: string
   /** Link automatically to every party in the room. @default true */
   autoConnect?: boolean
-  /** Backoff between attempts. @default 250 ms doubling to 10 s, jitter 0.5 */
-  backoff?: BackoffOptions
-  /** Failed attempts in a row before giving up on a peer not in `persistentPeers`. @default 10 */
-  maxAttempts?: number
-  /** Peers retried forever (the roster). */
-  persistentPeers?: ReadonlySet<PartyId>
   /** Time for the peer to answer an `open`. @default 5000 */
   openTimeoutMs?: number
   /** Pacing below the server's limits, or `false` to hand every payload to the socket at once. */
@@ -94,136 +78,64 @@ export function createRelayTransport(options: RelayTransportOptions): RelayTrans
   return new RelayTransportImpl(options)
 }
 
-let linkCounter = 0
-
-interface LinkOwner {
-  sendFrame(link: RelayLink, frame: Uint8Array): void
-  closedByOwner(link: RelayLink, code: ErrorCode, reason: string): void
-}
-
-class RelayLink extends BaseLink {
-  readonly kind = 'relay' as const
-  /** Frame bytes queued for the socket. */
-  queued = 0
-
-  constructor(
-    peer: PartyId,
-    initiator: boolean,
-    maxMessageSize: number,
-    readonly generation: number,
-    private readonly owner: LinkOwner,
-  ) {
-    super('relay', ++linkCounter, peer, initiator, maxMessageSize)
-  }
-
-  fingerprints(): undefined {
-    return undefined
-  }
-
-  get bufferedAmount(): number {
-    return this.queued
-  }
-
-  protected transmit(frame: Uint8Array): void {
-    this.owner.sendFrame(this, frame)
-  }
-
-  /** Frames already sent still go out, then the peer is told. */
-  protected closedByOwner(code: ErrorCode, reason: string): void {
-    this.owner.closedByOwner(this, code, reason)
-  }
-}
-
-/** One payload waiting for the socket. */
-interface Outgoing {
-  peer: PartyId
-  kind: RelayKind
-  generation: number
-  payload: Uint8Array
-  /** The link whose frame this is (its bytes count in its `bufferedAmount`). */
-  link: RelayLink | undefined
-  /** Called when the client could not send it. */
-  failed: (() => void) | undefined
-}
-
-type Phase = 'idle' | 'opening' | 'open' | 'backoff' | 'closed'
-
-interface PeerState {
-  peer: PartyId
-  wanted: boolean
-  phase: Phase
+/** The relay path's record of one peer. */
+interface RelayPeer extends DialRecord {
+  /** Our `open` is under way (generation {@link generation}). */
+  opening: boolean
   /** Generation of the current link, or of our `open` under way. */
   generation: number
   link: RelayLink | undefined
-  attempt: number
-  failures: number
   openedAt: number
   openTimer: ReturnType<typeof setTimeout> | undefined
-  retryTimer: ReturnType<typeof setTimeout> | undefined
   /** Generations recently used or answered with `close` (not reused, not answered twice). */
-  recent: number[]
+  recent: RecentGenerations
 }
 
-const RECENT_GENERATIONS = 16
 /** A link that lived this long resets the failure count when it goes. */
 const STABLE_AFTER_MS = 10_000
 
-/** Two token buckets (events and bytes) in front of the socket. */
-class Pacer {
-  private events = Number.NaN
-  private bytes = Number.NaN
-  private last = 0
-
-  /** ms to wait before `n` bytes may go (0: taken now). */
-  take(n: number, p: Required<RelayPacing>, now: number): number {
-    if (Number.isNaN(this.events)) {
-      this.events = p.eventBurst
-      this.bytes = p.byteBurst
-      this.last = now
-    }
-    const dt = Math.max(0, now - this.last) / 1000
-    this.last = now
-    this.events = Math.min(p.eventBurst, this.events + dt * p.eventsPerSecond)
-    this.bytes = Math.min(p.byteBurst, this.bytes + dt * p.bytesPerSecond)
-    const need = Math.min(n, p.byteBurst)
-    if (this.events >= 1 && this.bytes >= need) {
-      this.events -= 1
-      this.bytes -= need
-      return 0
-    }
-    const waitEvents = this.events >= 1 ? 0 : (1 - this.events) / p.eventsPerSecond
-    const waitBytes = this.bytes >= need ? 0 : (need - this.bytes) / p.bytesPerSecond
-    return Math.max(1, Math.ceil(Math.max(waitEvents, waitBytes) * 1000))
-  }
-}
-
-class RelayTransportImpl implements RelayTransport {
+class RelayTransportImpl extends DialingTransport<RelayPeer> implements RelayTransport {
   readonly kind = 'relay' as const
   private local: PartyId | undefined
   private running = false
   /** True while the client is registered and in the room (payloads can be routed). */
   private inRoom = false
-  private readonly peers = new Map<PartyId, PeerState>()
-  private readonly links = new Emitter<{ link: Link }>()
-  private readonly states = new Emitter<{ state: LinkStateEvent }>()
+  protected readonly manager: ConnectionManager<RelayPeer>
   private readonly offs: (() => void)[] = []
-  private queue: Outgoing[] = []
-  private pumpScheduled = false
-  private pumpTimer: ReturnType<typeof setTimeout> | undefined
-  private readonly pacer = new Pacer()
+  private readonly queue: RelaySendQueue
 
   constructor(private readonly o: RelayTransportOptions) {
+    super()
     if (!o || !o.signaling || typeof o.room !== 'string') {
       throw new ConclaveError('INVALID_ARGUMENT', 'createRelayTransport expected { signaling, room }')
     }
-  }
-
-  onLink(handler: (link: Link) => void): () => void {
-    return this.links.on('link', handler)
-  }
-
-  onState(handler: (event: LinkStateEvent) => void): () => void {
-    return this.states.on('state', handler)
+    this.manager = new ConnectionManager<RelayPeer>(
+      {
+        create: () => ({
+          opening: false,
+          generation: 0,
+          link: undefined,
+          openedAt: 0,
+          openTimer: undefined,
+          recent: new RecentGenerations(),
+        }),
+        busy: (p) => p.link !== undefined || p.opening,
+        dial: (p) => this.open(p),
+        abandon: (p) => this.cancelOpen(p),
+        // payloads to it are refused now: no link, no retries until it joins again
+        left: (p) => {
+          this.manager.cancelRetry(p)
+          this.lose(p, 'LINK_LOST', 'the peer left the room', false)
+        },
+      },
+      { ...o, running: () => this.running, local: () => this.local },
+    )
+    this.queue = new RelaySendQueue({
+      signaling: o.signaling,
+      room: o.room,
+      pacing: o.pacing,
+      running: () => this.running,
+    })
   }
 
   async start(local: PartyId, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -239,33 +151,14 @@ class RelayTransportImpl implements RelayTransport {
       sig.on('state', (s) => {
         if (s !== 'registered') this.onSocketDown()
       }),
-      sig.on('joined', (ev) => {
-        if (ev.room === this.o.room) this.onInRoom(ev.peers.map((p) => p.partyId))
-      }),
-      sig.on('presence', (ev) => {
-        if (ev.room !== this.o.room) return
-        const peer = safeId(ev.party.partyId)
-        if (!peer || peer === this.local) return
-        if (ev.event === 'joined') {
-          if (this.o.autoConnect !== false) this.peerState(peer).wanted = true
-          const p = this.peers.get(peer)
-          if (!p) return
-          p.failures = 0 // a (re)joined peer gets a fresh set of attempts
-          if (p.wanted && p.phase !== 'open' && p.phase !== 'opening' && !p.retryTimer) this.open(p)
-        } else {
-          // payloads to it are refused now: no link, no retries until it joins again
-          const p = this.peers.get(peer)
-          if (!p) return
-          if (p.retryTimer) clearTimeout(p.retryTimer)
-          p.retryTimer = undefined
-          if (p.phase === 'backoff') p.phase = 'idle'
-          this.lose(p, 'LINK_LOST', 'the peer left the room', false)
-        }
+      this.manager.watchRoom(sig, this.o.room, () => {
+        if (this.running) this.inRoom = true
       }),
     )
     await sig.ready(opts)
     const peers = await sig.join(this.o.room, opts)
-    this.onInRoom(peers.map((p) => p.partyId))
+    this.inRoom = true
+    this.manager.inRoom(peers.map((p) => p.partyId))
   }
 
   async stop(): Promise<void> {
@@ -273,107 +166,55 @@ class RelayTransportImpl implements RelayTransport {
     this.running = false
     this.inRoom = false
     for (const off of this.offs.splice(0)) off()
-    if (this.pumpTimer) clearTimeout(this.pumpTimer)
-    this.pumpTimer = undefined
-    this.queue = []
-    for (const p of this.peers.values()) {
-      clearTimers(p)
+    this.queue.clear()
+    for (const p of this.manager.all()) {
+      if (p.openTimer) clearTimeout(p.openTimer)
+      p.openTimer = undefined
       const link = p.link
       p.link = undefined
-      if (link || p.phase === 'opening') this.sendNow(p.peer, RelayKind.close, p.generation)
+      if (link || p.opening) this.sendNow(p.peer, RelayKind.close, p.generation)
+      p.opening = false
       link?.markClosed('LINK_CLOSED', 'transport stopped')
-      p.phase = 'closed'
-      this.emitState(p, 'closed', { code: 'LINK_CLOSED', reason: 'transport stopped' })
+      this.manager.closed(p, 'LINK_CLOSED', 'transport stopped')
     }
-    this.peers.clear()
+    this.manager.clear()
   }
 
   async connect(peer: PartyId): Promise<void> {
     if (!this.running) throw new ConclaveError('NOT_STARTED', 'relay transport not started')
     const id = parsePartyId(peer)
     if (id === this.local) throw new ConclaveError('INVALID_ARGUMENT', 'cannot link to oneself')
-    const p = this.peerState(id)
-    p.wanted = true
-    if (p.phase === 'open' || p.phase === 'opening' || p.retryTimer) return
-    if (p.phase === 'closed') p.failures = 0 // asked again after giving up
-    this.open(p)
+    this.manager.connect(id, false)
   }
 
   release(peer: PartyId): void {
-    const p = this.peers.get(peer)
+    const p = this.manager.get(peer)
     if (!p) return
-    p.wanted = false
-    if (p.retryTimer) clearTimeout(p.retryTimer)
-    p.retryTimer = undefined
-    if (p.phase === 'opening') {
-      if (p.openTimer) clearTimeout(p.openTimer)
-      p.openTimer = undefined
+    this.manager.release(p)
+    if (p.opening) {
       // a late acceptance of this open is closed at the peer
+      this.cancelOpen(p)
       this.enqueue(p.peer, RelayKind.close, p.generation)
-      remember(p, p.generation)
-      p.phase = 'idle'
-    } else if (p.phase === 'backoff') {
-      p.phase = 'idle'
+      p.recent.remember(p.generation)
     }
   }
 
   // ── peers and links ───────────────────────────────────────────────────────────────────
 
-  private peerState(peer: PartyId): PeerState {
-    let p = this.peers.get(peer)
-    if (!p) {
-      p = {
-        peer,
-        wanted: false,
-        phase: 'idle',
-        generation: 0,
-        link: undefined,
-        attempt: 0,
-        failures: 0,
-        openedAt: 0,
-        openTimer: undefined,
-        retryTimer: undefined,
-        recent: [],
-      }
-      this.peers.set(peer, p)
-    }
-    return p
-  }
-
-  private emitState(p: PeerState, state: LinkStateEvent['state'], extra: Partial<LinkStateEvent> = {}): void {
-    this.states.emit('state', { peer: p.peer, state, attempt: p.attempt, ...extra })
-  }
-
-  private onInRoom(peers: string[]): void {
-    if (!this.running) return
-    this.inRoom = true
-    if (this.o.autoConnect !== false) {
-      for (const raw of peers) {
-        const peer = safeId(raw)
-        if (peer && peer !== this.local) this.peerState(peer).wanted = true
-      }
-    }
-    for (const p of this.peers.values()) {
-      if (p.wanted && (p.phase === 'idle' || p.phase === 'closed') && !p.retryTimer) this.open(p)
-    }
-  }
-
   /** Send `open` for a fresh generation (once the client is in the room). */
-  private open(p: PeerState): void {
+  private open(p: RelayPeer): void {
     if (!this.running || !p.wanted) return
     if (!this.inRoom) {
-      p.phase = 'idle' // opened when the client is (back) in the room
+      p.opening = false // opened when the client is (back) in the room
       return
     }
-    p.generation = freshGeneration(p)
-    remember(p, p.generation)
-    p.phase = 'opening'
+    p.generation = p.recent.fresh()
+    p.opening = true
     p.attempt++
-    this.emitState(p, 'signaling')
+    this.manager.emit(p, 'signaling')
     const generation = p.generation
     const failed = (reason: string) => {
-      if (p.phase === 'opening' && p.generation === generation)
-        this.failOpening(p, 'PEER_UNREACHABLE', reason, true)
+      if (p.opening && p.generation === generation) this.failOpening(p, 'PEER_UNREACHABLE', reason, true)
     }
     this.enqueue(p.peer, RelayKind.open, generation, () => failed('the signaling client could not send'))
     p.openTimer = setTimeout(() => {
@@ -382,21 +223,24 @@ class RelayTransportImpl implements RelayTransport {
     }, this.o.openTimeoutMs ?? 5000)
   }
 
-  /** Our `open` failed; `tell`: close it at the peer too, in case it accepts late. */
-  private failOpening(p: PeerState, code: ErrorCode, reason: string, tell: boolean): void {
+  /** Stop waiting for our `open` to be answered. */
+  private cancelOpen(p: RelayPeer): void {
     if (p.openTimer) clearTimeout(p.openTimer)
     p.openTimer = undefined
-    p.phase = 'idle'
+    p.opening = false
+  }
+
+  /** Our `open` failed; `tell`: close it at the peer too, in case it accepts late. */
+  private failOpening(p: RelayPeer, code: ErrorCode, reason: string, tell: boolean): void {
+    this.cancelOpen(p)
     if (tell && this.inRoom) this.enqueue(p.peer, RelayKind.close, p.generation)
-    this.retry(p, code, reason)
+    this.manager.retry(p, code, reason)
   }
 
   /** The link exists at both ends: announce it. */
-  private establish(p: PeerState, generation: number): RelayLink {
-    if (p.openTimer) clearTimeout(p.openTimer)
-    p.openTimer = undefined
-    if (p.retryTimer) clearTimeout(p.retryTimer)
-    p.retryTimer = undefined
+  private establish(p: RelayPeer, generation: number): RelayLink {
+    this.cancelOpen(p)
+    this.manager.cancelRetry(p)
     const max = this.o.signaling.limits?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
     const link = new RelayLink(
       p.peer,
@@ -410,13 +254,12 @@ class RelayTransportImpl implements RelayTransport {
     )
     p.generation = generation
     p.link = link
-    p.phase = 'open'
     p.openedAt = Date.now()
-    this.links.emit('link', link)
+    this.announce(link)
     return link
   }
 
-  private sendFrame(p: PeerState, link: RelayLink, frame: Uint8Array): void {
+  private sendFrame(p: RelayPeer, link: RelayLink, frame: Uint8Array): void {
     const limit = this.o.maxBufferedBytes ?? 32 * MIB
     if (link.queued + frame.length > limit) {
       this.lose(p, 'LINK_LOST', `over ${limit} bytes wait for the relay`, true)
@@ -434,75 +277,50 @@ class RelayTransportImpl implements RelayTransport {
         if (p.link === link) this.lose(p, 'LINK_LOST', 'the signaling client could not send a frame', true)
       },
     })
-    this.schedulePump()
   }
 
-  private closedByOwner(p: PeerState, link: RelayLink, code: ErrorCode, reason: string): void {
+  private closedByOwner(p: RelayPeer, link: RelayLink, code: ErrorCode, reason: string): void {
     if (p.link !== link) return
     p.link = undefined
-    p.phase = 'idle'
     // after the frames already queued, so the peer gets everything that was sent
     this.enqueue(p.peer, RelayKind.close, link.generation)
-    const lived = Date.now() - p.openedAt
-    if (lived >= STABLE_AFTER_MS) p.failures = 0
+    if (Date.now() - p.openedAt >= STABLE_AFTER_MS) p.failures = 0
     // a deliberate close (replaced, stopped) is not retried; a failure is, while wanted
-    if (code === 'LINK_CLOSED') this.emitState(p, 'closed', { code, reason })
-    else this.retry(p, code, reason)
+    if (code === 'LINK_CLOSED') this.manager.closed(p, code, reason)
+    else this.manager.retry(p, code, reason)
+  }
+
+  /** Drop the link of `p` (the peer knows, or cannot be told): its queued frames go too. */
+  private dropLink(p: RelayPeer, link: RelayLink): void {
+    p.link = undefined
+    this.queue.remove((o) => o.link === link)
+    link.queued = 0
   }
 
   /**
    * The link (or the open under way) can no longer be trusted to carry every frame: close it
    * with `code`, drop its queued frames, tell the peer when possible, and open again while wanted.
    */
-  private lose(p: PeerState, code: ErrorCode, reason: string, retry: boolean): void {
+  private lose(p: RelayPeer, code: ErrorCode, reason: string, retry: boolean): void {
     const link = p.link
     if (link) {
-      p.link = undefined
-      this.queue = this.queue.filter((o) => o.link !== link)
-      link.queued = 0
+      this.dropLink(p, link)
       if (this.inRoom) this.enqueue(p.peer, RelayKind.close, link.generation)
       if (Date.now() - p.openedAt >= STABLE_AFTER_MS) p.failures = 0
       link.markClosed(code, reason)
-    } else if (p.phase !== 'opening') {
+    } else if (!p.opening) {
       return
     }
-    if (p.openTimer) clearTimeout(p.openTimer)
-    p.openTimer = undefined
-    p.phase = 'idle'
-    if (retry) this.retry(p, code, reason)
-    else this.emitState(p, 'closed', { code, reason })
-  }
-
-  /** Schedule the next attempt with backoff, or give up. */
-  private retry(p: PeerState, code: ErrorCode, reason: string): void {
-    if (!this.running || !p.wanted) {
-      p.phase = 'closed'
-      this.emitState(p, 'closed', { code, reason })
-      return
-    }
-    p.failures++
-    const max = this.o.maxAttempts ?? 10
-    if (p.failures > max && !this.o.persistentPeers?.has(p.peer)) {
-      p.wanted = false
-      p.phase = 'closed'
-      this.emitState(p, 'closed', { code, reason: `gave up after ${max} attempts: ${reason}` })
-      return
-    }
-    const delay = backoffDelay(p.failures - 1, this.o.backoff)
-    p.phase = 'backoff'
-    this.emitState(p, 'backoff', { code, reason, retryInMs: delay })
-    if (p.retryTimer) clearTimeout(p.retryTimer)
-    p.retryTimer = setTimeout(() => {
-      p.retryTimer = undefined
-      if (this.running && p.wanted && p.phase === 'backoff') this.open(p)
-    }, delay)
+    this.cancelOpen(p)
+    if (retry) this.manager.retry(p, code, reason)
+    else this.manager.closed(p, code, reason)
   }
 
   // ── inbound ───────────────────────────────────────────────────────────────────────────
 
   private onPayload(from: string, payload: Uint8Array): void {
     if (!this.running) return
-    const peer = safeId(from)
+    const peer = safePartyId(from)
     if (!peer || peer === this.local) return
     let m: ReturnType<typeof decodeRelayMessage>
     try {
@@ -510,20 +328,21 @@ class RelayTransportImpl implements RelayTransport {
     } catch {
       return // not relay framing of a version we speak: nothing to answer
     }
-    const p = this.peerState(peer)
+    const p = this.manager.record(peer)
     const g = m.generation
+    const ours = p.opening && p.generation === g
     switch (m.kind) {
       case RelayKind.open:
         this.onOpen(p, g)
         return
       case RelayKind.openAck:
-        if (p.phase === 'opening' && p.generation === g) this.establish(p, g)
+        if (ours) this.establish(p, g)
         else if (p.link?.generation !== g) this.answerStale(p, g)
         return
       case RelayKind.frame: {
         let link = p.link?.generation === g ? p.link : undefined
         // a frame of the link we are opening: the peer accepted (its ack may come after)
-        if (!link && p.phase === 'opening' && p.generation === g) link = this.establish(p, g)
+        if (!link && ours) link = this.establish(p, g)
         // a copy: the socket's buffer may be pooled, and frames may be transferred to a Worker
         if (link) link.deliver(m.frame.slice())
         else this.answerStale(p, g)
@@ -532,21 +351,18 @@ class RelayTransportImpl implements RelayTransport {
       case RelayKind.close:
         if (p.link?.generation === g) {
           const link = p.link
-          p.link = undefined
-          p.phase = 'idle'
-          remember(p, g)
-          this.queue = this.queue.filter((o) => o.link !== link)
-          link.queued = 0
+          this.dropLink(p, link)
+          p.recent.remember(g)
           link.markClosed('LINK_CLOSED', 'closed by the peer')
-          this.emitState(p, 'closed', { code: 'LINK_CLOSED', reason: 'closed by the peer' })
-        } else if (p.phase === 'opening' && p.generation === g) {
+          this.manager.closed(p, 'LINK_CLOSED', 'closed by the peer')
+        } else if (ours) {
           this.failOpening(p, 'PEER_UNREACHABLE', 'the peer refused the relay link', false)
         }
         return
     }
   }
 
-  private onOpen(p: PeerState, g: number): void {
+  private onOpen(p: RelayPeer, g: number): void {
     if (p.link?.generation === g) {
       this.enqueue(p.peer, RelayKind.openAck, g) // a repeated open: answer again
       return
@@ -555,33 +371,29 @@ class RelayTransportImpl implements RelayTransport {
       this.answerStale(p, g)
       return
     }
-    if (p.phase === 'opening') {
+    if (p.opening) {
       // both ends opened at once: the smaller PartyId's open wins, the other is ignored
       if (this.local! < p.peer) return
       const mine = p.generation
-      this.queue = this.queue.filter(
-        (o) => !(o.peer === p.peer && o.kind === RelayKind.open && o.generation === mine),
-      )
+      this.queue.remove((o) => o.peer === p.peer && o.kind === RelayKind.open && o.generation === mine)
     }
     const old = p.link
     if (old) {
       // the peer no longer has that link (it restarted, or lost it): this one replaces it
-      p.link = undefined
-      this.queue = this.queue.filter((o) => o.link !== old)
-      old.queued = 0
+      this.dropLink(p, old)
       old.markClosed('LINK_LOST', 'the peer opened a new relay link')
     }
     p.wanted = true
-    remember(p, g)
+    p.recent.remember(g)
     this.enqueue(p.peer, RelayKind.openAck, g)
     this.establish(p, g)
   }
 
   /** Answer a payload of a generation we do not hold with `close` (once per generation). */
-  private answerStale(p: PeerState, g: number): void {
+  private answerStale(p: RelayPeer, g: number): void {
     // one of ours that was closed (the peer was told), or already answered
-    if (p.recent.includes(g)) return
-    remember(p, g)
+    if (p.recent.has(g)) return
+    p.recent.remember(g)
     this.enqueue(p.peer, RelayKind.close, g)
   }
 
@@ -589,14 +401,14 @@ class RelayTransportImpl implements RelayTransport {
     if (!this.running || e.details.event !== 'relay') return
     if (e.details.room !== undefined && e.details.room !== this.o.room) return
     const reason = `the server refused a relay payload (${e.code})`
-    const to = e.details.to === undefined ? undefined : safeId(e.details.to)
+    const to = e.details.to === undefined ? undefined : safePartyId(e.details.to)
     if (to) {
-      const p = this.peers.get(to)
+      const p = this.manager.get(to)
       if (p) this.lose(p, 'LINK_LOST', reason, true)
       return
     }
     // the refusal does not say whose payload it was: any link may have lost a frame
-    for (const p of this.peers.values()) this.lose(p, 'LINK_LOST', reason, true)
+    for (const p of [...this.manager.all()]) this.lose(p, 'LINK_LOST', reason, true)
   }
 
   private onSocketDown(): void {
@@ -606,8 +418,9 @@ class RelayTransportImpl implements RelayTransport {
     if (!wasInRoom) return
     // Payloads in flight on the old socket may be gone, and what waits here belongs to links and
     // opens that end now: every link is lost, and opened again once the client is back in the room.
-    this.queue = []
-    for (const p of this.peers.values()) this.lose(p, 'LINK_LOST', 'the signaling connection dropped', true)
+    this.queue.clear()
+    for (const p of [...this.manager.all()])
+      this.lose(p, 'LINK_LOST', 'the signaling connection dropped', true)
   }
 
   // ── outbound ──────────────────────────────────────────────────────────────────────────
@@ -621,7 +434,6 @@ class RelayTransportImpl implements RelayTransport {
       link: undefined,
       failed,
     })
-    this.schedulePump()
   }
 
   /** Send a control payload now, ignoring pacing (stop). */
@@ -631,87 +443,5 @@ class RelayTransportImpl implements RelayTransport {
     } catch {
       // stopping anyway
     }
-  }
-
-  private schedulePump(): void {
-    if (this.pumpScheduled || this.pumpTimer) return
-    this.pumpScheduled = true
-    // out of the caller's stack: a failed send closes links, which must not happen inside send()
-    queueMicrotask(() => {
-      this.pumpScheduled = false
-      this.pump()
-    })
-  }
-
-  private pacing(): Required<RelayPacing> | undefined {
-    if (this.o.pacing === false) return undefined
-    const p = this.o.pacing ?? {}
-    const rate = this.o.signaling.limits?.eventsPerSecond ?? 100
-    const max = this.o.signaling.limits?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
-    return {
-      eventsPerSecond: p.eventsPerSecond ?? rate * 0.75,
-      eventBurst: Math.max(1, p.eventBurst ?? rate),
-      bytesPerSecond: p.bytesPerSecond ?? 3 * MIB,
-      byteBurst: Math.max(max, p.byteBurst ?? 4 * MIB),
-    }
-  }
-
-  private pump(): void {
-    if (!this.running) return
-    const pacing = this.pacing()
-    while (this.queue.length > 0) {
-      const item = this.queue[0]!
-      if (pacing) {
-        const wait = this.pacer.take(item.payload.length, pacing, Date.now())
-        if (wait > 0) {
-          this.pumpTimer = setTimeout(() => {
-            this.pumpTimer = undefined
-            this.pump()
-          }, wait)
-          return
-        }
-      }
-      this.queue.shift()
-      if (item.link)
-        item.link.queued = Math.max(0, item.link.queued - (item.payload.length - RELAY_HEADER_BYTES))
-      let sent: boolean
-      try {
-        sent = this.o.signaling.relay(this.o.room, item.peer, item.payload)
-      } catch {
-        sent = false // e.g. FRAME_TOO_LARGE: the server now announces a smaller limit
-      }
-      if (!sent) item.failed?.()
-    }
-  }
-}
-
-function clearTimers(p: PeerState): void {
-  if (p.openTimer) clearTimeout(p.openTimer)
-  if (p.retryTimer) clearTimeout(p.retryTimer)
-  p.openTimer = undefined
-  p.retryTimer = undefined
-}
-
-function remember(p: PeerState, generation: number): void {
-  if (p.recent.includes(generation)) return
-  p.recent.push(generation)
-  if (p.recent.length > RECENT_GENERATIONS) p.recent.shift()
-}
-
-/** A random u32 that this end has not used recently for this peer. */
-function freshGeneration(p: PeerState): number {
-  const buf = new Uint32Array(1)
-  for (;;) {
-    globalThis.crypto.getRandomValues(buf)
-    const g = buf[0]!
-    if (!p.recent.includes(g)) return g
-  }
-}
-
-function safeId(v: string): PartyId | undefined {
-  try {
-    return parsePartyId(v)
-  } catch {
-    return undefined
   }
 }

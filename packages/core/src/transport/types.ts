@@ -1,8 +1,9 @@
 /**
  * The transport seam (types only). A transport opens links to peers and moves opaque frames;
  * it knows nothing of keys, envelopes or sessions. Implementations: `memory` (tests),
- * `webrtc` (simple-peer), `relay` (through the signaling server). Each passes the transport
- * compliance suite (`runTransportTests`).
+ * `webrtc` (simple-peer), `relay` (through the signaling server), and `hybrid` (webrtc first,
+ * the relay as fallback); webrtc and relay dial through the connection manager
+ * (`connection-manager.ts`). Each passes the transport compliance suite (`runTransportTests`).
  * @module
  */
 import type { ErrorCode } from '../errors.ts'

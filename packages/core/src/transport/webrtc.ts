@@ -1,34 +1,43 @@
 /**
  * The `webrtc` transport: direct data channels (simple-peer over an injected
- * RTCPeerConnection) negotiated through the signaling server, with the connection manager of
- * DESIGN ("Connections"): one link per pair (the smaller PartyId offers, the other sends
- * `connect-request`), `(linkId, attempt)` on every signal with older attempts dropped, a new
- * RTCPeerConnection for every attempt (simple-peer has no ICE restart), retries with
- * exponential backoff and jitter, and no STUN/TURN server unless configured.
- *
- * A link closed on purpose (`link.close()`, `stop()`) is closed in two steps: this end stops
- * sending and sends a `close` notice on the channel, the far end stops sending and closes the
- * connection, and only then (or after {@link CLOSE_GRACE_MS}) does this end close its own. Why:
- * in @roamhq/wrtc, a channel closed from the far end is torn down on wrtc's signaling thread
- * while `RTCDataChannel.send()` may be running on the JS thread, and `send()` then dereferences
- * a pointer that thread has just cleared (SIGSEGV in `node_webrtc::RTCDataChannel::Send`). A
- * channel must therefore never be closed under a peer that may still be sending on it.
+ * RTCPeerConnection) negotiated through the signaling server (DESIGN "Connections"). It is the
+ * webrtc path of the connection manager (`connection-manager.ts`: wanted peers, attempts,
+ * backoff, presence); the negotiation rules are `negotiation.ts` (who offers, which signal
+ * wins), the teardown workarounds `rtc-teardown.ts`, SDP and candidates `sdp.ts`, and the
+ * link itself `webrtc-link.ts`. Here: one simple-peer per attempt (simple-peer has no ICE
+ * restart, so every attempt is a new RTCPeerConnection), its events, and signals in and out.
+ * No STUN/TURN server unless configured.
  * @module
  */
 
-import { type BackoffOptions, backoffDelay } from '../backoff.ts'
 import { ConclaveError, type ErrorCode } from '../errors.ts'
-import { Emitter } from '../events.ts'
 import { type PartyId, parsePartyId } from '../ids.ts'
 import type { SignalingClient } from '../signaling/client.ts'
 import type { SignalData, SignalEvent } from '../signaling/protocol.ts'
-import { fingerprintsFromSdp } from '../wire/handshake.ts'
-import { BaseLink } from './link-base.ts'
+import { ConnectionManager, type DialPolicy, type DialRecord, safePartyId } from './connection-manager.ts'
+import { DialingTransport } from './dialing-transport.ts'
+import {
+  envelopeOf,
+  judgeSignal,
+  linkIdOf,
+  newInstanceId,
+  nextAttempt,
+  offers,
+  REQUEST_INTERVAL_MS,
+  type SignalEnvelope,
+  signalKind,
+} from './negotiation.ts'
+import { destroyPeer, parseLinkControl, Retirements } from './rtc-teardown.ts'
+import { filterCandidates, fingerprintsFromSdp, linkMaxMessageSize } from './sdp.ts'
 import type { SimplePeerConstructor, SimplePeerInstance, SimplePeerSignal } from './simple-peer-types.ts'
-import type { Link, LinkStateEvent, Transport } from './types.ts'
+import type { LinkState, LinkStateEvent, Transport } from './types.ts'
+import { WebRtcLink } from './webrtc-link.ts'
+
+export { linkMaxMessageSize, loopbackOnly } from './sdp.ts'
+export { CHANNEL_HIGH_WATER } from './webrtc-link.ts'
 
 /** Options of {@link createWebRtcTransport}. */
-export interface WebRtcTransportOptions {
+export interface WebRtcTransportOptions extends DialPolicy {
   /** A started (or starting) signaling client. */
   signaling: Pick<SignalingClient, 'on' | 'signal' | 'join' | 'ready' | 'partyId'>
   /** The room whose parties this transport links to. */
@@ -45,213 +54,24 @@ export interface WebRtcTransportOptions {
   candidateFilter?: (candidate: string) => boolean
   /** Link automatically to every party that joins the room. @default true */
   autoConnect?: boolean
-  backoff?: BackoffOptions
-  /** Attempts before giving up on a peer that is not in `persistentPeers`. @default 10 */
-  maxAttempts?: number
-  /** Peers retried forever (the roster). */
-  persistentPeers?: ReadonlySet<PartyId>
   /** Time for one attempt to open a data channel. @default 15000 */
   connectTimeoutMs?: number
 }
 
-/** The loopback-only ICE candidate filter for tests (127.0.0.0/8 and ::1). */
-export function loopbackOnly(candidate: string): boolean {
-  const parts = candidate.split(' ')
-  const address = parts[4] ?? ''
-  return address.startsWith('127.') || address === '::1' || address === 'localhost'
-}
-
-const MAX_LINK_MESSAGE = 64 * 1024
-/**
- * Bytes a data channel may hold before frames wait in the link (wrtc drops what passes 16 MiB,
- * and the SCTP buffer of browsers is of that order too).
- */
-export const CHANNEL_HIGH_WATER = 8 * 1024 * 1024
-/** How often held frames are retried (wrtc fires no `bufferedamountlow`). */
-const DRAIN_POLL_MS = 5
-
-/**
- * How long a link closed on purpose keeps its connection open for the far end to stop sending
- * and close it (see the module comment), before this end closes it anyway.
- */
-const CLOSE_GRACE_MS = 3000
-/** How long `stop()` waits for the far ends of its links to close them. */
-const STOP_GRACE_MS = 1000
-
-/**
- * The in-band control messages of a link. They travel as text messages, and frames always as
- * binary ones, so no frame can be taken for one. Version 1 has one type, `close`: "I have
- * stopped sending on this channel; close the connection".
- */
-type LinkControl = { v: 1; type: 'close' }
-
-const CLOSE_NOTICE = JSON.stringify({ v: 1, type: 'close' } satisfies LinkControl)
-
-/** The control message a text message holds, if it is one this code knows. */
-function parseLinkControl(text: string): LinkControl | undefined {
-  let m: unknown
-  try {
-    m = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  if (!m || typeof m !== 'object') return undefined
-  const { v, type } = m as { v?: unknown; type?: unknown }
-  return v === 1 && type === 'close' ? { v, type } : undefined
-}
-
-/** Max message size of a connection: SCTP's, else the remote SDP's, capped at 64 KiB. */
-export function linkMaxMessageSize(pc: RTCPeerConnection | null): number {
-  const sctp = (pc as { sctp?: { maxMessageSize?: number } | null } | null)?.sctp?.maxMessageSize
-  let size = typeof sctp === 'number' && sctp > 0 ? sctp : 0
-  if (!size) {
-    const m = /^a=max-message-size:(\d+)/m.exec(pc?.remoteDescription?.sdp ?? '')
-    size = m ? Number(m[1]) || MAX_LINK_MESSAGE : 65536
-  }
-  return Math.min(size, MAX_LINK_MESSAGE)
-}
-
-let linkCounter = 0
-
-class WebRtcLink extends BaseLink {
-  readonly kind = 'webrtc' as const
-
-  constructor(
-    peer: PartyId,
-    initiator: boolean,
-    maxMessageSize: number,
-    private readonly sp: SimplePeerInstance,
-    private readonly fps: { local: string[]; remote: string[] },
-    private readonly onClosed: (link: WebRtcLink, code: ErrorCode, reason: string) => void,
-  ) {
-    super('rtc', ++linkCounter, peer, initiator, maxMessageSize)
-  }
-
-  fingerprints(): { local: string[]; remote: string[] } {
-    return this.fps
-  }
-
-  /** Frames held back while the data channel's buffer is over {@link CHANNEL_HIGH_WATER}. */
-  private held: Uint8Array[] = []
-  private heldBytes = 0
-  /** The channel's bufferedAmount when last read, and the bytes sent since (reads cost a send). */
-  private lastBuffered = 0
-  private sentSince = 0
-  private poll: ReturnType<typeof setTimeout> | undefined
-
-  /** Bytes waiting: in the data channel, and held back here. */
-  get bufferedAmount(): number {
-    return (this.sp._channel?.bufferedAmount ?? 0) + this.heldBytes
-  }
-
-  protected override get pathGone(): boolean {
-    return this.sp.destroyed
-  }
-
-  /**
-   * The backpressure seam (DESIGN "Frames"): a frame goes to the channel while its buffer stays
-   * under {@link CHANNEL_HIGH_WATER}, and waits here, in order, otherwise; a timer drains it
-   * (@roamhq/wrtc never fires `bufferedamountlow`, and silently drops what overflows its buffer).
-   * The buffer is read only when the bytes sent since the last read could reach the mark.
-   */
-  protected transmit(frame: Uint8Array): void {
-    if (this.held.length === 0) {
-      if (this.lastBuffered + this.sentSince + frame.length <= CHANNEL_HIGH_WATER) {
-        this.write(frame)
-        return
-      }
-      this.lastBuffered = this.sp._channel?.bufferedAmount ?? 0
-      this.sentSince = 0
-      if (this.lastBuffered + frame.length <= CHANNEL_HIGH_WATER) {
-        this.write(frame)
-        return
-      }
-    }
-    // copied: the caller may reuse its buffer once send() returns
-    this.held.push(frame.slice())
-    this.heldBytes += frame.length
-    this.poll ??= setTimeout(() => this.drain(), DRAIN_POLL_MS)
-  }
-
-  private write(frame: Uint8Array): void {
-    try {
-      this.sp.send(frame)
-    } catch (e) {
-      throw new ConclaveError('LINK_CLOSED', `send failed: ${e instanceof Error ? e.message : String(e)}`)
-    }
-    this.sentSince += frame.length
-  }
-
-  /** Move held frames to the channel as its buffer drains. */
-  private drain(): void {
-    this.poll = undefined
-    if (this.closed || this.sp.destroyed) {
-      this.held = []
-      this.heldBytes = 0
-      return
-    }
-    let buffered = this.sp._channel?.bufferedAmount ?? 0
-    while (this.held.length > 0 && buffered + this.held[0]!.length <= CHANNEL_HIGH_WATER) {
-      const frame = this.held.shift()!
-      this.heldBytes -= frame.length
-      try {
-        this.sp.send(frame)
-      } catch (e) {
-        this.held = []
-        this.heldBytes = 0
-        this.close('LINK_LOST', `send failed: ${e instanceof Error ? e.message : String(e)}`)
-        return
-      }
-      buffered += frame.length
-    }
-    this.lastBuffered = buffered
-    this.sentSince = 0
-    if (this.held.length > 0) this.poll = setTimeout(() => this.drain(), DRAIN_POLL_MS)
-  }
-
-  /** Closes the connection once the far end has stopped sending on it. */
-  protected closedByOwner(code: ErrorCode, reason: string): void {
-    if (this.poll) clearTimeout(this.poll)
-    this.poll = undefined
-    // held frames belong to this link's keys: the delivery layer sends their units again
-    this.held = []
-    this.heldBytes = 0
-    this.onClosed(this, code, reason)
-  }
-}
-
-/**
- * What travels in `SignalData.payload`: simple-peer's signal, and the sender's transport
- * instance (random per start), so the offerer can tell a restarted peer's `connect-request`
- * from a stale one sent before the current link was up.
- */
-interface SignalEnvelope {
-  instance: string
-  /** simple-peer signal (offer, answer, candidate, renegotiate). */
-  sp?: SimplePeerSignal
-  /** connect-request: the attempt the requester last accepted (0: none). */
-  seen?: number
-}
-
 const MAX_EARLY_FRAMES = 64
 
-interface PeerConn {
-  peer: PartyId
+/** The webrtc path's record of one peer. */
+interface PeerConn extends DialRecord {
   /** The peer's transport instance on the current attempt (from its answer). */
   peerInstance: string | undefined
   /** Frames that arrived before simple-peer's `connect` (the far end may open first). */
   early: Uint8Array[]
   /** We offer when our id is the smaller. */
   offerer: boolean
-  attempt: number
   sp: SimplePeerInstance | undefined
   link: WebRtcLink | undefined
-  state: LinkStateEvent['state'] | 'open'
-  failures: number
-  /** Attempts ended because the peer was not in the room: they pace the safety retries only. */
-  waits: number
-  wanted: boolean
-  retryTimer: ReturnType<typeof setTimeout> | undefined
+  /** The last state reported (`open` once a link is announced). */
+  state: LinkState | 'open'
   connectTimer: ReturnType<typeof setTimeout> | undefined
   lastRequest: number
 }
@@ -261,156 +81,100 @@ export function createWebRtcTransport(options: WebRtcTransportOptions): Transpor
   return new WebRtcTransport(options)
 }
 
-class WebRtcTransport implements Transport {
+class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
   readonly kind = 'webrtc' as const
   private local: PartyId | undefined
-  private readonly conns = new Map<PartyId, PeerConn>()
-  private readonly links = new Emitter<{ link: Link }>()
-  private readonly states = new Emitter<{ state: LinkStateEvent }>()
+  protected readonly manager: ConnectionManager<PeerConn>
   private readonly offs: (() => void)[] = []
   private running = false
   /** This transport's instance id (random per start). */
   private instance = ''
-  /**
-   * Connections of links closed on purpose, kept open until the far end closes them (it stops
-   * sending first) or their grace timer runs out.
-   */
-  private readonly closing = new Map<SimplePeerInstance, ReturnType<typeof setTimeout>>()
+  private readonly retirements = new Retirements()
 
   constructor(private readonly o: WebRtcTransportOptions) {
+    super()
     if (!o || !o.signaling || !o.SimplePeer || typeof o.room !== 'string') {
       throw new ConclaveError(
         'INVALID_ARGUMENT',
         'createWebRtcTransport expected { signaling, room, SimplePeer }',
       )
     }
-  }
-
-  onLink(handler: (link: Link) => void): () => void {
-    return this.links.on('link', handler)
-  }
-
-  onState(handler: (event: LinkStateEvent) => void): () => void {
-    return this.states.on('state', handler)
+    this.manager = new ConnectionManager<PeerConn>(
+      {
+        create: (peer) => ({
+          peerInstance: undefined,
+          early: [],
+          offerer: offers(this.local!, peer),
+          sp: undefined,
+          link: undefined,
+          state: 'idle',
+          connectTimer: undefined,
+          lastRequest: 0,
+        }),
+        busy: (c) => (c.link !== undefined && !c.link.closed) || (c.sp !== undefined && !c.sp.destroyed),
+        dial: (c) => (c.offerer ? this.offer(c) : this.requestOffer(c)),
+        abandon: (c) => {
+          if (c.sp) destroyPeer(c.sp)
+          c.sp = undefined
+        },
+        // keep an open link (the server may be restarting); just stop retrying
+        left: (c) => {
+          if (!c.link) this.manager.giveUp(c, 'PEER_UNREACHABLE', 'left the room')
+        },
+      },
+      { ...o, running: () => this.running, local: () => this.local },
+    )
+    this.manager.onState((ev) => {
+      const c = this.manager.get(ev.peer)
+      if (c) c.state = ev.state
+    })
   }
 
   async start(local: PartyId, opts: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.running) return
     this.local = local
     this.running = true
-    this.instance = Math.random().toString(36).slice(2) + Date.now().toString(36)
+    this.instance = newInstanceId()
     const sig = this.o.signaling
     this.offs.push(
       sig.on('signal', (ev) => this.onSignal(ev)),
-      sig.on('presence', (ev) => {
-        if (ev.room !== this.o.room) return
-        const peer = safeId(ev.party.partyId)
-        if (!peer || peer === this.local) return
-        if (ev.event === 'joined') {
-          // a peer asked for before it was here gets a new attempt now, not after backoff,
-          // and a fresh count of attempts
-          const c = this.conns.get(peer)
-          if (c && !c.link) {
-            c.failures = 0
-            c.waits = 0
-          }
-          if (this.o.autoConnect !== false || c?.wanted) this.want(peer, true)
-        }
-        if (ev.event === 'left') {
-          // keep an open link (the server may be restarting); just stop retrying
-          const c = this.conns.get(peer)
-          if (c && !c.link) this.giveUp(c, 'PEER_UNREACHABLE', 'left the room')
-        }
-      }),
-      sig.on('joined', (ev) => {
-        if (ev.room !== this.o.room || this.o.autoConnect === false) return
-        for (const p of ev.peers) {
-          const peer = safeId(p.partyId)
-          if (peer && peer !== this.local) this.want(peer)
-        }
-      }),
+      this.manager.watchRoom(sig, this.o.room),
     )
     await sig.ready(opts)
     const peers = await sig.join(this.o.room, opts)
-    if (this.o.autoConnect !== false) {
-      for (const p of peers) {
-        const peer = safeId(p.partyId)
-        if (peer && peer !== this.local) this.want(peer)
-      }
-    }
+    this.manager.inRoom(peers.map((p) => p.partyId))
   }
 
   async stop(): Promise<void> {
     if (!this.running) return
     this.running = false
     for (const off of this.offs.splice(0)) off()
-    for (const c of this.conns.values()) this.teardown(c, 'LINK_CLOSED', 'transport stopped', false, true)
-    this.conns.clear()
+    for (const c of this.manager.all()) this.teardown(c, 'LINK_CLOSED', 'transport stopped', false, true)
+    this.manager.clear()
     // give the far ends a moment to stop sending and close (bounded), then close the rest
-    const end = Date.now() + STOP_GRACE_MS
-    while (this.closing.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
-    for (const sp of [...this.closing.keys()]) this.reap(sp)
+    await this.retirements.drain()
   }
 
   async connect(peer: PartyId): Promise<void> {
     if (!this.running) throw new ConclaveError('NOT_STARTED', 'webrtc transport not started')
-    this.want(parsePartyId(peer), true)
+    this.manager.connect(parsePartyId(peer), true)
   }
 
-  private conn(peer: PartyId): PeerConn {
-    let c = this.conns.get(peer)
-    if (!c) {
-      c = {
-        peer,
-        peerInstance: undefined,
-        early: [],
-        offerer: this.local! < peer,
-        attempt: 0,
-        sp: undefined,
-        link: undefined,
-        state: 'idle',
-        failures: 0,
-        waits: 0,
-        wanted: false,
-        retryTimer: undefined,
-        connectTimer: undefined,
-        lastRequest: 0,
-      }
-      this.conns.set(peer, c)
-    }
-    return c
-  }
-
-  private setState(c: PeerConn, state: LinkStateEvent['state'], extra: Partial<LinkStateEvent> = {}): void {
-    c.state = state
-    this.states.emit('state', { peer: c.peer, state, attempt: c.attempt, ...extra })
-  }
-
-  /** We want a link to `peer`: offer, or ask the smaller party to offer. */
-  private want(peer: PartyId, now = false): void {
-    if (!this.running || peer === this.local) return
-    const c = this.conn(peer)
-    c.wanted = true
-    if (c.link && !c.link.closed) return
-    if (c.sp && !c.sp.destroyed) return // an attempt is under way
-    if (c.retryTimer && !now) return
-    if (c.retryTimer) clearTimeout(c.retryTimer)
-    c.retryTimer = undefined
-    if (c.offerer) this.offer(c)
-    else this.requestOffer(c)
+  private setState(c: PeerConn, state: LinkState, extra: Partial<LinkStateEvent> = {}): void {
+    this.manager.emit(c, state, extra)
   }
 
   private requestOffer(c: PeerConn): void {
     const t = Date.now()
-    if (t - c.lastRequest < 200) {
+    if (t - c.lastRequest < REQUEST_INTERVAL_MS) {
       // asked a moment ago: ask again when the moment is over (not never)
       if (!c.connectTimer && !c.retryTimer) {
         c.retryTimer = setTimeout(
           () => {
             c.retryTimer = undefined
-            if (this.running && c.wanted && !c.link) this.want(c.peer, true)
+            if (this.running && c.wanted && !c.link) this.manager.want(c.peer, true)
           },
-          200 - (t - c.lastRequest),
+          REQUEST_INTERVAL_MS - (t - c.lastRequest),
         )
       }
       return
@@ -420,16 +184,14 @@ class WebRtcTransport implements Transport {
     this.sendSignal(c, {
       kind: 'connect-request',
       attempt: c.attempt,
-      payload: { instance: this.instance, seen: c.attempt },
+      payload: { instance: this.instance, seen: c.attempt } satisfies SignalEnvelope,
     })
     // if no offer comes, ask again later
     this.armConnectTimer(c)
   }
 
   private offer(c: PeerConn): void {
-    // attempts are monotonic across restarts of this party (clock-based), so a restarted
-    // offerer's first attempt is never taken for an old one
-    c.attempt = Math.max(Date.now(), c.attempt + 1)
+    c.attempt = nextAttempt(c.attempt, Date.now())
     this.setState(c, 'signaling')
     this.spawn(c, true)
     this.armConnectTimer(c)
@@ -460,10 +222,13 @@ class WebRtcTransport implements Transport {
     c.sp = sp
     sp.on('signal', (data) => {
       if (c.sp !== sp) return
-      if (data.candidate && this.o.candidateFilter && !this.o.candidateFilter(data.candidate.candidate))
-        return
-      const out = this.filterSdp(data)
-      this.sendSignal(c, { kind: signalKind(out), attempt, payload: { instance: this.instance, sp: out } })
+      const out = filterCandidates(data, this.o.candidateFilter)
+      if (!out) return
+      this.sendSignal(c, {
+        kind: signalKind(out),
+        attempt,
+        payload: { instance: this.instance, sp: out } satisfies SignalEnvelope,
+      })
     })
     sp.on('connect', () => {
       if (c.sp !== sp) return
@@ -482,11 +247,11 @@ class WebRtcTransport implements Transport {
     })
     sp.on('error', (err) => {
       if (c.sp === sp) this.fail(c, c.link ? 'LINK_LOST' : 'PEER_UNREACHABLE', err.code ?? err.message)
-      else this.reap(sp)
+      else this.retirements.reap(sp)
     })
     sp.on('close', () => {
       if (c.sp === sp) this.fail(c, 'LINK_LOST', 'data channel closed')
-      else this.reap(sp)
+      else this.retirements.reap(sp)
     })
     if (c.state !== 'signaling') this.setState(c, 'signaling')
     return sp
@@ -513,7 +278,7 @@ class WebRtcTransport implements Transport {
     c.state = 'open'
     c.failures = 0
     c.waits = 0
-    this.links.emit('link', link)
+    this.announce(link)
     const early = c.early
     c.early = []
     for (const f of early) link.deliver(f)
@@ -521,76 +286,59 @@ class WebRtcTransport implements Transport {
 
   private onSignal(ev: SignalEvent): void {
     if (!this.running || ev.room !== this.o.room) return
-    const peer = safeId(ev.from)
+    const peer = safePartyId(ev.from)
     if (!peer || peer === this.local) return
-    const d = ev.data
-    const c = this.conn(peer)
-    if (d.linkId !== linkIdOf(this.local!, peer)) return
-    const env = (d.payload && typeof d.payload === 'object' ? d.payload : {}) as Partial<SignalEnvelope>
-    if (d.kind === 'connect-request') {
-      if (!c.offerer) return
-      c.wanted = true
-      if (c.link && !c.link.closed) {
-        // The peer asks only when it has no link. A request from the instance we linked with
-        // that has not seen our current attempt crossed our offer: ignore it. Otherwise the
-        // link is dead on its side (it lost it, or restarted as a new instance).
-        const sameInstance = typeof env.instance === 'string' && env.instance === c.peerInstance
-        if (sameInstance && (env.seen ?? 0) < c.attempt) return
-      } else if (c.sp && !c.sp.destroyed && Date.now() - c.attempt < 2000) {
-        return // an attempt younger than 2 s is left to finish
-      }
-      this.teardown(c, 'LINK_CLOSED', 'peer asked for a new link', false)
-      c.failures = 0
-      this.offer(c)
-      return
+    const c = this.manager.record(peer)
+    const verdict = judgeSignal(
+      {
+        local: this.local!,
+        peer,
+        attempt: c.attempt,
+        linked: c.link !== undefined && !c.link.closed,
+        underWay: c.sp !== undefined && !c.sp.destroyed,
+        peerInstance: c.peerInstance,
+        now: Date.now(),
+      },
+      ev.data,
+    )
+    const { sp } = envelopeOf(ev.data.payload)
+    switch (verdict.action) {
+      case 'ignore':
+        return
+      case 'reoffer':
+        c.wanted = true
+        this.teardown(c, 'LINK_CLOSED', 'peer asked for a new link', false)
+        c.failures = 0
+        this.offer(c)
+        return
+      case 'feed':
+        if (verdict.peerInstance !== undefined) c.peerInstance = verdict.peerInstance
+        this.feed(c, sp)
+        return
+      case 'answer':
+        this.teardown(c, 'LINK_CLOSED', 'superseded by a newer attempt', false)
+        c.attempt = verdict.attempt
+        c.wanted = true
+        this.spawn(c, false)
+        this.armConnectTimer(c)
+        this.feed(c, sp)
+        return
     }
-    if (c.offerer) {
-      // answers and candidates of our current attempt only
-      if (d.attempt !== c.attempt || !c.sp || c.sp.destroyed) return
-      if (typeof env.instance === 'string') c.peerInstance = env.instance
-      this.feed(c, env.sp)
-      return
-    }
-    if (d.attempt < c.attempt) return // an older attempt
-    if (d.attempt > c.attempt) {
-      if (d.kind !== 'offer') return // candidates of an attempt whose offer we have not seen
-      this.teardown(c, 'LINK_CLOSED', 'superseded by a newer attempt', false)
-      c.attempt = d.attempt
-      c.wanted = true
-      this.spawn(c, false)
-      this.armConnectTimer(c)
-    }
-    if (c.sp && !c.sp.destroyed) this.feed(c, env.sp)
   }
 
   private feed(c: PeerConn, payload: SimplePeerSignal | undefined): void {
-    if (!payload || typeof payload !== 'object') return
-    if (
-      payload.candidate &&
-      this.o.candidateFilter &&
-      !this.o.candidateFilter(String(payload.candidate.candidate ?? ''))
-    )
-      return
+    if (!payload || !c.sp || c.sp.destroyed) return
+    const data = filterCandidates(payload, this.o.candidateFilter)
+    if (!data) return
     try {
-      c.sp!.signal(this.filterSdp(payload))
+      c.sp.signal(data)
     } catch (e) {
       this.fail(c, 'PEER_UNREACHABLE', `bad signal: ${e instanceof Error ? e.message : String(e)}`)
     }
   }
 
-  /** Candidates can also sit in an SDP (`a=candidate:` lines): the filter applies to them too. */
-  private filterSdp(data: SimplePeerSignal): SimplePeerSignal {
-    const keep = this.o.candidateFilter
-    if (!keep || typeof data.sdp !== 'string') return data
-    const sdp = data.sdp
-      .split('\r\n')
-      .filter((line) => !line.startsWith('a=candidate:') || keep(line.slice(2)))
-      .join('\r\n')
-    return { ...data, sdp }
-  }
-
   private sendSignal(c: PeerConn, data: Omit<SignalData, 'linkId'>): void {
-    const full: SignalData = { linkId: linkIdOf(this.local!, c.peer), ...data } as SignalData
+    const full: SignalData = { linkId: linkIdOf(this.local!, c.peer), ...data }
     // what this signal belongs to: the offer's simple-peer, or the connect-request's time
     const sp = c.sp
     const attempt = c.attempt
@@ -615,7 +363,7 @@ class WebRtcTransport implements Transport {
     // the far end has stopped sending on this channel: close it now, which tells the far end
     // (waiting for that) to close its side too
     if (c.sp === sp) this.fail(c, 'LINK_LOST', 'closed by the peer')
-    else this.reap(sp)
+    else this.retirements.reap(sp)
   }
 
   /** An attempt or an open link failed: tear down and retry with backoff. */
@@ -624,9 +372,10 @@ class WebRtcTransport implements Transport {
   }
 
   /**
-   * Drop the current attempt or link of `c`. `graceful`: the far end may be sending on an open
-   * link (we close it on purpose), so tell it and let it close first (see the module comment);
-   * otherwise the far end has no link to us any more and the connection is closed at once.
+   * Drop the current attempt or link of `c`, then let the manager retry (`retry`) or report it
+   * closed. `graceful`: the far end may be sending on an open link (we close it on purpose), so
+   * tell it and let it close first (`rtc-teardown.ts`); otherwise the far end has no link to
+   * us any more and the connection is closed at once. `counts`: see {@link ConnectionManager.retry}.
    */
   private teardown(
     c: PeerConn,
@@ -643,104 +392,10 @@ class WebRtcTransport implements Transport {
     const link = c.link
     c.link = undefined
     c.early = []
-    if (sp && graceful && link && !sp.destroyed) this.retire(sp)
-    else if (sp) destroy(sp)
+    if (sp && graceful && link && !sp.destroyed) this.retirements.retire(sp)
+    else if (sp) destroyPeer(sp)
     link?.markClosed(code, reason)
-    if (!retry || !this.running) {
-      if (c.retryTimer) clearTimeout(c.retryTimer)
-      c.retryTimer = undefined
-      this.setState(c, 'closed', { code, reason })
-      return
-    }
-    // a peer not in the room yet is not a failure of the path: waiting for it does not use up
-    // maxAttempts (its presence starts the next attempt); the safety retries back off on their
-    // own count, up to the backoff's maximum (10 s by default), while it stays wanted
-    if (counts) c.failures++
-    else c.waits++
-    const max = this.o.maxAttempts ?? 10
-    if (c.failures > max && !this.o.persistentPeers?.has(c.peer)) {
-      this.giveUp(c, code, `gave up after ${max} attempts: ${reason}`)
-      return
-    }
-    const delay = backoffDelay((counts ? c.failures : c.waits) - 1, this.o.backoff)
-    this.setState(c, 'backoff', { code, reason, retryInMs: delay })
-    if (c.retryTimer) clearTimeout(c.retryTimer)
-    c.retryTimer = setTimeout(() => {
-      c.retryTimer = undefined
-      if (this.running && c.wanted && !c.link) this.want(c.peer, true)
-    }, delay)
-  }
-
-  /** Stop sending on `sp`, ask the far end to close, and close it when it has (or in time). */
-  private retire(sp: SimplePeerInstance): void {
-    try {
-      sp.send(CLOSE_NOTICE)
-    } catch {
-      destroy(sp) // the channel is gone already
-      return
-    }
-    const timer = setTimeout(() => this.reap(sp), CLOSE_GRACE_MS)
-    this.closing.set(sp, timer)
-  }
-
-  /** Close a retired connection (the far end closed it, or its grace ran out). */
-  private reap(sp: SimplePeerInstance): void {
-    const timer = this.closing.get(sp)
-    if (timer === undefined) return
-    clearTimeout(timer)
-    this.closing.delete(sp)
-    destroy(sp)
-  }
-
-  private giveUp(c: PeerConn, code: ErrorCode, reason: string): void {
-    c.wanted = false
-    if (c.retryTimer) clearTimeout(c.retryTimer)
-    c.retryTimer = undefined
-    if (c.sp) destroy(c.sp)
-    c.sp = undefined
-    this.setState(c, 'closed', { code, reason })
-  }
-}
-
-/**
- * Destroy a simple-peer, then make sure its RTCPeerConnection is closed (wrtc otherwise keeps
- * Node alive). simple-peer closes the data channel and then the connection in a microtask; the
- * connection is closed again only after that, never before: wrtc tears a channel down on its
- * signaling thread once its connection is closed, and `channel.close()` running on the JS
- * thread meanwhile would race it (as `send()` does, see the module comment).
- */
-function destroy(sp: SimplePeerInstance): void {
-  const pc = sp._pc
-  try {
-    sp.destroy()
-  } catch {
-    // already destroyed
-  }
-  if (!pc) return
-  setTimeout(() => {
-    try {
-      pc.close()
-    } catch {
-      // already closed
-    }
-  }, 0)
-}
-
-function signalKind(data: SimplePeerSignal): SignalData['kind'] {
-  if (data.type === 'offer') return 'offer'
-  if (data.type === 'answer') return 'answer'
-  if (data.candidate) return 'candidate'
-  return 'renegotiate'
-}
-
-function linkIdOf(a: PartyId, b: PartyId): string {
-  return a < b ? `${a.slice(0, 16)}:${b.slice(0, 16)}` : `${b.slice(0, 16)}:${a.slice(0, 16)}`
-}
-
-function safeId(v: string): PartyId | undefined {
-  try {
-    return parsePartyId(v)
-  } catch {
-    return undefined
+    if (retry && this.running) this.manager.retry(c, code, reason, counts)
+    else this.manager.closed(c, code, reason)
   }
 }

@@ -196,13 +196,3 @@ export function deriveKeys(sharedSecret: Uint8Array, transcript: Uint8Array): Di
     responderToInitiator: hkdf(sha256, sharedSecret, transcript, INFO_R2I, 32),
   }
 }
-
-/** Canonical fingerprint list: the `a=fingerprint:` lines of an SDP as sorted, lowercase-alg `alg HEX` lines. */
-export function fingerprintsFromSdp(sdp: string | undefined): string[] {
-  if (!sdp) return []
-  const out = new Set<string>()
-  for (const m of sdp.matchAll(/^a=fingerprint:(\S+)\s+([0-9A-Fa-f:]+)\s*$/gm)) {
-    out.add(`${m[1]!.toLowerCase()} ${m[2]!.toUpperCase()}`)
-  }
-  return [...out].sort()
-}
