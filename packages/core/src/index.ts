@@ -55,6 +55,8 @@ export {
 export { Session, type SessionEvents } from './session/session.ts'
 export type * from './session/types.ts'
 export * from './signaling/index.ts'
+export { TokenBucket, type TokenBucketOptions } from './token-bucket.ts'
+export type { DialPolicy } from './transport/connection-manager.ts'
 export {
   createHybridTransport,
   type HybridTransport,
@@ -72,18 +74,14 @@ export {
   type RelayTransport,
   type RelayTransportOptions,
 } from './transport/relay.ts'
+export { fingerprintsFromSdp, linkMaxMessageSize, loopbackOnly } from './transport/sdp.ts'
 export type {
   SimplePeerConstructor,
   SimplePeerInstance,
   SimplePeerSignal,
 } from './transport/simple-peer-types.ts'
 export type { Link, LinkState, LinkStateEvent, Transport, TransportKind } from './transport/types.ts'
-export {
-  createWebRtcTransport,
-  linkMaxMessageSize,
-  loopbackOnly,
-  type WebRtcTransportOptions,
-} from './transport/webrtc.ts'
+export { createWebRtcTransport, type WebRtcTransportOptions } from './transport/webrtc.ts'
 export * from './wire/contexts.ts'
 export * from './wire/envelope.ts'
 export * from './wire/frame.ts'
