@@ -33,6 +33,7 @@ import {
   sessionIdToBytes,
 } from '@conclave/core'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { randomSid, until as waitUntil } from '../src/testing/host-harness.ts'
 
 export interface TestParty {
   party: Party
@@ -274,16 +275,8 @@ export const network = (): MemoryNetwork => createMemoryNetwork()
 /** Session id bytes from a SessionId. */
 export const sidBytes = (s: SessionId): Uint8Array => sessionIdToBytes(s)
 
-/** Wait until `cond` holds (polling), or fail after `ms`. */
-export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
+/** Wait until `cond` holds (polling), or fail after `ms` (the test kit's `until`, arguments in this file's order). */
+export const until = (cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> =>
+  waitUntil(cond, what, ms)
 
-/** A random session id. */
-export function randomSid(crypto: CryptoBackend): SessionId {
-  return [...crypto.randomBytes(32)].map((b) => b.toString(16).padStart(2, '0')).join('') as SessionId
-}
+export { randomSid }
