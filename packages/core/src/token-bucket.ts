@@ -32,7 +32,7 @@ export class TokenBucket {
   private last: number
   private readonly now: () => number
 
-  /** @throws ConclaveError `INVALID_ARGUMENT` when `ratePerSecond` is not positive or `capacity` is negative */
+  /** @throws ConclaveError `INVALID_ARGUMENT` when `ratePerSecond` is negative or not finite, or `capacity` is negative */
   constructor(o: TokenBucketOptions) {
     this.now = o.now ?? Date.now
     this.rate = checkRate(o.ratePerSecond)
@@ -76,7 +76,8 @@ export class TokenBucket {
   /** Ms until `cost` tokens are there (0: now; a cost over the capacity never fits). */
   msUntil(cost = 1): number {
     this.refill()
-    return this.tokens >= cost ? 0 : ((cost - this.tokens) / this.rate) * 1000
+    if (this.tokens >= cost) return 0
+    return this.rate === 0 ? Number.POSITIVE_INFINITY : ((cost - this.tokens) / this.rate) * 1000
   }
 
   private refill(): void {
@@ -88,8 +89,9 @@ export class TokenBucket {
 }
 
 function checkRate(v: number): number {
-  if (!(v > 0) || !Number.isFinite(v)) {
-    throw new ConclaveError('INVALID_ARGUMENT', `"ratePerSecond" expected a positive number, got ${v}`)
+  // 0 is a fixed budget that never refills (a limit of 0 in `Limits` means exactly that)
+  if (!(v >= 0) || !Number.isFinite(v)) {
+    throw new ConclaveError('INVALID_ARGUMENT', `"ratePerSecond" expected a finite number ≥ 0, got ${v}`)
   }
   return v
 }

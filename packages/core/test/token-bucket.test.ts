@@ -53,7 +53,8 @@ describe('TokenBucket', () => {
 
   it('checks its arguments with INVALID_ARGUMENT', () => {
     for (const o of [
-      { ratePerSecond: 0, capacity: 1 },
+      { ratePerSecond: -1, capacity: 1 },
+      { ratePerSecond: Number.POSITIVE_INFINITY, capacity: 1 },
       { ratePerSecond: Number.NaN, capacity: 1 },
       { ratePerSecond: 1, capacity: -1 },
     ]) {
@@ -89,5 +90,14 @@ describe('RelayPacer', () => {
     } finally {
       vi.useRealTimers()
     }
+  })
+
+  it('with a rate of 0 is a fixed budget that never refills', () => {
+    let t = 0
+    const b = new TokenBucket({ ratePerSecond: 0, capacity: 2, now: () => t })
+    expect(b.take(2)).toBe(true)
+    t += 60_000
+    expect(b.take(1)).toBe(false)
+    expect(b.msUntil(1)).toBe(Number.POSITIVE_INFINITY)
   })
 })

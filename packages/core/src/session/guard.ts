@@ -4,8 +4,10 @@
  * ban. One peer's misbehaviour never costs the others anything but its own link.
  * @module
  */
+
 import type { ErrorCode } from '../errors.ts'
 import type { PartyId } from '../ids.ts'
+import { TokenBucket } from '../token-bucket.ts'
 import type { Limits } from './limits.ts'
 
 /** Penalty weights of refusals; codes not listed weigh 1. */
@@ -33,9 +35,10 @@ const WEIGHTS: Partial<Record<ErrorCode, number>> = {
 }
 
 interface PeerBudget {
-  units: number
-  bytes: number
-  at: number
+  /** Units received (one token each), on the runtime's one bucket, charged into debt. */
+  units: TokenBucket
+  /** Bytes received. */
+  bytes: TokenBucket
   overSince: number | undefined
   penalty: number
   penaltyAt: number
@@ -61,10 +64,10 @@ export class PeerGuard {
     let b = this.peers.get(peer)
     if (!b) {
       const t = this.now()
+      const { peerMessagesPerSecond: mps, peerBytesPerSecond: bps, peerBurstSeconds: burst } = this.limits
       b = {
-        units: this.limits.peerMessagesPerSecond * this.limits.peerBurstSeconds,
-        bytes: this.limits.peerBytesPerSecond * this.limits.peerBurstSeconds,
-        at: t,
+        units: new TokenBucket({ ratePerSecond: mps, capacity: mps * burst, now: this.now }),
+        bytes: new TokenBucket({ ratePerSecond: bps, capacity: bps * burst, now: this.now }),
         overSince: undefined,
         penalty: 0,
         penaltyAt: t,
@@ -92,13 +95,9 @@ export class PeerGuard {
   charge(peer: PartyId, size: number): Charge {
     const b = this.budget(peer)
     const t = this.now()
-    const dt = Math.max(0, t - b.at) / 1000
-    b.at = t
-    const maxUnits = this.limits.peerMessagesPerSecond * this.limits.peerBurstSeconds
-    const maxBytes = this.limits.peerBytesPerSecond * this.limits.peerBurstSeconds
-    b.units = Math.min(maxUnits, b.units + dt * this.limits.peerMessagesPerSecond) - 1
-    b.bytes = Math.min(maxBytes, b.bytes + dt * this.limits.peerBytesPerSecond) - size
-    if (b.units >= 0 && b.bytes >= 0) {
+    const units = b.units.charge(1)
+    const bytes = b.bytes.charge(size)
+    if (units >= 0 && bytes >= 0) {
       b.overSince = undefined
       return { verdict: 'ok' }
     }
@@ -106,10 +105,7 @@ export class PeerGuard {
     if (t - b.overSince > this.limits.throttleGraceMs) {
       return { verdict: 'ban', reason: `over its rate limits for ${t - b.overSince} ms` }
     }
-    const waitMs = Math.max(
-      b.units < 0 ? (-b.units / this.limits.peerMessagesPerSecond) * 1000 : 0,
-      b.bytes < 0 ? (-b.bytes / this.limits.peerBytesPerSecond) * 1000 : 0,
-    )
+    const waitMs = Math.max(b.units.msUntil(0), b.bytes.msUntil(0))
     return { verdict: 'throttle', waitMs: Math.ceil(waitMs) }
   }
 
