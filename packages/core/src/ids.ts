@@ -5,16 +5,11 @@
 import { describe, fromHex, toHex } from './bytes.ts'
 import { ConclaveError } from './errors.ts'
 
-/** The brand of {@link PartyId} (a type-only symbol, exported so declaration files can name it). */
-export declare const partyIdBrand: unique symbol
-/** The brand of {@link SessionId} (type-only). */
-export declare const sessionIdBrand: unique symbol
-
 /** A party: lowercase hex of its 32-byte Ed25519 public key (self-certifying). */
-export type PartyId = string & { readonly [partyIdBrand]: true }
+export type PartyId = string & { readonly __brand: 'PartyId' }
 
 /** A session: lowercase hex of its 32-byte id. */
-export type SessionId = string & { readonly [sessionIdBrand]: true }
+export type SessionId = string & { readonly __brand: 'SessionId' }
 
 const HEX64 = /^[0-9a-f]{64}$/
 
