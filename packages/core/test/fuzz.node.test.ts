@@ -24,6 +24,7 @@ import {
   decodeRecords,
   decodeUnit,
   deriveSessionId,
+  type EnvelopeFields,
   ERROR_CODES,
   type ErrorCode,
   encodeAuth,
@@ -205,18 +206,7 @@ interface Encoded<T> {
 }
 
 const unitArb: fc.Arbitrary<
-  Encoded<{
-    sessionId: Uint8Array
-    round: number
-    kind: string
-    from: Uint8Array
-    epoch: Uint8Array
-    seq: bigint
-    body: Uint8Array
-    recipient: Uint8Array
-    timestamp: bigint
-    signature: Uint8Array
-  }>
+  Encoded<EnvelopeFields & { recipient: Uint8Array; timestamp: bigint; signature: Uint8Array }>
 > = fc
   .record({
     sessionId: bytesN(32),
