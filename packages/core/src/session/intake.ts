@@ -33,6 +33,8 @@ export interface IntakeDeps {
   control: SessionControl
   emit(event: PartyEvent): void
   refuse(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void
+  /** Count and tell a unit dropped through no provable fault of `peer`. */
+  drop(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void
 }
 
 /** Acts on admission's verdicts. */
@@ -62,6 +64,9 @@ export class Intake {
     switch (v.verdict) {
       case 'refuse':
         d.refuse(v.code, peer, sid, v.reason)
+        return
+      case 'late':
+        d.drop(v.code, peer, sid, v.reason)
         return
       case 'skip':
         d.counter.duplicates++
