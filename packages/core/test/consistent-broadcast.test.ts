@@ -53,11 +53,14 @@ describe('consistent broadcast', () => {
     const sc = c!.party.session({ id: sid, participants: ids })
     await m.link(b!.party.id)
     await m.link(c!.party.id)
-    // m signs two different broadcasts for the same round: one to b, one to c
-    m.send(b!.party.id, await m.unit({ sessionId: sidBytes(sid), body: utf8('pay 1') }, BROADCAST_RECIPIENT))
+    // m signs two different broadcasts at one position of its broadcast stream: one to b, one to c
+    m.send(
+      b!.party.id,
+      await m.unit({ sessionId: sidBytes(sid), seq: 0n, body: utf8('pay 1') }, BROADCAST_RECIPIENT),
+    )
     m.send(
       c!.party.id,
-      await m.unit({ sessionId: sidBytes(sid), body: utf8('pay 1000') }, BROADCAST_RECIPIENT),
+      await m.unit({ sessionId: sidBytes(sid), seq: 0n, body: utf8('pay 1000') }, BROADCAST_RECIPIENT),
     )
     await sb.broadcast(1, utf8('b'))
     await sc.broadcast(1, utf8('c'))
