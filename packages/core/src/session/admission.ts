@@ -8,7 +8,8 @@
  * the broadcast; fresh (at a stream's first unit); not a replay (a resent part of a batch is
  * skipped); round 0 is control (`ack`, `start`, the proposal of a joined session, a broadcast
  * `abort`), anything else there is refused; the session is open (else late); the round is not too far
- * ahead; the sender's inbox has room (else the unit is held until it has); deliver.
+ * ahead; the sender's inbox has room (else the unit is held until it has); deliver. A held unit
+ * is judged fresh by when it arrived, not by when it is taken.
  * @module
  */
 import { equalBytes } from '../bytes.ts'
@@ -83,7 +84,7 @@ export function admit(held: Held, keys: UnitKeys, ctx: AdmissionContext): Verdic
     return refuse('ENVELOPE_WRONG_RECIPIENT', 'envelope addressed to another party')
   // freshness is checked once per stream (sessionId, from, epoch), at its first unit
   if (!session.freshStreams.has(keys.fresh)) {
-    const skew = Math.abs(Number(unit.timestamp) - (ctx.now() + held.clockOffsetMs))
+    const skew = Math.abs(Number(unit.timestamp) - ((held.arrivedAt ?? ctx.now()) + held.clockOffsetMs))
     if (skew > ctx.skewMs)
       return refuse('ENVELOPE_STALE', `timestamp ${skew} ms away from the sender's clock`)
   }
