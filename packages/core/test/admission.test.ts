@@ -76,8 +76,8 @@ describe('admission', () => {
     expect(verdict(unit())).toEqual({ verdict: 'hold', until: 'session' })
   })
 
-  it('refuses a unit of a session that is over (SESSION_CLOSED)', () => {
-    expect(verdict(unit(), { ended: true })).toMatchObject({ verdict: 'refuse', code: 'SESSION_CLOSED' })
+  it('drops a unit of a session that is over as late, without blame (SESSION_CLOSED)', () => {
+    expect(verdict(unit(), { ended: true })).toMatchObject({ verdict: 'late', code: 'SESSION_CLOSED' })
   })
 
   it('refuses a sender that is not a participant (ENVELOPE_NOT_PARTICIPANT)', () => {
@@ -146,10 +146,10 @@ describe('admission', () => {
     })
   })
 
-  it('refuses a message of a session no longer open (SESSION_CLOSED), but still takes its control', () => {
+  it('drops a message of a session no longer open as late (SESSION_CLOSED), but still takes its control', () => {
     const s = session()
     s.status = 'aborted'
-    expect(verdict(unit(), { session: s })).toMatchObject({ verdict: 'refuse', code: 'SESSION_CLOSED' })
+    expect(verdict(unit(), { session: s })).toMatchObject({ verdict: 'late', code: 'SESSION_CLOSED' })
     expect(verdict(unit({ round: 0, kind: 'ack' }), { session: s })).toMatchObject({ verdict: 'control' })
   })
 

@@ -4,11 +4,12 @@
  * the signature) are the receive path's (`receive.ts`); what a verdict leads to is the host's.
  *
  * In order: a proposal of a session not opened here is control; a unit of a session over is
- * refused, of one not opened yet held; `from` is a participant; `recipient` is this party or
+ * dropped as late (never held against its sender), of one not opened yet held; `from` is a participant; `recipient` is this party or
  * the broadcast; fresh (at a stream's first unit); not a replay (a resent part of a batch is
  * skipped); round 0 is control (`ack`, `start`, the proposal of a joined session, a broadcast
- * `abort`), anything else there is refused; the session is open; the round is not too far
- * ahead; the sender's inbox has room (else the unit is held until it has); deliver.
+ * `abort`), anything else there is refused; the session is open (else late); the round is not too far
+ * ahead; the sender's inbox has room (else the unit is held until it has); deliver. A held unit
+ * is judged fresh by when it arrived, not by when it is taken.
  * @module
  */
 import { equalBytes } from '../bytes.ts'
@@ -31,6 +32,11 @@ export type ControlKind = 'proposal' | 'joined-proposal' | 'ack' | 'start' | 'ab
 export type Verdict =
   /** Refuse it with `code` (counted, and held against the peer as the guard weighs `code`). */
   | { verdict: 'refuse'; code: ErrorCode; reason: string }
+  /**
+   * Drop it with `code`, counted and told but never held against the peer: a late unit of a
+   * session over here, which the peer may have sent before it could know.
+   */
+  | { verdict: 'late'; code: 'SESSION_CLOSED'; reason: string }
   /**
    * Keep it for later: `session` until its session opens (the unknown-session buffer), `room`
    * until the sender's inbox has room (the peer's receive chain waits meanwhile).
@@ -58,6 +64,7 @@ export interface AdmissionContext {
 }
 
 const refuse = (code: ErrorCode, reason: string): Verdict => ({ verdict: 'refuse', code, reason })
+const late = (reason: string): Verdict => ({ verdict: 'late', code: 'SESSION_CLOSED', reason })
 
 /** The verdict on `held` (already verified), by the checks after the signature, in order. */
 export function admit(held: Held, keys: UnitKeys, ctx: AdmissionContext): Verdict {
@@ -67,7 +74,7 @@ export function admit(held: Held, keys: UnitKeys, ctx: AdmissionContext): Verdic
   if (!session) {
     if (control && unit.kind === PROPOSAL_KIND)
       return { verdict: 'control', kind: 'proposal', broadcast: true }
-    if (ctx.ended) return refuse('SESSION_CLOSED', 'message for a session already over')
+    if (ctx.ended) return late('message for a session already over')
     return { verdict: 'hold', until: 'session' }
   }
   if (!session.participants.has(peer))
@@ -77,7 +84,7 @@ export function admit(held: Held, keys: UnitKeys, ctx: AdmissionContext): Verdic
     return refuse('ENVELOPE_WRONG_RECIPIENT', 'envelope addressed to another party')
   // freshness is checked once per stream (sessionId, from, epoch), at its first unit
   if (!session.freshStreams.has(keys.fresh)) {
-    const skew = Math.abs(Number(unit.timestamp) - (ctx.now() + held.clockOffsetMs))
+    const skew = Math.abs(Number(unit.timestamp) - ((held.arrivedAt ?? ctx.now()) + held.clockOffsetMs))
     if (skew > ctx.skewMs)
       return refuse('ENVELOPE_STALE', `timestamp ${skew} ms away from the sender's clock`)
   }
@@ -97,7 +104,7 @@ export function admit(held: Held, keys: UnitKeys, ctx: AdmissionContext): Verdic
       )
     return { verdict: 'control', kind: 'abort', broadcast }
   }
-  if (session.status !== 'open') return refuse('SESSION_CLOSED', `session is ${session.status}`)
+  if (session.status !== 'open') return late(`session is ${session.status}`)
   if (session.tooFarAhead(unit.round))
     return refuse('FUTURE_ROUND', `round ${unit.round} is too far ahead of round ${session.currentRound}`)
   if (session.inbox.isFull(peer)) return { verdict: 'hold', until: 'room' }

@@ -147,6 +147,7 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
     control: control,
     emit: hooks.emit,
     refuse,
+    drop: (code, peer, sid, reason) => refusals.drop(code, peer, sid, reason),
   })
   const linkEvents = new LinkEvents({
     crypto: crypto,

@@ -3,7 +3,9 @@
  * `collect(round, { broadcast: true, consistent: true })`. Every participant broadcasts the
  * signed units of the round it got (in sorted participant order, its own included) and checks
  * the others' echoes: two validly signed units from one sender with different bodies abort the
- * session with `EQUIVOCATION` and the evidence; a garbled echo aborts it naming the echoer.
+ * session with `EQUIVOCATION` and the evidence when they sit at one position of its broadcast
+ * stream, else with `SESSION_ABORTED` naming it (it sent the round two different first
+ * broadcasts, which proves nothing to anyone else); a garbled echo aborts it naming the echoer.
  * @module
  */
 import { equalBytes } from '../bytes.ts'
@@ -11,7 +13,14 @@ import type { CryptoBackend } from '../crypto/types.ts'
 import { ConclaveError } from '../errors.ts'
 import { BROADCAST_RECIPIENT, type PartyId } from '../ids.ts'
 import { decodeUnit, type EnvelopeUnit, envelopeSignedBytes } from '../wire/envelope.ts'
-import { decodeEcho, echoKind, encodeEcho, equivocationError, equivocationEvidence } from './evidence.ts'
+import {
+  decodeEcho,
+  echoKind,
+  encodeEcho,
+  equivocationError,
+  equivocationEvidence,
+  sameStreamPosition,
+} from './evidence.ts'
 import type { SessionState } from './session-state.ts'
 import type { ReceiveOptions } from './types.ts'
 
@@ -85,7 +94,14 @@ export async function echo(
           theirs.signature,
         ))
       if (!signed) return badEcho(q, 'echo holds a unit its sender did not sign')
-      const err = equivocationError(equivocationEvidence(ours, theirs, s.proposal))
+      const culprit = order[i]!
+      const err = sameStreamPosition(ours, theirs)
+        ? equivocationError(equivocationEvidence(ours, theirs, s.proposal))
+        : new ConclaveError(
+            'SESSION_ABORTED',
+            `${culprit.slice(0, 16)}… broadcast different values in round ${round} (at two stream positions: no evidence)`,
+            { culprit, round },
+          )
       await deps.abortWith(s, err, [])
       throw err
     }

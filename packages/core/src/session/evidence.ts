@@ -1,8 +1,11 @@
 /**
  * Consistent broadcast (DESIGN "Sessions and inboxes"): after collecting a round's broadcasts,
  * every participant echoes the signed units it received; two validly signed broadcasts with
- * different bodies for the same (sid, round, kind, from) are evidence of equivocation that
- * anyone can check with the sender's public key.
+ * different bodies at one position of the sender's broadcast stream (sid, from, epoch, seq: a
+ * slot an honest sender fills once, as its sequence numbers only go up) are evidence of
+ * equivocation that anyone can check with the sender's public key. Two broadcasts of one
+ * (round, kind) at two positions are not: an honest sender may broadcast many times in one
+ * round and kind (a chat).
  *
  * ```
  * echo body = u16 n ‖ n × bytes32len unit      (the signed broadcast units of the round, one per
@@ -10,6 +13,7 @@
  * ```
  * @module
  */
+import { sha256 } from '@noble/hashes/sha2.js'
 import { equalBytes, fromHex, Reader, toHex, Writer } from '../bytes.ts'
 import type { CryptoBackend } from '../crypto/types.ts'
 import { ConclaveError } from '../errors.ts'
@@ -21,10 +25,32 @@ import {
   sessionIdFromBytes,
 } from '../ids.ts'
 import { decodeUnit, type EnvelopeUnit, envelopeSignedBytes } from '../wire/envelope.ts'
+import { kindBytes, MAX_KIND_BYTES } from '../wire/envelope-core.ts'
 
-/** The kind under which the echo of broadcasts of `kind` travels. */
+/** Bytes of the readable echo kind's prefix `echo:`. */
+const ECHO_PREFIX = 'echo:'
+
+/**
+ * The kind under which the echo of broadcasts of `kind` travels, one per kind and never over
+ * the 64-byte kind limit: `echo:<kind>` when that fits, else `echo#` and the hex of the first
+ * 29 bytes of SHA-256(UTF-8 kind) (63 bytes). The two forms never meet (`:` against `#`).
+ */
 export function echoKind(kind: string): string {
-  return `echo:${kind}`.slice(0, 64)
+  const k = kindBytes(kind)
+  if (ECHO_PREFIX.length + k.length <= MAX_KIND_BYTES) return `${ECHO_PREFIX}${kind}`
+  return `echo#${toHex(sha256(k).subarray(0, 29))}`
+}
+
+/** Whether `a` and `b` sit at one position of one broadcast stream (session, sender, epoch, seq). */
+export function sameStreamPosition(a: EnvelopeUnit, b: EnvelopeUnit): boolean {
+  return (
+    equalBytes(a.sessionId, b.sessionId) &&
+    equalBytes(a.from, b.from) &&
+    equalBytes(a.epoch, b.epoch) &&
+    a.seq === b.seq &&
+    equalBytes(a.recipient, BROADCAST_RECIPIENT) &&
+    equalBytes(b.recipient, BROADCAST_RECIPIENT)
+  )
 }
 
 /** Encode an echo of signed units. */
@@ -47,7 +73,10 @@ export function decodeEcho(body: Uint8Array): Uint8Array[] {
   return out
 }
 
-/** Evidence that `culprit` signed two different broadcasts for one (sid, round, kind). */
+/**
+ * Evidence that `culprit` signed two different broadcasts of one (sid, round, kind) at one
+ * position of its broadcast stream (same epoch and seq).
+ */
 export interface EquivocationEvidence {
   version: 1
   type: 'equivocation'
@@ -64,7 +93,8 @@ export interface EquivocationEvidence {
 /**
  * Check equivocation evidence with nothing but the culprit's public key (its PartyId): both
  * units decode, are strictly signed by the culprit in the envelope context, name the same
- * session, round and kind, are broadcasts, and carry different bodies.
+ * session, round and kind, are broadcasts at one position of the culprit's broadcast stream
+ * (same epoch and seq), and carry different bodies.
  */
 export async function verifyEquivocationEvidence(
   crypto: CryptoBackend,
@@ -85,7 +115,7 @@ export async function verifyEquivocationEvidence(
       )
       if (!ok) return false
     }
-    return !equalBytes(a.body, b.body)
+    return sameStreamPosition(a, b) && !equalBytes(a.body, b.body)
   } catch {
     return false
   }

@@ -23,6 +23,11 @@ export interface Held {
    * replay memory was accepted before the restart, so it is a duplicate, not the peer's fault.
    */
   resent?: boolean | undefined
+  /**
+   * When it first reached admission (this party's clock, ms), once it was held (for its session
+   * to open, or for inbox room): its freshness is judged at arrival, not when it is taken.
+   */
+  arrivedAt?: number | undefined
 }
 
 /** The string keys admission needs of a unit. */

@@ -33,6 +33,8 @@ export interface IntakeDeps {
   control: SessionControl
   emit(event: PartyEvent): void
   refuse(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void
+  /** Count and tell a unit dropped through no provable fault of `peer`. */
+  drop(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void
 }
 
 /** Acts on admission's verdicts. */
@@ -63,18 +65,23 @@ export class Intake {
       case 'refuse':
         d.refuse(v.code, peer, sid, v.reason)
         return
+      case 'late':
+        d.drop(v.code, peer, sid, v.reason)
+        return
       case 'skip':
         d.counter.duplicates++
         return
       case 'hold': {
+        // a held unit's freshness is judged when it arrived, not when it is taken
+        const stamped: Held = { ...held, arrivedAt: held.arrivedAt ?? d.now() }
         if (v.until === 'room') {
           d.counter.inboxWaits++
           d.emit({ type: 'backpressure', peer, sessionId: sid, held: session!.inbox.held(peer) })
-          return session!.inbox.waitForRoom(peer).then(() => this.accept(held))
+          return session!.inbox.waitForRoom(peer).then(() => this.accept(stamped))
         }
         // an envelope of a full-form batch is a view into the whole batch, a single one into its
         // frame (a compact batch's are rebuilt in buffers of their own): hold a copy of its bytes
-        const item = pinsMore(unit.bytes) ? { ...held, unit: detached(unit) } : held
+        const item = pinsMore(unit.bytes) ? { ...stamped, unit: detached(unit) } : stamped
         const why = d.unknown.hold(sid, { from: peer, bytes: unit.bytes.length, item })
         if (why) d.refuse(why, peer, sid, 'unknown-session buffer is full for this sender')
         return

@@ -1,6 +1,7 @@
 /**
  * Refusals (DESIGN "Connections", Limits): every refused unit or link fault is counted, told as
- * a `drop` event, and weighed by the peer guard; a peer over its penalty threshold, or over its
+ * a `drop` event, and weighed by the peer guard (a unit dropped through no provable fault of its
+ * sender, such as a late unit of a session over here, is counted and told but never weighed); a peer over its penalty threshold, or over its
  * rates for too long, is cut off: its links closed and its handshakes refused for the cool-down.
  * @module
  */
@@ -26,9 +27,17 @@ export class Refusals {
 
   /** Count and tell a refusal; a peer it puts over the penalty threshold is cut off. */
   refuse(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void {
+    this.drop(code, peer, sessionId, reason)
+    if (peer) this.penalize(peer, code)
+  }
+
+  /**
+   * Count and tell a unit dropped through no provable fault of `peer` (a late unit of a session
+   * over here): never weighed against it.
+   */
+  drop(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void {
     this.deps.counter.drop(code)
     this.deps.emit({ type: 'drop', code, peer, sessionId, reason })
-    if (peer) this.penalize(peer, code)
   }
 
   /** Weigh a fault of `peer` (no drop event: the caller told it); over the threshold, cut it off. */
