@@ -62,7 +62,9 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 /** UTF-8 encode. */
 export const utf8 = (s: string): Uint8Array => textEncoder.encode(s)
 const textEncoder = new TextEncoder()
-const textDecoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the string (the default would drop it, so a mode of
+// BOM + "conclave" would match "conclave")
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * An exact, unpooled ArrayBuffer holding a copy of `bytes` (or `bytes`' own buffer when it already

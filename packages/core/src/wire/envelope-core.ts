@@ -60,7 +60,8 @@ export function kindBytes(kind: string): Uint8Array {
   return b
 }
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF stays part of the kind (see bytes.ts)
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** Decode a kind: ASCII directly (the common case), anything else through a fatal UTF-8 decoder. */
 export function decodeKind(bytes: Uint8Array): string {
