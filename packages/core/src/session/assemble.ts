@@ -70,10 +70,11 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
   const unknown = new UnknownSessionBuffer<Held>({
     holdMs: limits.unknownSessionHoldMs,
     maxSessions: limits.unknownSessionMaxSessions,
+    maxSessionsPerSender: limits.unknownSessionMaxSessionsPerSender,
     maxBytesPerSender: limits.unknownSessionMaxBytesPerSender,
     now: now,
     onExpire: (held, sid) =>
-      refusals.refuse('UNKNOWN_SESSION_EXPIRED', held.from, sid, 'held message of a session never opened'),
+      refusals.drop('UNKNOWN_SESSION_EXPIRED', held.from, sid, 'held message of a session never opened'),
   })
   const refusals = new Refusals({
     counter: counter,
