@@ -1,9 +1,18 @@
 /**
  * Caps that all peers share are per sender first (issue #16, item 2): a sender filling its own
  * share of the unknown-session buffer costs the others nothing, and an over-cap or expired early
- * unit is dropped without blame (an honest peer's early units are not misbehaviour).
+ * unit is dropped without blame (an honest peer's early units are not misbehaviour). Pending
+ * proposals are capped per proposer first too, and expire (with their preimages) on a timer.
  */
-import { partyIdToBytes } from '@conclave/core'
+import {
+  BROADCAST_RECIPIENT,
+  type CryptoBackend,
+  deriveSessionId,
+  encodeProposal,
+  type PartyId,
+  partyIdToBytes,
+  sessionIdToBytes,
+} from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeParty, network, RawPeer, randomSid, sidBytes, type TestParty, until } from './helpers.ts'
@@ -15,6 +24,22 @@ afterEach(async () => {
 
 function dropped(p: TestParty, code: string): number {
   return (p.party.counters().drops as Record<string, number>)[code] ?? 0
+}
+
+/** A valid proposal from `from` naming `to`, as wire bytes. */
+async function proposal(crypto: CryptoBackend, from: RawPeer, to: PartyId): Promise<Uint8Array> {
+  const input = {
+    protocol: 'test',
+    params: new Uint8Array(0),
+    participants: [from.id, to],
+    proposer: from.id,
+    nonce: crypto.randomBytes(32),
+  }
+  const sessionId = sessionIdToBytes(deriveSessionId(input))
+  return from.unit(
+    { sessionId, round: 0, kind: 'proposal', body: encodeProposal(input) },
+    BROADCAST_RECIPIENT,
+  )
 }
 
 describe('the unknown-session buffer, per sender first', () => {
@@ -68,5 +93,47 @@ describe('the unknown-session buffer, per sender first', () => {
     await until(() => dropped(a, 'UNKNOWN_SESSION_EXPIRED') === 5, 10_000, 'five expired')
     expect(a.host.unknownSessionUsage(m.id).sessions).toBe(0)
     expect(dropped(a, 'PEER_BANNED')).toBe(0)
+  })
+})
+
+describe('pending proposals, per proposer first', () => {
+  it("1,000 valid proposals from one member do not block another member's proposal, and cost no penalty", async () => {
+    const crypto = createNodeCrypto()
+    const net = network()
+    const a = await makeParty(net, crypto)
+    stops.push(() => a.party.stop())
+    const flood = await RawPeer.create(net, crypto)
+    const honest = await RawPeer.create(net, crypto)
+    await flood.link(a.party.id)
+    await honest.link(a.party.id)
+    for (let i = 0; i < 1000; i++) {
+      flood.send(a.party.id, await proposal(crypto, flood, a.party.id))
+      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 1))
+    }
+    await until(() => dropped(a, 'UNKNOWN_SESSION_OVER_CAP') === 900, 20_000, '900 over-cap drops')
+    expect(a.host.proposalUsage()).toEqual({ pending: 100, preimages: 100 })
+
+    honest.send(a.party.id, await proposal(crypto, honest, a.party.id))
+    await until(
+      () => a.events.some((e) => e.type === 'proposal' && e.proposal.proposer === honest.id),
+      5000,
+      "the honest member's proposal announced",
+    )
+    expect(a.party.proposals().filter((p) => p.proposer === honest.id)).toHaveLength(1)
+    expect(dropped(a, 'PEER_BANNED')).toBe(0)
+  })
+
+  it('pending proposals and their preimages expire on a timer, without proposals() being called', async () => {
+    const crypto = createNodeCrypto()
+    const net = network()
+    const a = await makeParty(net, crypto, { limits: { unknownSessionHoldMs: 300 } })
+    stops.push(() => a.party.stop())
+    const m = await RawPeer.create(net, crypto)
+    await m.link(a.party.id)
+    for (let i = 0; i < 3; i++) m.send(a.party.id, await proposal(crypto, m, a.party.id))
+    await until(() => a.host.proposalUsage().pending === 3, 5000, 'three pending')
+    expect(a.host.proposalUsage().preimages).toBe(3)
+    await until(() => a.host.proposalUsage().pending === 0, 10_000, 'expired')
+    expect(a.host.proposalUsage().preimages).toBe(0)
   })
 })

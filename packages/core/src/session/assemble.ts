@@ -123,6 +123,7 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
     store: config.grantStore ?? createMemoryGrantStore(),
     hasRun: (sid) => sessions.hasRun(sid),
     refuse,
+    drop: (code, peer, sid, reason) => refusals.drop(code, peer, sid, reason),
     announce: (proposal) => hooks.emit({ type: 'proposal', proposal }),
   })
   const control = new SessionControl({
