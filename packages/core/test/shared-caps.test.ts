@@ -42,24 +42,34 @@ async function proposal(crypto: CryptoBackend, from: RawPeer, to: PartyId): Prom
   )
 }
 
+/**
+ * A party with the default limits (100 unknown sessions or pending proposals per sender, 1,000
+ * overall, penalty threshold 100), linked to a flooding and an honest peer; the flooder sends
+ * 1,000 units made by `make`, and 900 of them are dropped over its share.
+ */
+async function flooded(make: (crypto: CryptoBackend, flood: RawPeer, to: PartyId) => Promise<Uint8Array>) {
+  const crypto = createNodeCrypto()
+  const net = network()
+  const a = await makeParty(net, crypto)
+  stops.push(() => a.party.stop())
+  const flood = await RawPeer.create(net, crypto)
+  const honest = await RawPeer.create(net, crypto)
+  await flood.link(a.party.id)
+  await honest.link(a.party.id)
+  for (let i = 0; i < 1000; i++) {
+    flood.send(a.party.id, await make(crypto, flood, a.party.id))
+    if (i % 100 === 99) await new Promise((r) => setTimeout(r, 1))
+  }
+  await until(() => dropped(a, 'UNKNOWN_SESSION_OVER_CAP') === 900, 20_000, '900 over-cap drops')
+  return { crypto, a, flood, honest }
+}
+
 describe('the unknown-session buffer, per sender first', () => {
   it("1,000 early units from one sender fill only its share: another sender's early unit is held and delivered, and nobody is banned", async () => {
-    const crypto = createNodeCrypto()
-    const net = network()
-    // the default limits: 100 unknown sessions per sender, 1,000 overall, penalty threshold 100
-    const a = await makeParty(net, crypto)
-    stops.push(() => a.party.stop())
-    const flood = await RawPeer.create(net, crypto)
-    const honest = await RawPeer.create(net, crypto)
-    await flood.link(a.party.id)
-    await honest.link(a.party.id)
+    const { crypto, a, flood, honest } = await flooded((crypto, flood, to) =>
+      flood.unit({ sessionId: sidBytes(randomSid(crypto)), body: new Uint8Array([1]) }, partyIdToBytes(to)),
+    )
     const to = partyIdToBytes(a.party.id)
-    for (let i = 0; i < 1000; i++) {
-      const unit = await flood.unit({ sessionId: sidBytes(randomSid(crypto)), body: new Uint8Array([1]) }, to)
-      flood.send(a.party.id, unit)
-      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 1))
-    }
-    await until(() => dropped(a, 'UNKNOWN_SESSION_OVER_CAP') === 900, 20_000, '900 over-cap drops')
     expect(a.host.unknownSessionUsage(flood.id).sessions).toBe(100)
 
     const sid = randomSid(crypto)
@@ -98,19 +108,7 @@ describe('the unknown-session buffer, per sender first', () => {
 
 describe('pending proposals, per proposer first', () => {
   it("1,000 valid proposals from one member do not block another member's proposal, and cost no penalty", async () => {
-    const crypto = createNodeCrypto()
-    const net = network()
-    const a = await makeParty(net, crypto)
-    stops.push(() => a.party.stop())
-    const flood = await RawPeer.create(net, crypto)
-    const honest = await RawPeer.create(net, crypto)
-    await flood.link(a.party.id)
-    await honest.link(a.party.id)
-    for (let i = 0; i < 1000; i++) {
-      flood.send(a.party.id, await proposal(crypto, flood, a.party.id))
-      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 1))
-    }
-    await until(() => dropped(a, 'UNKNOWN_SESSION_OVER_CAP') === 900, 20_000, '900 over-cap drops')
+    const { crypto, a, honest } = await flooded(proposal)
     expect(a.host.proposalUsage()).toEqual({ pending: 100, preimages: 100 })
 
     honest.send(a.party.id, await proposal(crypto, honest, a.party.id))
