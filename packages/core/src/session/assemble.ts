@@ -70,10 +70,11 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
   const unknown = new UnknownSessionBuffer<Held>({
     holdMs: limits.unknownSessionHoldMs,
     maxSessions: limits.unknownSessionMaxSessions,
+    maxSessionsPerSender: limits.unknownSessionMaxSessionsPerSender,
     maxBytesPerSender: limits.unknownSessionMaxBytesPerSender,
     now: now,
     onExpire: (held, sid) =>
-      refusals.refuse('UNKNOWN_SESSION_EXPIRED', held.from, sid, 'held message of a session never opened'),
+      refusals.drop('UNKNOWN_SESSION_EXPIRED', held.from, sid, 'held message of a session never opened'),
   })
   const refusals = new Refusals({
     counter: counter,
@@ -122,6 +123,7 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
     store: config.grantStore ?? createMemoryGrantStore(),
     hasRun: (sid) => sessions.hasRun(sid),
     refuse,
+    drop: (code, peer, sid, reason) => refusals.drop(code, peer, sid, reason),
     announce: (proposal) => hooks.emit({ type: 'proposal', proposal }),
   })
   const control = new SessionControl({

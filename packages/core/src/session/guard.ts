@@ -31,7 +31,6 @@ const WEIGHTS: Partial<Record<ErrorCode, number>> = {
   ENVELOPE_WRONG_RECIPIENT: 5,
   ENVELOPE_NOT_PARTICIPANT: 5,
   PROPOSAL_INVALID: 10,
-  UNKNOWN_SESSION_OVER_CAP: 1,
 }
 
 interface PeerBudget {

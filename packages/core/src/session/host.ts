@@ -410,6 +410,11 @@ export class InThreadSessionHost implements SessionHost {
     return { sessions: this.unknown.sessionCount, bytes: this.unknown.bytesFrom(from) }
   }
 
+  /** Pending proposals, and the preimages kept for them. */
+  proposalUsage(): { pending: number; preimages: number } {
+    return this.proposalBook.usage
+  }
+
   stop(): void {
     if (this.stopped) return
     this.stopped = true
@@ -417,6 +422,7 @@ export class InThreadSessionHost implements SessionHost {
     for (const s of this.sessions.values()) this.closeSession(s.id)
     for (const l of this.links.list()) l.channel.close('LINK_CLOSED', 'party stopping')
     this.unknown.clear()
+    this.proposalBook.clear()
     this.peerTable.clear()
     this.journal.close()
   }

@@ -83,7 +83,8 @@ export class Intake {
         // frame (a compact batch's are rebuilt in buffers of their own): hold a copy of its bytes
         const item = pinsMore(unit.bytes) ? { ...stamped, unit: detached(unit) } : stamped
         const why = d.unknown.hold(sid, { from: peer, bytes: unit.bytes.length, item })
-        if (why) d.refuse(why, peer, sid, 'unknown-session buffer is full for this sender')
+        // an honest peer's early units for a session not opened here yet: never weighed
+        if (why) d.drop(why, peer, sid, 'unknown-session buffer is full for this sender')
         return
       }
       case 'control':

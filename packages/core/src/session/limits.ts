@@ -13,8 +13,14 @@ export interface Limits {
   futureRoundWindow: number
   /** How long messages of a session not opened yet are held (ms). @default 60000 */
   unknownSessionHoldMs: number
-  /** At most this many unknown sessions are held. @default 1000 */
+  /** At most this many unknown sessions are held, all senders together. @default 1000 */
   unknownSessionMaxSessions: number
+  /**
+   * At most this many unknown sessions are held for one sender, and this many proposals from one
+   * proposer are pending: checked before the overall caps, so one sender never fills them.
+   * @default 100
+   */
+  unknownSessionMaxSessionsPerSender: number
   /** At most this many bytes are held per sender for unknown sessions. @default 8 MiB */
   unknownSessionMaxBytesPerSender: number
   /** Unconsumed messages per sender per session. @default 1000 */
@@ -88,6 +94,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   futureRoundWindow: 32,
   unknownSessionHoldMs: 60_000,
   unknownSessionMaxSessions: 1000,
+  unknownSessionMaxSessionsPerSender: 100,
   unknownSessionMaxBytesPerSender: 8 * 1024 * 1024,
   inboxPerSender: 1000,
   maxMessageBytes: 16 * 1024 * 1024,

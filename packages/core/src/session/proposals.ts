@@ -1,9 +1,10 @@
 /**
  * Proposals and grants (DESIGN "Sessions and inboxes", Session control): a proposal for a
  * session not opened here is checked (a broadcast, fresh, decodes, derives its sid, from its
- * proposer, naming this party, within the cap of pending proposals, with the grant this party
- * requires) and kept for the application until it joins; joining spends its grant. A proposal
- * made here is checked against the same grant rules.
+ * proposer, naming this party, within the caps of pending proposals — its proposer's share first,
+ * then all proposers' — with the grant this party requires) and kept for the application until it
+ * joins or the unknown-session hold passes (a timer forgets it, and its preimage, unasked);
+ * joining spends its grant. A proposal made here is checked against the same grant rules.
  * @module
  */
 import { equalBytes } from '../bytes.ts'
@@ -15,6 +16,7 @@ import { deriveSessionId } from '../wire/sid.ts'
 import { checkGrant, type GrantStore } from './grants.ts'
 import type { Held } from './held-unit.ts'
 import type { Limits } from './limits.ts'
+import { SweepTimer } from './sweep-timer.ts'
 import type { ProposalInfo } from './types.ts'
 
 /** What the proposal book needs of the host. */
@@ -30,6 +32,8 @@ export interface ProposalDeps {
   /** Whether the session ran here already. */
   hasRun(sid: SessionId): boolean
   refuse(code: ErrorCode, peer: PartyId, sessionId: SessionId, reason: string): void
+  /** Count and tell a proposal dropped through no provable fault of `peer` (a cap is full). */
+  drop(code: ErrorCode, peer: PartyId, sessionId: SessionId, reason: string): void
   /** Tell the application of a proposal it may join. */
   announce(info: ProposalInfo): void
 }
@@ -47,8 +51,22 @@ export class ProposalBook {
   private readonly pending = new Map<SessionId, ProposalInfo>()
   /** Canonical proposal bytes (the sid's preimage) of pending proposals, for evidence. */
   private readonly preimages = new Map<SessionId, Uint8Array>()
+  /** Pending proposals per proposer. */
+  private readonly perProposer = new Map<PartyId, number>()
+  private readonly timer: SweepTimer
 
-  constructor(private readonly deps: ProposalDeps) {}
+  constructor(private readonly deps: ProposalDeps) {
+    this.timer = new SweepTimer(
+      () => Math.min(deps.limits.unknownSessionHoldMs, 1000),
+      () => this.sweep(),
+      () => this.pending.size > 0,
+    )
+  }
+
+  /** Pending proposals, and preimages kept (one per pending proposal). */
+  get usage(): { pending: number; preimages: number } {
+    return { pending: this.pending.size, preimages: this.preimages.size }
+  }
 
   /** A proposal for a session not opened here: check it and tell the application. */
   async receive(held: Held, sid: SessionId): Promise<void> {
@@ -88,10 +106,8 @@ export class ProposalBook {
       bad('this party is not a participant')
       return
     }
-    if (this.pending.size >= d.limits.unknownSessionMaxSessions) {
-      d.refuse('UNKNOWN_SESSION_OVER_CAP', peer, sid, 'too many pending proposals')
-      return
-    }
+    this.sweep()
+    if (this.overCap(peer, sid)) return
     let grant: ProposalInfo['grant']
     if (p.grant || d.requireGrant) {
       if (!p.grant) {
@@ -107,6 +123,8 @@ export class ProposalBook {
       }
     }
     if (d.hasRun(sid) || this.pending.has(sid)) return
+    // the caps again: other proposals may have been kept while the grant was checked
+    if (this.overCap(peer, sid)) return
     const info: ProposalInfo = {
       sessionId: sid,
       protocol: p.protocol,
@@ -118,14 +136,29 @@ export class ProposalBook {
     }
     this.pending.set(sid, info)
     this.preimages.set(sid, encodeProposal(p))
+    this.perProposer.set(peer, (this.perProposer.get(peer) ?? 0) + 1)
+    this.timer.arm()
     d.announce(info)
   }
 
   /** The pending proposals (those older than the unknown-session hold are forgotten). */
   list(): ProposalInfo[] {
-    const cutoff = this.deps.now() - this.deps.limits.unknownSessionHoldMs
-    for (const [sid, p] of this.pending) if (p.receivedAt < cutoff) this.pending.delete(sid)
+    this.sweep()
     return [...this.pending.values()]
+  }
+
+  /** Forget the proposals older than the unknown-session hold, and their preimages. */
+  sweep(): void {
+    const cutoff = this.deps.now() - this.deps.limits.unknownSessionHoldMs
+    for (const [sid, p] of this.pending) if (p.receivedAt < cutoff) this.forget(sid)
+  }
+
+  /** Stop the expiry timer and forget every pending proposal. */
+  clear(): void {
+    this.timer.stop()
+    this.pending.clear()
+    this.preimages.clear()
+    this.perProposer.clear()
   }
 
   /**
@@ -167,9 +200,32 @@ export class ProposalBook {
   take(sid: SessionId): Joined {
     const proposer = this.pending.get(sid)?.proposer
     const preimage = this.preimages.get(sid)
-    this.preimages.delete(sid)
-    this.pending.delete(sid)
+    this.forget(sid)
     return { proposer, preimage }
+  }
+
+  /**
+   * Whether `peer`'s share of pending proposals, or the table, is full; if so the proposal is
+   * dropped without blame (a valid proposal over a cap is no provable fault of its proposer).
+   */
+  private overCap(peer: PartyId, sid: SessionId): boolean {
+    const { limits, drop } = this.deps
+    if ((this.perProposer.get(peer) ?? 0) >= limits.unknownSessionMaxSessionsPerSender)
+      drop('UNKNOWN_SESSION_OVER_CAP', peer, sid, 'too many pending proposals from this proposer')
+    else if (this.pending.size >= limits.unknownSessionMaxSessions)
+      drop('UNKNOWN_SESSION_OVER_CAP', peer, sid, 'too many pending proposals')
+    else return false
+    return true
+  }
+
+  private forget(sid: SessionId): void {
+    const p = this.pending.get(sid)
+    this.preimages.delete(sid)
+    if (!p) return
+    this.pending.delete(sid)
+    const left = (this.perProposer.get(p.proposer) ?? 0) - 1
+    if (left > 0) this.perProposer.set(p.proposer, left)
+    else this.perProposer.delete(p.proposer)
   }
 
   private check(

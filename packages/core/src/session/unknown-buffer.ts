@@ -1,9 +1,12 @@
 /**
- * Holds verified units of sessions this party has not opened yet: bounded in sessions and in
- * bytes per sender, expiring after a while. Everything dropped is reported with its reason.
+ * Holds verified units of sessions this party has not opened yet: bounded per sender first (in
+ * sessions and in bytes) and in sessions overall second, so one sender filling its share never
+ * costs another sender's early units their place; held units expire after a while. Everything
+ * dropped is reported with its reason.
  * @module
  */
 import type { PartyId, SessionId } from '../ids.ts'
+import { SweepTimer } from './sweep-timer.ts'
 
 /** One held unit. */
 export interface HeldUnit<T> {
@@ -15,9 +18,13 @@ export interface HeldUnit<T> {
 /** Why a unit was not held, or was let go. */
 export type UnknownDrop = 'UNKNOWN_SESSION_OVER_CAP' | 'UNKNOWN_SESSION_EXPIRED'
 
+/** Bounds and clock of the buffer. */
 export interface UnknownBufferOptions {
   holdMs: number
+  /** Sessions held overall. */
   maxSessions: number
+  /** Sessions a sender has units held in. */
+  maxSessionsPerSender: number
   maxBytesPerSender: number
   now: () => number
   /** Called for every unit dropped at expiry. */
@@ -27,10 +34,17 @@ export interface UnknownBufferOptions {
 /** The bounded, expiring buffer. */
 export class UnknownSessionBuffer<T> {
   private readonly sessions = new Map<SessionId, { expires: number; units: HeldUnit<T>[] }>()
-  private readonly bytesPerSender = new Map<PartyId, number>()
-  private timer: ReturnType<typeof setTimeout> | undefined
+  /** What each sender holds: its bytes, and the sessions it has units in. */
+  private readonly senders = new Map<PartyId, { bytes: number; sessions: Set<SessionId> }>()
+  private readonly timer: SweepTimer
 
-  constructor(private readonly o: UnknownBufferOptions) {}
+  constructor(private readonly o: UnknownBufferOptions) {
+    this.timer = new SweepTimer(
+      () => Math.min(o.holdMs, 1000),
+      () => this.sweep(),
+      () => this.sessions.size > 0,
+    )
+  }
 
   /** Sessions held. */
   get sessionCount(): number {
@@ -39,23 +53,35 @@ export class UnknownSessionBuffer<T> {
 
   /** Bytes held for `from` across sessions. */
   bytesFrom(from: PartyId): number {
-    return this.bytesPerSender.get(from) ?? 0
+    return this.senders.get(from)?.bytes ?? 0
   }
 
-  /** Hold a unit; returns the reason when it cannot be held. */
+  /** Sessions `from` has units held in. */
+  sessionsFrom(from: PartyId): number {
+    return this.senders.get(from)?.sessions.size ?? 0
+  }
+
+  /**
+   * Hold a unit; returns the reason when it cannot be held: its sender's share (sessions or
+   * bytes) is full, checked first, or all senders together hold the most sessions.
+   */
   hold(sessionId: SessionId, unit: HeldUnit<T>): UnknownDrop | undefined {
     this.sweep()
     let entry = this.sessions.get(sessionId)
+    const mine = this.senders.get(unit.from) ?? { bytes: 0, sessions: new Set<SessionId>() }
+    if (!mine.sessions.has(sessionId) && mine.sessions.size >= this.o.maxSessionsPerSender)
+      return 'UNKNOWN_SESSION_OVER_CAP'
+    if (mine.bytes + unit.bytes > this.o.maxBytesPerSender) return 'UNKNOWN_SESSION_OVER_CAP'
     if (!entry && this.sessions.size >= this.o.maxSessions) return 'UNKNOWN_SESSION_OVER_CAP'
-    const used = this.bytesFrom(unit.from)
-    if (used + unit.bytes > this.o.maxBytesPerSender) return 'UNKNOWN_SESSION_OVER_CAP'
     if (!entry) {
       entry = { expires: this.o.now() + this.o.holdMs, units: [] }
       this.sessions.set(sessionId, entry)
     }
     entry.units.push(unit)
-    this.bytesPerSender.set(unit.from, used + unit.bytes)
-    this.arm()
+    mine.bytes += unit.bytes
+    mine.sessions.add(sessionId)
+    this.senders.set(unit.from, mine)
+    this.timer.arm()
     return undefined
   }
 
@@ -64,7 +90,7 @@ export class UnknownSessionBuffer<T> {
     const entry = this.sessions.get(sessionId)
     if (!entry) return []
     this.sessions.delete(sessionId)
-    for (const u of entry.units) this.unaccount(u)
+    for (const u of entry.units) this.unaccount(u, sessionId)
     return entry.units
   }
 
@@ -75,7 +101,7 @@ export class UnknownSessionBuffer<T> {
       if (entry.expires > now) continue
       this.sessions.delete(sid)
       for (const u of entry.units) {
-        this.unaccount(u)
+        this.unaccount(u, sid)
         this.o.onExpire(u, sid)
       }
     }
@@ -83,29 +109,16 @@ export class UnknownSessionBuffer<T> {
 
   /** Stop the expiry timer and drop everything. */
   clear(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = undefined
+    this.timer.stop()
     this.sessions.clear()
-    this.bytesPerSender.clear()
+    this.senders.clear()
   }
 
-  private unaccount(u: HeldUnit<T>): void {
-    const left = this.bytesFrom(u.from) - u.bytes
-    if (left <= 0) this.bytesPerSender.delete(u.from)
-    else this.bytesPerSender.set(u.from, left)
-  }
-
-  private arm(): void {
-    if (this.timer) return
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined
-        this.sweep()
-        if (this.sessions.size > 0) this.arm()
-      },
-      Math.min(this.o.holdMs, 1000),
-    )
-    // never keep a process alive just to expire held messages
-    ;(this.timer as { unref?: () => void }).unref?.()
+  private unaccount(u: HeldUnit<T>, sessionId: SessionId): void {
+    const mine = this.senders.get(u.from)
+    if (!mine) return
+    mine.bytes -= u.bytes
+    mine.sessions.delete(sessionId)
+    if (mine.sessions.size === 0) this.senders.delete(u.from)
   }
 }
