@@ -27,7 +27,21 @@ log "unit and integration tests (vitest)"
 mkdir -p .tmp
 rm -f .tmp/vitest.json .tmp/e2e.json
 status=0
-pnpm -s exec vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=$?
+run_vitest() {
+  pnpm -s exec vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
+}
+if ! run_vitest "$@"; then
+  if [ -f .tmp/vitest.json ]; then
+    status=1
+  else
+    # No report at all: the runner itself lost a test process ("Channel closed",
+    # ERR_IPC_CHANNEL_CLOSED), which @roamhq/wrtc's native teardown can cause, rarely, in a
+    # process that ran it (DESIGN "Connections"). Tests that failed always leave a report, so
+    # this retries only a crashed run, once, and says so.
+    log "vitest ended without a report (a test process died); running it once more"
+    run_vitest "$@" || status=$?
+  fi
+fi
 if [ $# -eq 0 ]; then
   log "browser tests (Playwright, Chromium)"
   PLAYWRIGHT_JSON_OUTPUT_NAME="$ROOT/.tmp/e2e.json" pnpm -s run e2e --reporter=list,json || status=$?
