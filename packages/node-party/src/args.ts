@@ -53,9 +53,13 @@ run
                       frost-sign: the key share to sign with
   --message HEX       frost-sign: the message to sign, hex
   --parties N         how many parties (this one included) the session has; the smallest
-                      PartyId present proposes it
+                      PartyId present proposes it. A proposal is joined only if it has N
+                      participants, all on --roster (if given), and the params of this
+                      party's flags (FROST: threshold; group key and message); others are
+                      declined (a "declined" event with a code)
   --follow            never propose: join every proposal of --protocol that names this
                       party (from a tab or any other party) with --input; instead of --parties
+                      (with --parties too, only proposals of N participants)
   --serve             like --follow, but keep serving proposals one after another until
                       SIGINT/SIGTERM (the demo's headless parties)
   --round-timeout MS  timeout of each protocol round (default 30000)

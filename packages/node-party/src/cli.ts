@@ -2,7 +2,7 @@
  * `conclave-party`: keygen, and run a headless party (optionally a protocol, then exit).
  * @module
  */
-import { ConclaveError, errorCode, type PartyEvent, type Session } from '@conclave/core'
+import { ConclaveError, errorCode, type PartyEvent, type Roster, type Session } from '@conclave/core'
 import { createFileOutboxStore, createNodeCrypto } from '@conclave/core/node'
 import { HELP, parseCommandLine, type RunArgs, UsageError } from './args.ts'
 import { runCoordinated } from './coordinate.ts'
@@ -101,7 +101,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
     })
     return stop(0)
   }
-  if (args.serve) return stop(await serve(args, party, out, protocol!))
+  if (args.serve) return stop(await serve(args, party, out, protocol!, roster))
   const deadline = Date.now() + args.timeoutMs
   const timer = setTimeout(() => abort.abort(), args.timeoutMs)
   const onSignal = (): void => abort.abort()
@@ -112,6 +112,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
       protocol: args.protocol,
       ...(protocol!.params ? { params: protocol!.params } : {}),
       parties: args.parties ?? 0,
+      ...(roster ? { roster: roster.parties } : {}),
       follow: args.follow,
       roundTimeoutMs: args.roundTimeoutMs,
       deadline,
@@ -144,6 +145,7 @@ async function serve(
   party: import('@conclave/core').Party,
   out: Output,
   protocol: ProtocolRun,
+  roster: Roster | undefined,
 ): Promise<number> {
   const abort = new AbortController()
   const onSignal = (): void => abort.abort()
@@ -153,7 +155,9 @@ async function serve(
   while (!abort.signal.aborted) {
     const run = runCoordinated(party, {
       protocol: args.protocol!,
-      parties: 0,
+      ...(protocol.params ? { params: protocol.params } : {}),
+      parties: args.parties ?? 0,
+      ...(roster ? { roster: roster.parties } : {}),
       follow: true,
       roundTimeoutMs: args.roundTimeoutMs,
       deadline: Number.MAX_SAFE_INTEGER,
