@@ -26,6 +26,7 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   transport: 'CONCLAVE_TRANSPORT',
   label: 'CONCLAVE_LABEL',
   outbox: 'CONCLAVE_OUTBOX',
+  state: 'CONCLAVE_STATE',
 }
 
 /** The `--help` text. */
@@ -76,6 +77,9 @@ run
   --outbox FILE       outbox store (created with mode 0600): restarted with the same key and
                       FILE, the party keeps its epoch and resumes its delivery streams and open
                       sessions (nothing lost, nothing twice); runs the host in-thread
+  --state DIR         state directory (created with mode 0700; default: KEY.state next to
+                      the key file): the spent session grants (grants.jsonl) survive a
+                      restart, so a granted proposal runs once
   --json              print one JSON object per line (ready, peer, proposal, result, error)
   --help              this text
 
@@ -124,6 +128,8 @@ export interface RunArgs {
   inThread: boolean
   /** `--outbox FILE`: the outbox store. */
   outbox?: string
+  /** `--state DIR`: the state directory. @default `${key}.state` */
+  state: string
 }
 
 export type Args = KeygenArgs | RunArgs | { command: 'help' }
@@ -215,6 +221,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         json: { type: 'boolean' },
         'in-thread': { type: 'boolean' },
         outbox: { type: 'string' },
+        state: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -343,5 +350,6 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     json: v.json === true,
     inThread: v['in-thread'] === true,
     ...(outbox !== undefined ? { outbox } : {}),
+    state: str('state') ?? `${key}.state`,
   }
 }

@@ -2,6 +2,8 @@
  * `conclave-party`: keygen, and run a headless party (optionally a protocol, then exit).
  * @module
  */
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { ConclaveError, errorCode, type PartyEvent, type Roster, type Session } from '@conclave/core'
 import { createFileOutboxStore, createNodeCrypto } from '@conclave/core/node'
 import { HELP, parseCommandLine, type RunArgs, UsageError } from './args.ts'
@@ -18,6 +20,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
   const roster = args.roster ? await readRoster(args.roster) : undefined
   // check protocol files and arguments before meeting anyone
   const protocol = args.protocol ? await prepareProtocol(args) : undefined
+  await mkdir(args.state, { recursive: true, mode: 0o700 })
   const abort = new AbortController()
   const node = await startNodeParty(
     {
@@ -33,6 +36,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
       loopbackOnly: args.loopbackOnly,
       transport: args.transport,
       inThread: args.inThread,
+      grantStoreFile: join(args.state, 'grants.jsonl'),
       ...(args.outbox
         ? {
             outbox: createFileOutboxStore(args.outbox, {
