@@ -79,7 +79,8 @@ run
                       sessions (nothing lost, nothing twice); runs the host in-thread
   --state DIR         state directory (created with mode 0700; default: KEY.state next to
                       the key file): the spent session grants (grants.jsonl) survive a
-                      restart, so a granted proposal runs once
+                      restart, so a granted proposal runs once, and so do the ids of the
+                      sessions run (sessions.txt): a restarted party runs none again
   --json              print one JSON object per line (ready, peer, proposal, result, error)
   --help              this text
 

@@ -8,6 +8,7 @@ import { ConclaveError, errorCode, type PartyEvent, type Roster, type Session } 
 import { createFileOutboxStore, createNodeCrypto } from '@conclave/core/node'
 import { HELP, parseCommandLine, type RunArgs, UsageError } from './args.ts'
 import { runCoordinated } from './coordinate.ts'
+import { createFinishedSessionsFile, type FinishedSessions } from './finished-sessions.ts'
 import { readIdentity, readRoster, writeNewIdentity } from './keyfile.ts'
 import { startNodeParty } from './node-party.ts'
 import { createOutput, type Output } from './output.ts'
@@ -21,6 +22,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
   // check protocol files and arguments before meeting anyone
   const protocol = args.protocol ? await prepareProtocol(args) : undefined
   await mkdir(args.state, { recursive: true, mode: 0o700 })
+  const finished = createFinishedSessionsFile(join(args.state, 'sessions.txt'))
   const abort = new AbortController()
   const node = await startNodeParty(
     {
@@ -105,7 +107,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
     })
     return stop(0)
   }
-  if (args.serve) return stop(await serve(args, party, out, protocol!, roster))
+  if (args.serve) return stop(await serve(args, party, out, protocol!, roster, finished))
   const deadline = Date.now() + args.timeoutMs
   const timer = setTimeout(() => abort.abort(), args.timeoutMs)
   const onSignal = (): void => abort.abort()
@@ -117,6 +119,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
       ...(protocol!.params ? { params: protocol!.params } : {}),
       parties: args.parties ?? 0,
       ...(roster ? { roster: roster.parties } : {}),
+      finished,
       follow: args.follow,
       roundTimeoutMs: args.roundTimeoutMs,
       deadline,
@@ -150,6 +153,7 @@ async function serve(
   out: Output,
   protocol: ProtocolRun,
   roster: Roster | undefined,
+  finished: FinishedSessions,
 ): Promise<number> {
   const abort = new AbortController()
   const onSignal = (): void => abort.abort()
@@ -162,6 +166,7 @@ async function serve(
       ...(protocol.params ? { params: protocol.params } : {}),
       parties: args.parties ?? 0,
       ...(roster ? { roster: roster.parties } : {}),
+      finished,
       follow: true,
       roundTimeoutMs: args.roundTimeoutMs,
       deadline: Number.MAX_SAFE_INTEGER,

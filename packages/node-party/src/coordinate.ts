@@ -14,6 +14,7 @@ import {
   type Session,
 } from '@conclave/core'
 import type { CoordinationEvent } from './events.ts'
+import type { FinishedSessions } from './finished-sessions.ts'
 import { type ProposalExpectation, proposalMismatch } from './proposal-match.ts'
 
 /** Options of {@link runCoordinated}. */
@@ -26,6 +27,11 @@ export interface CoordinateOptions<T> {
    * with another participant count is declined.
    */
   parties: number
+  /**
+   * The sessions already run (kept across restarts): a proposal of one of them is declined
+   * (`SESSION_FINISHED`); each joined or proposed session is added before it runs.
+   */
+  finished?: FinishedSessions
   /** The roster's parties, if any: a proposal naming anyone else is declined. */
   roster?: ProposalExpectation['roster']
   /**
@@ -86,6 +92,7 @@ interface ProposalWatch {
   anyProposer: boolean
   /** Session ids already declined (each is reported once). */
   declined: Set<string>
+  finished: FinishedSessions | undefined
   progress: ((event: CoordinationEvent) => void) | undefined
   attempt: number
 }
@@ -113,7 +120,9 @@ async function waitForProposal(
       )
       .sort((a, b) => b.receivedAt - a.receivedAt)
     for (const p of candidates) {
-      const mismatch = proposalMismatch(p, w.expect)
+      const mismatch = w.finished?.has(p.sessionId)
+        ? { code: 'SESSION_FINISHED', reason: 'this party has run this session already' }
+        : proposalMismatch(p, w.expect)
       if (!mismatch) return p
       w.declined.add(p.sessionId)
       w.progress?.({
@@ -149,6 +158,7 @@ export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): 
       expect,
       anyProposer,
       declined,
+      finished: o.finished,
       progress: o.progress,
       attempt,
     })
@@ -160,6 +170,7 @@ export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): 
       since = p.receivedAt + 1
       session = party.join(p.sessionId, { roundTimeoutMs: o.roundTimeoutMs })
       o.progress?.({ event: 'joined', attempt, sessionId: p.sessionId, proposer: p.proposer })
+      o.finished?.add(p.sessionId)
       try {
         return await o.run(session)
       } catch (e) {
@@ -181,6 +192,7 @@ export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): 
         roundTimeoutMs: o.roundTimeoutMs,
       })
       o.progress?.({ event: 'proposed', attempt, sessionId: session.id, participants: chosen })
+      o.finished?.add(session.id)
     } else {
       const p = await waitForProposal(
         party,
@@ -196,6 +208,7 @@ export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): 
       since = p.receivedAt + 1
       session = party.join(p.sessionId, { roundTimeoutMs: o.roundTimeoutMs })
       o.progress?.({ event: 'joined', attempt, sessionId: p.sessionId, proposer: p.proposer })
+      o.finished?.add(p.sessionId)
     }
     try {
       return await o.run(session)

@@ -63,7 +63,7 @@ export interface SessionEvent {
 /**
  * The steps of a coordinated run (`waiting`, `proposed`, `joined`, `declined`, `retry`).
  * `declined`: a proposal that does not match this party's flags or roster, not joined; `code` is
- * `PROPOSAL_PARTIES`, `PROPOSAL_STRANGER` or `PROPOSAL_PARAMS`.
+ * `PROPOSAL_PARTIES`, `PROPOSAL_STRANGER`, `PROPOSAL_PARAMS` or `SESSION_FINISHED` (run already).
  */
 export type CoordinationEvent =
   | { event: 'waiting'; attempt: number; follow?: true; parties?: number }
