@@ -8,23 +8,26 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNobleBackend, type Party } from '@conclave/core'
 import { startMemoryParties } from '@conclave/protocols/testing'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import { runCoordinated } from '../src/coordinate.ts'
 import type { CoordinationEvent } from '../src/events.ts'
 import { createFinishedSessionsFile } from '../src/finished-sessions.ts'
 
 const parties: Party[] = []
-let dir: string | undefined
 afterEach(async () => {
   for (const p of parties.splice(0)) await p.stop()
-  if (dir) await rm(dir, { recursive: true, force: true })
-  dir = undefined
 })
+
+/** A fresh `sessions.txt` path in a temporary directory removed when the test ends. */
+async function sessionsFile(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'conclave-finished-'))
+  onTestFinished(() => rm(dir, { recursive: true, force: true }))
+  return join(dir, 'sessions.txt')
+}
 
 describe('finished sessions file', () => {
   it('keeps the ids across re-opening, and only the newest max of them', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'conclave-finished-'))
-    const file = join(dir, 'sessions.txt')
+    const file = await sessionsFile()
     const a = createFinishedSessionsFile(file, 2)
     a.add('s1')
     a.add('s2')
@@ -41,8 +44,7 @@ describe('finished sessions file', () => {
 
 describe('runCoordinated with finished sessions', () => {
   it('a restarted follower declines a session its file says it ran, and joins a new one', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'conclave-finished-'))
-    const file = join(dir, 'sessions.txt')
+    const file = await sessionsFile()
     const ps = await startMemoryParties(2, createNobleBackend())
     parties.push(...ps)
     const [a, b] = ps as [Party, Party]
