@@ -26,6 +26,7 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   transport: 'CONCLAVE_TRANSPORT',
   label: 'CONCLAVE_LABEL',
   outbox: 'CONCLAVE_OUTBOX',
+  state: 'CONCLAVE_STATE',
 }
 
 /** The `--help` text. */
@@ -53,9 +54,13 @@ run
                       frost-sign: the key share to sign with
   --message HEX       frost-sign: the message to sign, hex
   --parties N         how many parties (this one included) the session has; the smallest
-                      PartyId present proposes it
+                      PartyId present proposes it. A proposal is joined only if it has N
+                      participants, all on --roster (if given), and the params of this
+                      party's flags (FROST: threshold; group key and message); others are
+                      declined (a "declined" event with a code)
   --follow            never propose: join every proposal of --protocol that names this
                       party (from a tab or any other party) with --input; instead of --parties
+                      (with --parties too, only proposals of N participants)
   --serve             like --follow, but keep serving proposals one after another until
                       SIGINT/SIGTERM (the demo's headless parties)
   --round-timeout MS  timeout of each protocol round (default 30000)
@@ -72,6 +77,10 @@ run
   --outbox FILE       outbox store (created with mode 0600): restarted with the same key and
                       FILE, the party keeps its epoch and resumes its delivery streams and open
                       sessions (nothing lost, nothing twice); runs the host in-thread
+  --state DIR         state directory (created with mode 0700; default: KEY.state next to
+                      the key file): the spent session grants (grants.jsonl) survive a
+                      restart, so a granted proposal runs once, and so do the ids of the
+                      sessions run (sessions.txt): a restarted party runs none again
   --json              print one JSON object per line (ready, peer, proposal, result, error)
   --help              this text
 
@@ -120,6 +129,8 @@ export interface RunArgs {
   inThread: boolean
   /** `--outbox FILE`: the outbox store. */
   outbox?: string
+  /** `--state DIR`: the state directory. @default `${key}.state` */
+  state: string
 }
 
 export type Args = KeygenArgs | RunArgs | { command: 'help' }
@@ -211,6 +222,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         json: { type: 'boolean' },
         'in-thread': { type: 'boolean' },
         outbox: { type: 'string' },
+        state: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -339,5 +351,6 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     json: v.json === true,
     inThread: v['in-thread'] === true,
     ...(outbox !== undefined ? { outbox } : {}),
+    state: str('state') ?? `${key}.state`,
   }
 }

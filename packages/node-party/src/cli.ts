@@ -2,10 +2,13 @@
  * `conclave-party`: keygen, and run a headless party (optionally a protocol, then exit).
  * @module
  */
-import { ConclaveError, errorCode, type PartyEvent, type Session } from '@conclave/core'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ConclaveError, errorCode, type PartyEvent, type Roster, type Session } from '@conclave/core'
 import { createFileOutboxStore, createNodeCrypto } from '@conclave/core/node'
 import { HELP, parseCommandLine, type RunArgs, UsageError } from './args.ts'
 import { runCoordinated } from './coordinate.ts'
+import { createFinishedSessionsFile, type FinishedSessions } from './finished-sessions.ts'
 import { readIdentity, readRoster, writeNewIdentity } from './keyfile.ts'
 import { startNodeParty } from './node-party.ts'
 import { createOutput, type Output } from './output.ts'
@@ -18,6 +21,8 @@ async function run(args: RunArgs, out: Output): Promise<number> {
   const roster = args.roster ? await readRoster(args.roster) : undefined
   // check protocol files and arguments before meeting anyone
   const protocol = args.protocol ? await prepareProtocol(args) : undefined
+  await mkdir(args.state, { recursive: true, mode: 0o700 })
+  const finished = createFinishedSessionsFile(join(args.state, 'sessions.txt'))
   const abort = new AbortController()
   const node = await startNodeParty(
     {
@@ -33,6 +38,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
       loopbackOnly: args.loopbackOnly,
       transport: args.transport,
       inThread: args.inThread,
+      grantStoreFile: join(args.state, 'grants.jsonl'),
       ...(args.outbox
         ? {
             outbox: createFileOutboxStore(args.outbox, {
@@ -101,7 +107,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
     })
     return stop(0)
   }
-  if (args.serve) return stop(await serve(args, party, out, protocol!))
+  if (args.serve) return stop(await serve(args, party, out, protocol!, roster, finished))
   const deadline = Date.now() + args.timeoutMs
   const timer = setTimeout(() => abort.abort(), args.timeoutMs)
   const onSignal = (): void => abort.abort()
@@ -112,6 +118,8 @@ async function run(args: RunArgs, out: Output): Promise<number> {
       protocol: args.protocol,
       ...(protocol!.params ? { params: protocol!.params } : {}),
       parties: args.parties ?? 0,
+      ...(roster ? { roster: roster.parties } : {}),
+      finished,
       follow: args.follow,
       roundTimeoutMs: args.roundTimeoutMs,
       deadline,
@@ -144,6 +152,8 @@ async function serve(
   party: import('@conclave/core').Party,
   out: Output,
   protocol: ProtocolRun,
+  roster: Roster | undefined,
+  finished: FinishedSessions,
 ): Promise<number> {
   const abort = new AbortController()
   const onSignal = (): void => abort.abort()
@@ -153,7 +163,10 @@ async function serve(
   while (!abort.signal.aborted) {
     const run = runCoordinated(party, {
       protocol: args.protocol!,
-      parties: 0,
+      ...(protocol.params ? { params: protocol.params } : {}),
+      parties: args.parties ?? 0,
+      ...(roster ? { roster: roster.parties } : {}),
+      finished,
       follow: true,
       roundTimeoutMs: args.roundTimeoutMs,
       deadline: Number.MAX_SAFE_INTEGER,

@@ -14,15 +14,30 @@ import {
   type Session,
 } from '@conclave/core'
 import type { CoordinationEvent } from './events.ts'
+import type { FinishedSessions } from './finished-sessions.ts'
+import { type ProposalExpectation, proposalMismatch } from './proposal-match.ts'
 
 /** Options of {@link runCoordinated}. */
 export interface CoordinateOptions<T> {
   protocol: string
   /** The params of this party's proposals (see `ProtocolRun.params`). @default empty */
   params?: Uint8Array
-  /** Session size (this party included). Ignored when `follow` is set. */
+  /**
+   * Session size (this party included). With `follow`, 0 means any size; otherwise a proposal
+   * with another participant count is declined.
+   */
   parties: number
-  /** Never propose: join every proposal of `protocol` that names this party, from anyone. */
+  /**
+   * The sessions already run (kept across restarts): a proposal of one of them is declined
+   * (`SESSION_FINISHED`); each joined or proposed session is added before it runs.
+   */
+  finished?: FinishedSessions
+  /** The roster's parties, if any: a proposal naming anyone else is declined. */
+  roster?: ProposalExpectation['roster']
+  /**
+   * Never propose: join every proposal of `protocol` that names this party, from anyone, as long
+   * as it matches `parties`, `roster` and `params` (see {@link proposalMismatch}).
+   */
   follow?: boolean
   roundTimeoutMs: number
   /** ms since epoch after which the run gives up. */
@@ -69,25 +84,55 @@ async function waitForPeers(
   }
 }
 
-/** Wait for a proposal of `protocol` whose proposer is its smallest participant. */
+/** What {@link waitForProposal} looks for, and where it reports what it declines. */
+interface ProposalWatch {
+  protocol: string
+  expect: ProposalExpectation
+  /** Any proposer, not only the smallest participant (`follow`). */
+  anyProposer: boolean
+  /** Session ids already declined (each is reported once). */
+  declined: Set<string>
+  finished: FinishedSessions | undefined
+  progress: ((event: CoordinationEvent) => void) | undefined
+  attempt: number
+}
+
+/**
+ * Wait for a proposal of `protocol` whose proposer is its smallest participant (or anyone, with
+ * `anyProposer`) and that matches what this party expects; the others are declined, each
+ * reported once as a `declined` event.
+ */
 async function waitForProposal(
   party: Party,
-  protocol: string,
+  w: ProposalWatch,
   after: number,
   untilMs: number,
-  anyProposer = false,
 ): Promise<ProposalInfo | undefined> {
   for (;;) {
-    const p = party
+    const candidates = party
       .proposals()
       .filter(
         (x) =>
-          x.protocol === protocol &&
+          x.protocol === w.protocol &&
           x.receivedAt >= after &&
-          (anyProposer || x.proposer === [...x.participants].sort()[0]),
+          !w.declined.has(x.sessionId) &&
+          (w.anyProposer || x.proposer === [...x.participants].sort()[0]),
       )
-      .sort((a, b) => b.receivedAt - a.receivedAt)[0]
-    if (p) return p
+      .sort((a, b) => b.receivedAt - a.receivedAt)
+    for (const p of candidates) {
+      const mismatch = w.finished?.has(p.sessionId)
+        ? { code: 'SESSION_FINISHED', reason: 'this party has run this session already' }
+        : proposalMismatch(p, w.expect)
+      if (!mismatch) return p
+      w.declined.add(p.sessionId)
+      w.progress?.({
+        event: 'declined',
+        attempt: w.attempt,
+        sessionId: p.sessionId,
+        proposer: p.proposer,
+        ...mismatch,
+      })
+    }
     if (Date.now() > untilMs) return undefined
     await sleep(25)
   }
@@ -101,15 +146,31 @@ export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): 
   const max = o.maxAttempts ?? 6
   let last: unknown
   let since = 0
+  const declined = new Set<string>()
+  const expect: ProposalExpectation = {
+    ...(o.parties > 0 ? { parties: o.parties } : {}),
+    ...(o.roster ? { roster: o.roster } : {}),
+    ...(o.params ? { params: o.params } : {}),
+  }
   for (let attempt = 1; attempt <= max; attempt++) {
+    const watch = (anyProposer: boolean): ProposalWatch => ({
+      protocol: o.protocol,
+      expect,
+      anyProposer,
+      declined,
+      finished: o.finished,
+      progress: o.progress,
+      attempt,
+    })
     o.progress?.({ event: 'waiting', attempt, ...(o.follow ? { follow: true } : { parties: o.parties }) })
     let session: Session | undefined
     if (o.follow) {
-      const p = await waitForProposal(party, o.protocol, since, o.deadline, true)
+      const p = await waitForProposal(party, watch(true), since, o.deadline)
       if (!p) throw new ConclaveError('ROUND_TIMEOUT', 'no proposal arrived before the deadline')
       since = p.receivedAt + 1
       session = party.join(p.sessionId, { roundTimeoutMs: o.roundTimeoutMs })
       o.progress?.({ event: 'joined', attempt, sessionId: p.sessionId, proposer: p.proposer })
+      o.finished?.add(p.sessionId)
       try {
         return await o.run(session)
       } catch (e) {
@@ -131,10 +192,11 @@ export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): 
         roundTimeoutMs: o.roundTimeoutMs,
       })
       o.progress?.({ event: 'proposed', attempt, sessionId: session.id, participants: chosen })
+      o.finished?.add(session.id)
     } else {
       const p = await waitForProposal(
         party,
-        o.protocol,
+        watch(false),
         since,
         Math.min(o.deadline, Date.now() + o.roundTimeoutMs),
       )
@@ -146,6 +208,7 @@ export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): 
       since = p.receivedAt + 1
       session = party.join(p.sessionId, { roundTimeoutMs: o.roundTimeoutMs })
       o.progress?.({ event: 'joined', attempt, sessionId: p.sessionId, proposer: p.proposer })
+      o.finished?.add(p.sessionId)
     }
     try {
       return await o.run(session)

@@ -60,11 +60,16 @@ export interface SessionEvent {
   silent?: string[] | undefined
 }
 
-/** The steps of a coordinated run (`waiting`, `proposed`, `joined`, `retry`). */
+/**
+ * The steps of a coordinated run (`waiting`, `proposed`, `joined`, `declined`, `retry`).
+ * `declined`: a proposal that does not match this party's flags or roster, not joined; `code` is
+ * `PROPOSAL_PARTIES`, `PROPOSAL_STRANGER`, `PROPOSAL_PARAMS` or `SESSION_FINISHED` (run already).
+ */
 export type CoordinationEvent =
   | { event: 'waiting'; attempt: number; follow?: true; parties?: number }
   | { event: 'proposed'; attempt: number; sessionId: string; participants: string[] }
   | { event: 'joined'; attempt: number; sessionId: string; proposer: string }
+  | { event: 'declined'; attempt: number; sessionId: string; proposer: string; code: string; reason: string }
   | { event: 'retry'; attempt: number; code: string; reason: string }
 
 /** The result fields of each protocol (`conclave-party run --protocol …`). */

@@ -21,7 +21,12 @@ import {
   type SimplePeerConstructor,
   type Transport,
 } from '@conclave/core'
-import { createNodeWorkerSessionHost, setImmediateTurn, toWorkerHostConfig } from '@conclave/core/node'
+import {
+  createFileGrantStore,
+  createNodeWorkerSessionHost,
+  setImmediateTurn,
+  toWorkerHostConfig,
+} from '@conclave/core/node'
 
 const require = createRequire(import.meta.url)
 
@@ -61,6 +66,11 @@ export interface NodePartyOptions {
    * @default none
    */
   outbox?: OutboxStore
+  /**
+   * The file of the spent-grant store (`createFileGrantStore`): a grant used once stays spent
+   * across restarts. @default none: spent grants are kept in memory only
+   */
+  grantStoreFile?: string
 }
 
 /** A started Node party and its parts. */
@@ -119,6 +129,7 @@ export async function startNodeParty(
             ...(o.roster ? { roster: o.roster } : {}),
             ...(o.limits ? { limits: o.limits } : {}),
             ...(o.mode ? { mode: o.mode } : {}),
+            ...(o.grantStoreFile ? { grantStore: { file: o.grantStoreFile } } : {}),
           }),
         )
   const party = createParty({
@@ -130,6 +141,7 @@ export async function startNodeParty(
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.mode ? { mode: o.mode } : {}),
     ...(o.outbox ? { outbox: o.outbox } : {}),
+    ...(!host && o.grantStoreFile ? { grantStore: createFileGrantStore(o.grantStoreFile) } : {}),
     nextTurn: setImmediateTurn,
   })
   // registration resolves once the server answers; socket.io keeps retrying until then

@@ -103,6 +103,14 @@ describe('environment variables', () => {
     })
   })
 
+  it('keeps its state next to the key unless --state or CONCLAVE_STATE says where (#16 item 6)', () => {
+    expect(parseCommandLine(['run'], env)).toMatchObject({ state: 'env.json.state' })
+    expect(parseCommandLine(['run'], { ...env, CONCLAVE_STATE: 'st' })).toMatchObject({ state: 'st' })
+    expect(parseCommandLine(['run', '--state', 'flag-st'], { ...env, CONCLAVE_STATE: 'st' })).toMatchObject({
+      state: 'flag-st',
+    })
+  })
+
   it('a flag wins over its variable', () => {
     const a = parseCommandLine(
       [...base, '--input', '2', '--parties', '5', '--transport', 'relay', '--label', 'flag'],
