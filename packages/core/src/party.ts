@@ -43,7 +43,11 @@ export interface PartyOptions {
   host?: SessionHost
   /** 16-byte stream epoch. @default random */
   epoch?: Uint8Array
-  /** Remembers used grantIds (a file store in Node survives restarts). @default in memory */
+  /**
+   * Remembers used grantIds (a file store in Node survives restarts). Only for the in-thread
+   * host: a custom `host` takes its store in its own configuration (`grantStore: { file }`).
+   * @default in memory
+   */
   grantStore?: GrantStore
   /**
    * Outbox store (DESIGN "Delivery"): with it, a party restarted with the same key and store
@@ -123,11 +127,15 @@ export function createParty(options: PartyOptions): Party {
   if (!options || !options.identity || !options.crypto || !options.transport) {
     throw new ConclaveError('INVALID_ARGUMENT', 'createParty expected { identity, crypto, transport }')
   }
-  if (options.outbox && options.host)
-    throw new ConclaveError(
-      'INVALID_ARGUMENT',
-      '"outbox" applies to the in-thread host; pass it to the custom host',
-    )
+  // stores configure the in-thread host: a custom host (a Worker proxy) takes its own in its
+  // config, so one given here would be silently dropped
+  for (const store of ['outbox', 'grantStore'] as const) {
+    if (options[store] && options.host)
+      throw new ConclaveError(
+        'INVALID_ARGUMENT',
+        `"${store}" applies to the in-thread host; pass it to the custom host`,
+      )
+  }
   return new PartyImpl(options)
 }
 
