@@ -42,10 +42,10 @@ function packageWorker(): Worker {
 }
 
 async function loadSimplePeer(): Promise<SimplePeerConstructor> {
+  let mod: { default?: unknown }
   try {
     // the prebuilt bundle: the raw package needs Node's built-ins
-    const mod = await import('simple-peer/simplepeer.min.js')
-    return mod.default as SimplePeerConstructor
+    mod = await import('simple-peer/simplepeer.min.js')
   } catch (e) {
     throw new ConclaveError(
       'WEBRTC_UNAVAILABLE',
@@ -54,6 +54,17 @@ async function loadSimplePeer(): Promise<SimplePeerConstructor> {
       { cause: e },
     )
   }
+  // A bundler turns the UMD bundle into a module with a default export. Served as it is (Vite's
+  // dev server does so when @conclave/core is excluded from pre-bundling), it runs without a
+  // module system and sets `SimplePeer` on the global object instead, as a UMD bundle does.
+  const SimplePeer = mod.default ?? (globalThis as { SimplePeer?: unknown }).SimplePeer
+  if (typeof SimplePeer !== 'function') {
+    throw new ConclaveError(
+      'WEBRTC_UNAVAILABLE',
+      "simple-peer's browser bundle loaded without its constructor (how did the bundler transform simple-peer/simplepeer.min.js?)",
+    )
+  }
+  return SimplePeer as SimplePeerConstructor
 }
 
 /** The browser's platform parts. */
