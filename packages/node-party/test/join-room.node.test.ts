@@ -79,6 +79,13 @@ async function linked(rooms: RoomParty[]): Promise<void> {
   await Promise.all(rooms.map((r) => r.party.waitForPeers(ids, { timeoutMs: 20_000 })))
 }
 
+/** The active handles and requests of this process (`process.getActiveResourcesInfo()`). */
+function resources(): string[] {
+  // stdio handles open on first use (a warning printed …) and then stay: open them first
+  void [process.stdout.fd, process.stderr.fd]
+  return process.getActiveResourcesInfo()
+}
+
 /** The Workers and message ports of this process (the session hosts' Workers and their ports). */
 function workerHandles(): string[] {
   return process.getActiveResourcesInfo().filter((r) => r === 'Worker' || r === 'MessagePort')
@@ -106,9 +113,7 @@ async function settled(check: () => string[], ms: number): Promise<string[]> {
 
 describe('joinRoom (Node)', () => {
   it('two parties join with nothing but the loopback filter, run secure-sum in Worker hosts, and stop() leaves no handle open', async () => {
-    // stdio handles are opened lazily by their first use (a warning…) and then stay open
-    void [process.stdout.fd, process.stderr.fd]
-    const before = process.getActiveResourcesInfo()
+    const before = resources()
     const ports = workerHandles().length
     const server = createSignalingServer({ host: '127.0.0.1', port: 0, logLevel: 'error' })
     const { url } = await server.start()
@@ -129,7 +134,7 @@ describe('joinRoom (Node)', () => {
     await b.stop()
     await b.stop() // idempotent
     await server.stop()
-    expect(await settled(() => extra(before, process.getActiveResourcesInfo()), 5000)).toEqual([])
+    expect(await settled(() => extra(before, resources()), 5000)).toEqual([])
   }, 60_000)
 
   it.each(['webrtc', 'relay', 'hybrid'] as const)(
@@ -263,13 +268,19 @@ describe('joinRoom (Node): bad options', () => {
     expect(workerHandles().length).toBe(workers)
   })
 
-  it('an unreachable server: aborting the join stops everything it started', async () => {
+  it('an unreachable server: aborting the join, or the start, stops everything it started', async () => {
+    const before = resources()
+    // aborted while joining (the Worker host may still be starting)
     const controller = new AbortController()
-    const before = process.getActiveResourcesInfo()
     const joining = joinRoom({ ...(await ok()), signal: controller.signal })
     setTimeout(() => controller.abort(), 500)
     await expect(joining).rejects.toMatchObject({ code: 'ABORTED' })
-    expect(await settled(() => extra(before, process.getActiveResourcesInfo()), 5000)).toEqual([])
+    // aborted while registering: the Worker host runs by then
+    const room = await createRoomParty(await ok())
+    expect(workerHandles().length).toBeGreaterThan(0)
+    await expect(room.start({ signal: AbortSignal.timeout(300) })).rejects.toMatchObject({ code: 'ABORTED' })
+    expect(await settled(() => extra(before, resources()), 5000)).toEqual([])
+    await expect(room.start()).rejects.toMatchObject({ code: 'NOT_STARTED' })
   })
 
   it('without @roamhq/wrtc: WEBRTC_UNAVAILABLE for webrtc and hybrid, and the relay still joins', async () => {
