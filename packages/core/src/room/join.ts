@@ -138,6 +138,11 @@ async function createTransport<O extends RoomOptions>(
  * `createRoomParty` and `joinRoom` are this with their platform.
  * @throws ConclaveError `INVALID_ARGUMENT` for a bad option, `ABORTED`, `WEBRTC_UNAVAILABLE`, or
  *   what the session host's start throws (`OUTBOX_UNAVAILABLE`, `CRYPTO_UNAVAILABLE` …)
+ * @example
+ * ```ts
+ * // room.node.ts
+ * export const createRoomParty = (options: NodeJoinRoomOptions) => createRoomPartyOn(node, options)
+ * ```
  */
 export async function createRoomPartyOn<O extends RoomOptions>(
   platform: RoomPlatform<O>,
@@ -161,14 +166,19 @@ export async function createRoomPartyOn<O extends RoomOptions>(
     await stopHost(started)
     throwIfAborted(o.signal)
   }
-  const party = createParty({
-    identity: key,
-    crypto,
-    transport,
-    host: started.host,
-    ...(trust.roster ? { roster: trust.roster } : {}),
-  })
-  return roomParty(party, signaling, transport, started, o.signal)
+  try {
+    const party = createParty({
+      identity: key,
+      crypto,
+      transport,
+      host: started.host,
+      ...(trust.roster ? { roster: trust.roster } : {}),
+    })
+    return roomParty(party, signaling, transport, started, o.signal)
+  } catch (e) {
+    await stopHost(started)
+    throw e
+  }
 }
 
 async function stopHost(started: StartedHost): Promise<void> {
@@ -226,6 +236,11 @@ function roomParty(
  * Build a party in a room on `platform` and start it. The entries' `joinRoom` is this with
  * their platform.
  * @throws what {@link createRoomPartyOn} and {@link RoomParty.start} throw; nothing is left running
+ * @example
+ * ```ts
+ * // room.ts
+ * export const joinRoom = (options: JoinRoomOptions) => joinRoomOn(browser, options)
+ * ```
  */
 export async function joinRoomOn<O extends RoomOptions>(platform: RoomPlatform<O>, o: O): Promise<RoomParty> {
   const room = await createRoomPartyOn(platform, o)
