@@ -108,6 +108,8 @@ export const ERROR_CODES = [
   // links
   'LINK_CLOSED',
   'LINK_LOST',
+  /** No WebRTC on this platform (Node: the optional @roamhq/wrtc is not installed). */
+  'WEBRTC_UNAVAILABLE',
   'ABORTED',
   'NOT_STARTED',
   // signaling: the server's codes, and the client's own (both carried by `SignalingError`)

@@ -4,6 +4,8 @@
  *
  * - identity and ids: {@link generateIdentity}, {@link parsePartyId}
  * - crypto backends: {@link createWebCryptoBackend}, {@link createNobleBackend}
+ * - a party in a room, in one call: {@link joinRoom} (or {@link createRoomParty}, then `start()`)
+ *   on this platform's parts (Node's are in `@conclave/core/node`)
  * - a party: {@link createParty} over a transport ({@link createMemoryNetwork} …)
  * - sessions: `party.session({ id, participants })` → send / broadcast / receive / collect / abort
  * - outbox stores (a restarted party loses nothing): {@link createMemoryOutboxStore},
@@ -26,6 +28,20 @@ export { Emitter, type EventMap, type Events } from './events.ts'
 export * from './identity.ts'
 export * from './ids.ts'
 export { createParty, type Party, type PartyEvents, type PartyOptions } from './party.ts'
+export {
+  createPlatformCrypto,
+  createRoomParty,
+  type JoinRoomOptions,
+  joinRoom,
+} from './room/room.ts'
+export type {
+  RoomHost,
+  RoomOptions,
+  RoomParty,
+  RoomSignaling,
+  RoomTransport,
+  RoomWebRtcOptions,
+} from './room/types.ts'
 export { parseRoster, type Roster, type RosterEntry } from './roster.ts'
 export {
   decodeEcho,

@@ -1,34 +1,21 @@
 /**
- * A Conclave party for Node: WebCrypto identity, the webrtc transport on @roamhq/wrtc and
- * simple-peer, the signaling client. Used by the CLI, the demo and the benchmarks.
+ * A Conclave party for Node with the CLI's options: a thin mapping onto `joinRoom` of
+ * `@conclave/core/node` (which assembles it: the session host in its Worker, the signaling
+ * client, the webrtc, relay or hybrid transport on @roamhq/wrtc). Used by the CLI and tests.
  * @module
  */
-import { createRequire } from 'node:module'
 import {
   type CryptoBackend,
-  createHybridTransport,
-  createParty,
-  createRelayTransport,
-  createSignalingClient,
-  createWebRtcTransport,
   type Limits,
   loopbackOnly,
   type OutboxStore,
-  type Party,
+  type RoomParty,
   type Roster,
-  type SignalingClient,
   type SigningKey,
-  type SimplePeerConstructor,
-  type Transport,
 } from '@conclave/core'
-import {
-  createFileGrantStore,
-  createNodeWorkerSessionHost,
-  setImmediateTurn,
-  toWorkerHostConfig,
-} from '@conclave/core/node'
+import { joinRoom } from '@conclave/core/node'
 
-const require = createRequire(import.meta.url)
+export { loadNodeSimplePeer as loadSimplePeer, loadWrtc } from '@conclave/core/node'
 
 /** Options of {@link startNodeParty}. */
 export interface NodePartyOptions {
@@ -73,88 +60,39 @@ export interface NodePartyOptions {
   grantStoreFile?: string
 }
 
-/** A started Node party and its parts. */
-export interface NodeParty {
-  party: Party
-  signaling: SignalingClient
-  transport: Transport
-  stop(): Promise<void>
-}
+/** A started Node party and its parts (`joinRoom`'s room party). */
+export type NodeParty = RoomParty
 
-/** The wrtc module (its RTCPeerConnection and friends), loaded once. */
-export function loadWrtc(): unknown {
-  return require('@roamhq/wrtc')
-}
-
-/** simple-peer's constructor. */
-export function loadSimplePeer(): SimplePeerConstructor {
-  return require('simple-peer') as SimplePeerConstructor
-}
-
-/** Start a party: register with the signaling server, join the room, link to its parties. */
-export async function startNodeParty(
+/**
+ * Start a party: register with the signaling server, join the room, link to its parties.
+ * @throws what `joinRoom` throws (`INVALID_ARGUMENT`, `ABORTED`, `WEBRTC_UNAVAILABLE` …)
+ * @example
+ * ```ts
+ * const node = await startNodeParty({ crypto, identity: key, signal: 'http://127.0.0.1:8787', room: 'r1' })
+ * await node.stop()
+ * ```
+ */
+export function startNodeParty(
   o: NodePartyOptions,
   options: { signal?: AbortSignal } = {},
 ): Promise<NodeParty> {
-  const signaling = createSignalingClient({
-    url: o.signal,
-    ...(o.signalUrls?.length ? { urls: o.signalUrls } : {}),
-    publicKey: o.identity.publicKey,
-    sign: (bytes) => o.crypto.ed25519.sign(o.identity, bytes),
-    ...(o.label !== undefined ? { label: o.label } : {}),
-  })
-  const persistent = o.roster ? { persistentPeers: new Set(o.roster.parties.keys()) } : {}
-  const rtc = {
-    SimplePeer: loadSimplePeer(),
-    wrtc: loadWrtc(),
-    iceServers: o.iceServers ?? [],
-    ...(o.iceTransportPolicy ? { iceTransportPolicy: o.iceTransportPolicy } : {}),
-    ...(o.loopbackOnly ? { candidateFilter: loopbackOnly } : {}),
-    ...persistent,
-  }
-  const mode = o.transport ?? 'webrtc'
-  const transport =
-    mode === 'relay'
-      ? createRelayTransport({ signaling, room: o.room, ...persistent })
-      : mode === 'hybrid'
-        ? createHybridTransport({ signaling, room: o.room, webrtc: rtc })
-        : createWebRtcTransport({ signaling, room: o.room, ...rtc })
-  const host =
-    o.inThread || o.outbox
-      ? undefined
-      : await createNodeWorkerSessionHost(
-          toWorkerHostConfig({
-            crypto: o.crypto,
-            identity: o.identity,
-            ...(o.roster ? { roster: o.roster } : {}),
-            ...(o.limits ? { limits: o.limits } : {}),
-            ...(o.mode ? { mode: o.mode } : {}),
-            ...(o.grantStoreFile ? { grantStore: { file: o.grantStoreFile } } : {}),
-          }),
-        )
-  const party = createParty({
-    identity: o.identity,
+  return joinRoom({
     crypto: o.crypto,
-    transport,
-    ...(host ? { host } : {}),
-    ...(o.roster ? { roster: o.roster } : {}),
+    identity: o.identity,
+    signaling: { url: o.signal, ...(o.signalUrls?.length ? { urls: o.signalUrls } : {}) },
+    room: o.room,
+    roster: o.roster,
+    label: o.label,
+    ...(o.iceServers ? { iceServers: o.iceServers } : {}),
+    ...(o.iceTransportPolicy ? { iceTransportPolicy: o.iceTransportPolicy } : {}),
+    ...(o.loopbackOnly ? { webrtc: { candidateFilter: loopbackOnly } } : {}),
+    ...(o.transport ? { transport: o.transport } : {}),
     ...(o.limits ? { limits: o.limits } : {}),
-    ...(o.mode ? { mode: o.mode } : {}),
-    ...(o.outbox ? { outbox: o.outbox } : {}),
-    ...(!host && o.grantStoreFile ? { grantStore: createFileGrantStore(o.grantStoreFile) } : {}),
-    nextTurn: setImmediateTurn,
+    ...(o.mode !== undefined ? { mode: o.mode } : {}),
+    // a store object stays on this thread: the host runs here with it
+    host: o.inThread || o.outbox ? 'in-thread' : 'worker',
+    outbox: o.outbox,
+    grantStore: o.grantStoreFile,
+    ...(options.signal ? { signal: options.signal } : {}),
   })
-  // registration resolves once the server answers; socket.io keeps retrying until then
-  const started = signaling.start(options)
-  await party.start(options)
-  await started
-  return {
-    party,
-    signaling,
-    transport,
-    async stop() {
-      await party.stop()
-      signaling.stop()
-    },
-  }
 }

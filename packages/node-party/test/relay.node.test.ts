@@ -33,7 +33,7 @@ import {
   type Transport,
   utf8,
 } from '@conclave/core'
-import { createNodeCrypto } from '@conclave/core/node'
+import { createNodeCrypto, createRoomParty, joinRoom, type NodeJoinRoomOptions } from '@conclave/core/node'
 import { runTransportTests } from '@conclave/core/testing'
 import { runSecureSum, SECURE_SUM } from '@conclave/protocols'
 import {
@@ -217,17 +217,19 @@ function expectAllClosed(t: ReturnType<typeof trackedSimplePeer>): void {
   expect(t.pcs.map((pc) => pc.signalingState).filter((s) => s !== 'closed')).toEqual([])
 }
 
+/** A party of `room` on the hybrid transport, made by `createRoomParty` (events recorded from its start). */
 async function hybridParty(
   url: string,
   room: string,
-  options: Omit<HybridTransportOptions, 'signaling' | 'room'>,
-  identity?: Identity,
+  options: Pick<NodeJoinRoomOptions, 'webrtc' | 'hybrid'>,
 ): Promise<{ id: Identity; transport: HybridTransport; party: Party; events: PartyEvent[] }> {
-  const { id, signaling } = await client(url, identity)
-  const transport = createHybridTransport({ signaling, room, ...options })
-  const { party, events } = partyOver(id, transport)
-  await party.start()
-  return { id, transport, party, events }
+  const id = await generateIdentity(crypto)
+  const r = await createRoomParty({ signaling: url, room, identity: id, transport: 'hybrid', ...options })
+  cleanups.push(() => r.stop())
+  const events: PartyEvent[] = []
+  r.party.on('event', (e) => events.push(e))
+  await r.start()
+  return { id, transport: r.transport as HybridTransport, party: r.party, events }
 }
 
 /**
@@ -432,12 +434,20 @@ describe('parties over the relay', () => {
     cleanups.push(() => tap.close())
     const { port } = await startServer({ origin: tap.url })
     tap.target = port
-    const A = await client(tap.url)
-    const B = await client(tap.url)
-    const a = partyOver(A.id, relayTransport(A, 'sum')).party
-    const b = partyOver(B.id, relayTransport(B, 'sum')).party
-    await a.start()
-    await b.start()
+    const [A, B] = await Promise.all(
+      [0, 1].map(async () => {
+        const r = await joinRoom({
+          signaling: tap.url,
+          room: 'sum',
+          identity: await generateIdentity(crypto),
+          transport: 'relay',
+        })
+        cleanups.push(() => r.stop())
+        return r
+      }),
+    )
+    const a = A!.party
+    const b = B!.party
     await Promise.all([a.waitForPeers([b.id]), b.waitForPeers([a.id])])
 
     const inputs = [314_159_265_358_979_323_846n, 271_828_182_845_904_523_536n] as const
@@ -456,8 +466,8 @@ describe('parties over the relay', () => {
       expect(c.webrtc).toBeUndefined()
       expect(peerTransport(p)).toBe('relay')
     }
-    await a.stop()
-    await b.stop()
+    await A!.stop()
+    await B!.stop()
 
     // ── what the wire showed ──
     const messages = tap.connections.flatMap((c) => [
@@ -524,8 +534,8 @@ describe('hybrid transport', () => {
     const { url } = await startServer()
     const t = trackedSimplePeer()
     const options = {
-      webrtc: { SimplePeer: t.SimplePeer, wrtc, candidateFilter: loopbackOnly },
-      fallbackAfterMs: 10_000,
+      webrtc: { SimplePeer: t.SimplePeer, candidateFilter: loopbackOnly },
+      hybrid: { fallbackAfterMs: 10_000 },
     }
     const a = await hybridParty(url, 'direct', options)
     const b = await hybridParty(url, 'direct', options)
@@ -549,13 +559,12 @@ describe('hybrid transport', () => {
     const options = {
       webrtc: {
         SimplePeer: t.SimplePeer,
-        wrtc,
         candidateFilter: loopbackOnly,
         connectTimeoutMs: 1500,
         backoff: { initialMs: 100, maxMs: 500 },
         maxAttempts: 3,
       },
-      fallbackAfterMs: 500,
+      hybrid: { fallbackAfterMs: 500 },
     }
     const a = await hybridParty(url, 'no-direct', options)
     const b = await hybridParty(url, 'no-direct', options)
@@ -582,13 +591,12 @@ describe('hybrid transport', () => {
     const options = {
       webrtc: {
         SimplePeer: t.SimplePeer,
-        wrtc,
         candidateFilter: loopbackOnly,
         connectTimeoutMs: 1500,
         backoff: { initialMs: 100, maxMs: 400 },
         maxAttempts: 1000,
       },
-      fallbackAfterMs: 300,
+      hybrid: { fallbackAfterMs: 300 },
     }
     const a = await hybridParty(url, 'later', options)
     const b = await hybridParty(url, 'later', options)
@@ -625,9 +633,17 @@ describe('hybrid transport', () => {
 
   it('blockRelay(peer) closes the relay link and refuses relay fallback from then on', async () => {
     const { url } = await startServer()
-    const options = { webrtc: false as const }
-    const a = await hybridParty(url, 'block', options)
-    const b = await hybridParty(url, 'block', options)
+    // a hybrid transport without its webrtc path is no joinRoom setting: made by hand
+    const relayOnly = async () => {
+      const { id, signaling } = await client(url)
+      const transport = createHybridTransport({ signaling, room: 'block', webrtc: false })
+      cleanups.push(() => transport.stop())
+      const { party } = partyOver(id, transport)
+      await party.start()
+      return { id, transport, party }
+    }
+    const a = await relayOnly()
+    const b = await relayOnly()
     expect(a.transport.kind).toBe('relay')
     await Promise.all([a.party.waitForPeers([b.id.id]), b.party.waitForPeers([a.id.id])])
     a.transport.blockRelay(b.id.id)

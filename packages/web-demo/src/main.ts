@@ -279,7 +279,7 @@ async function main(): Promise<void> {
   try {
     await rt.start()
     // the sessions the outbox store kept: the chat resumes its own, the others are aborted
-    const restored = rt.host.restored()
+    const restored = rt.restored()
     const resumed = chat.resume(restored)
     for (const r of restored) {
       if (resumed.has(r.options.id)) continue

@@ -32,7 +32,11 @@ export function createBrowserWorkerSessionHost(
         fail(
           ev.error instanceof Error
             ? ev.error
-            : new ConclaveError('NOT_STARTED', `the session host Worker failed: ${ev.message}`),
+            : new ConclaveError(
+                'NOT_STARTED',
+                // a script that did not load fires a plain Event, without a message
+                `the session host Worker failed: ${ev.message ?? 'its script did not load (a bundler that pre-bundles @conclave/core moves it away from its Worker entry: with Vite, exclude it from optimizeDeps)'}`,
+              ),
         ),
       )
     },

@@ -1,14 +1,12 @@
 /**
- * The bench's Conclave party: a fresh identity (`prepare`), up in a room (`up`: signaling
- * client, webrtc transport, party, until every peer is ready), down again (`down`), its
+ * The bench's Conclave party: a fresh identity (`prepare`), up in a room (`up`: `createRoomParty`
+ * with the bench's tracked simple-peer, until every peer is ready), down again (`down`), its
  * sessions, and the FROST key share it holds between `frost-dkg` and `frost-sign`.
  * @module
  */
 import {
   createNodeCrypto,
-  createParty,
-  createSignalingClient,
-  createWebRtcTransport,
+  createRoomParty,
   generateIdentity,
   type Identity,
   loopbackOnly,
@@ -16,9 +14,9 @@ import {
   type PartyId,
   parsePartyId,
   parseSessionId,
+  type RoomParty,
   type Session,
   type SignalingClient,
-  setImmediateTurn,
 } from '@conclave/core/node'
 import type { FrostKeyShare } from '@conclave/protocols'
 import { type Command, emit, now, num, str } from '../child-io.ts'
@@ -67,8 +65,12 @@ export function frames(): { sent: number; received: number } {
 export const crypto = createNodeCrypto()
 /** `BENCH_TRACE=1`: party events on stderr (the orchestrator shows them with `BENCH_VERBOSE=1`). */
 export const TRACE = process.env.BENCH_TRACE === '1'
-/** This party's identity (`prepare`), its party and signaling client while up, its open sessions. */
+/**
+ * This party's identity (`prepare`); while up, its room party (`joinRoom`'s parts), the party
+ * and signaling client of it; its open sessions.
+ */
 export let identity: Identity | undefined
+export let inRoom: RoomParty | undefined
 export let party: Party | undefined
 export let signaling: SignalingClient | undefined
 export const sessions = new Map<string, Session>()
@@ -101,31 +103,28 @@ export async function up(c: Command): Promise<void> {
   if (party) throw new Error('already up')
   const id = identity
   const url = str(c, 'url')
-  const room = str(c, 'room')
+  const roomName = str(c, 'room')
   const want = (c.peers as string[]).map((p) => parsePartyId(p))
   const timeoutMs = num(c, 'timeoutMs', 15_000)
   drops.clear()
   const t0 = now()
   let tRegistered = Number.NaN
   let tFirstReady = Number.NaN
-  signaling = createSignalingClient({
-    url,
-    publicKey: id.key.publicKey,
-    sign: (b) => crypto.ed25519.sign(id.key, b),
+  // in-thread host as before (the bench's numbers include the host's work on this thread)
+  const room = await createRoomParty({
+    signaling: url,
+    room: roomName,
+    identity: id,
+    crypto,
+    host: 'in-thread',
+    webrtc: { SimplePeer: TrackedSimplePeer, wrtc, candidateFilter: loopbackOnly },
   })
+  inRoom = room
+  signaling = room.signaling
+  party = room.party
   signaling.on('registered', () => {
     if (Number.isNaN(tRegistered)) tRegistered = now()
   })
-  void signaling.start().catch(() => undefined)
-  const transport = createWebRtcTransport({
-    signaling,
-    room,
-    SimplePeer: TrackedSimplePeer,
-    wrtc,
-    iceServers: [],
-    candidateFilter: loopbackOnly,
-  })
-  party = createParty({ identity: id.key, crypto, transport, nextTurn: setImmediateTurn })
   party.on('drop', (ev) => drops.set(ev.code, (drops.get(ev.code) ?? 0) + 1))
   party.on('peer', (ev) => {
     if (ev.state === 'ready' && Number.isNaN(tFirstReady)) tFirstReady = now()
@@ -143,7 +142,7 @@ export async function up(c: Command): Promise<void> {
   }
   const p = party
   try {
-    await p.start({ signal: AbortSignal.timeout(timeoutMs) })
+    await room.start({ signal: AbortSignal.timeout(timeoutMs) })
     const left = Math.max(1, timeoutMs - (now() - t0))
     // The room's auto-connect makes the links. `waitForPeers` would also call `connect()` for a
     // peer that has not joined the room yet: that offer is refused by the server and the attempt
@@ -189,20 +188,20 @@ export function untilReady(p: Party, want: readonly PartyId[], timeoutMs: number
   })
 }
 
-/** `down`: close the sessions, stop the party and the signaling client, close every peer → `down`. */
+/** `down`: close the sessions, stop the room party (party, transport, signaling), close every peer → `down`. */
 export async function down(): Promise<void> {
   forgetFrostKey()
   for (const s of sessions.values()) s.close()
   sessions.clear()
-  const p = party
+  const room = inRoom
+  inRoom = undefined
   party = undefined
+  signaling = undefined
   try {
-    await p?.stop()
+    await room?.stop()
   } catch {
     // stopping anyway
   }
-  signaling?.stop()
-  signaling = undefined
   closeAllPeers()
   emit('down')
 }
