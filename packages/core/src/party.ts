@@ -127,17 +127,23 @@ export function createParty(options: PartyOptions): Party {
   if (!options || !options.identity || !options.crypto || !options.transport) {
     throw new ConclaveError('INVALID_ARGUMENT', 'createParty expected { identity, crypto, transport }')
   }
-  // stores configure the in-thread host: a custom host (a Worker proxy) takes its own in its
-  // config, so one given here would be silently dropped
-  for (const store of ['outbox', 'grantStore'] as const) {
-    if (options[store] && options.host)
-      throw new ConclaveError(
-        'INVALID_ARGUMENT',
-        `"${store}" applies to the in-thread host; pass it to the custom host`,
-      )
+  // these configure the in-thread host: a custom host (a Worker proxy) takes its own in its
+  // config, so one given here would be silently dropped (a roster here and none in the host's
+  // config would say "roster" while the host accepts anyone)
+  if (options.host) {
+    for (const key of HOST_CONFIG_KEYS) {
+      if (options[key] !== undefined)
+        throw new ConclaveError(
+          'INVALID_ARGUMENT',
+          `"${key}" configures the in-thread host; pass it in the custom host's config`,
+        )
+    }
   }
   return new PartyImpl(options)
 }
+
+/** The options that configure the in-thread host, refused beside a custom `host`. */
+const HOST_CONFIG_KEYS = ['roster', 'mode', 'limits', 'epoch', 'grantStore', 'outbox', 'now', 'nextTurn'] as const
 
 class PartyImpl implements Party {
   readonly id: PartyId
@@ -167,7 +173,7 @@ class PartyImpl implements Party {
   }
 
   get open(): boolean {
-    return this.o.roster === undefined
+    return this.host.open
   }
 
   on<K extends keyof PartyEvents & string>(name: K, handler: (payload: PartyEvents[K]) => void): () => void {

@@ -1,33 +1,67 @@
 /**
- * A store given to `createParty` configures its in-thread host: with a custom host (a Worker
- * proxy) it would be silently dropped, so it is refused instead.
+ * What `createParty` takes to configure its in-thread host (roster, mode, limits, epoch, stores,
+ * clock, next turn) would be silently dropped beside a custom host (a Worker proxy), so it is
+ * refused there; and `party.open` is what the host enforces, not what createParty was told.
  */
 import {
+  createInThreadSessionHost,
   createMemoryGrantStore,
   createMemoryNetwork,
+  createMemoryOutboxStore,
   createNobleBackend,
   createParty,
   errorCode,
   generateIdentity,
+  type PartyOptions,
+  parseRoster,
   type SessionHost,
 } from '@conclave/core'
 import { describe, expect, it } from 'vitest'
 
-describe('createParty with a custom host', () => {
-  it('refuses a grantStore (and an outbox) it could not pass on, with INVALID_ARGUMENT', async () => {
-    const crypto = createNobleBackend()
-    const identity = (await generateIdentity(crypto)).key
+describe('createParty with a custom host', async () => {
+  const crypto = createNobleBackend()
+  const identity = await generateIdentity(crypto)
+  const roster = parseRoster({ version: 1, parties: [{ id: identity.id }] })
+  const hostOptions: Partial<PartyOptions> = {
+    roster,
+    mode: 'other',
+    limits: { maxPeers: 3 },
+    epoch: new Uint8Array(16),
+    grantStore: createMemoryGrantStore(),
+    outbox: createMemoryOutboxStore(),
+    now: () => 0,
+    nextTurn: (fn) => setTimeout(fn, 0),
+  }
+  for (const [key, value] of Object.entries(hostOptions)) {
+    it(`refuses "${key}", which only the in-thread host would read, with INVALID_ARGUMENT`, () => {
+      const transport = createMemoryNetwork().transport()
+      const host = { open: true } as SessionHost
+      let code: unknown
+      try {
+        createParty({ identity: identity.key, crypto, transport, host, [key]: value })
+      } catch (e) {
+        code = errorCode(e)
+      }
+      expect(code).toBe('INVALID_ARGUMENT')
+      // without a custom host the same option configures the in-thread host
+      expect(() =>
+        createParty({ identity: identity.key, crypto, transport, [key]: value }),
+      ).not.toThrow()
+    })
+  }
+
+  it('reports open mode as the host enforces it: a host with a roster makes a party that is not open', () => {
     const transport = createMemoryNetwork().transport()
-    const host = {} as SessionHost
-    let code: unknown
-    try {
-      createParty({ identity, crypto, transport, host, grantStore: createMemoryGrantStore() })
-    } catch (e) {
-      code = errorCode(e)
-    }
-    expect(code).toBe('INVALID_ARGUMENT')
-    expect(() =>
-      createParty({ identity, crypto, transport, grantStore: createMemoryGrantStore() }),
-    ).not.toThrow()
+    const withRoster = createInThreadSessionHost({
+      crypto,
+      identity: identity.key,
+      roster: new Set([identity.id]),
+    })
+    expect(createParty({ identity: identity.key, crypto, transport, host: withRoster }).open).toBe(false)
+    const openHost = createInThreadSessionHost({ crypto, identity: identity.key })
+    expect(createParty({ identity: identity.key, crypto, transport, host: openHost }).open).toBe(true)
+    expect(createParty({ identity: identity.key, crypto, transport, roster }).open).toBe(false)
+    withRoster.stop()
+    openHost.stop()
   })
 })

@@ -80,7 +80,7 @@ describe('the Worker host config', () => {
     })
     const ids: PartyId[] = [a.id, b.id]
     const start = async (key: SigningKey, host: SessionHost) => {
-      const party = createParty({ identity: key, crypto, transport: net.transport(), roster, host })
+      const party = createParty({ identity: key, crypto, transport: net.transport(), host })
       const events: PartyEvent[] = []
       party.on('event', (e) => events.push(e))
       await party.start()

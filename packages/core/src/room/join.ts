@@ -172,7 +172,6 @@ export async function createRoomPartyOn<O extends RoomOptions>(
       crypto,
       transport,
       host: started.host,
-      ...(trust.roster ? { roster: trust.roster } : {}),
     })
     return roomParty(party, signaling, transport, started, o.signal)
   } catch (e) {

@@ -53,6 +53,8 @@ export type { SessionHostConfig } from './host-config.ts'
 /** The in-thread session host. */
 export class InThreadSessionHost implements SessionHost {
   readonly self: PartyId
+  /** True when no roster restricts who may connect. */
+  readonly open: boolean
   readonly epoch: Uint8Array
   readonly limits: Limits
   private readonly selfBytes: Uint8Array
@@ -84,6 +86,7 @@ export class InThreadSessionHost implements SessionHost {
     this.crypto = parts.crypto
     this.selfBytes = parts.selfBytes
     this.self = parts.self
+    this.open = config.roster === undefined
     this.limits = parts.limits
     this.now = parts.now
     this.epoch = parts.epoch

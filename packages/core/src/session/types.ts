@@ -176,6 +176,8 @@ export interface SessionResume {
 
 /** The session host contract. */
 export interface SessionHost {
+  /** True when no roster restricts who may connect (the host's config has none). */
+  readonly open: boolean
   /** Wire the host to its connection side. */
   connect(sink: HostSink): void
   linkOpened(info: LinkInfo): void

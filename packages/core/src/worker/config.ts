@@ -129,7 +129,7 @@ export type WorkerHostConfigInput = Omit<WorkerHostConfig, 'crypto' | 'aead' | '
  * @example
  * ```ts
  * const host = await createNodeWorkerSessionHost(toWorkerHostConfig({ crypto, identity: key, roster }))
- * const party = createParty({ identity: key, crypto, transport, roster, host })
+ * const party = createParty({ identity: key, crypto, transport, host })
  * ```
  */
 export function toWorkerHostConfig(input: WorkerHostConfigInput): WorkerHostConfig {

@@ -119,11 +119,12 @@ type AnyMethod = (...args: unknown[]) => unknown
 /** The methods this side answers itself (the op table's `via: 'main'`), and the Worker's lifecycle. */
 type ProxySide = Pick<
   WorkerSessionHost,
-  MainMethods<typeof HOST_OPS> | 'self' | 'closed' | 'terminate' | 'restored'
+  MainMethods<typeof HOST_OPS> | 'self' | 'open' | 'closed' | 'terminate' | 'restored'
 >
 
 class WorkerSessionHostProxy implements MainSide, ProxySide {
   readonly self: PartyId
+  readonly open: boolean
   readonly closed: Promise<void>
   readonly limits: Limits
   /** Every session id opened through this host (ids are never reused). */
@@ -147,6 +148,7 @@ class WorkerSessionHostProxy implements MainSide, ProxySide {
     private readonly options: WorkerSessionHostOptions,
   ) {
     this.self = partyIdFromBytes(config.identity.publicKey)
+    this.open = config.roster === undefined
     this.limits = resolveLimits(config.limits)
     this.remote = wrap<WorkerHostApi>(endpoint)
     this.batch = new TurnBatch((calls, buffers) => {
@@ -360,6 +362,7 @@ function hostOf(proxy: WorkerSessionHostProxy): WorkerSessionHost {
   const local: ProxySide = proxy
   const host: Record<string, unknown> = {
     self: local.self,
+    open: local.open,
     closed: local.closed,
     terminate: () => local.terminate(),
     restored: () => local.restored(),
