@@ -364,8 +364,9 @@ function hostOf(proxy: WorkerSessionHostProxy): WorkerSessionHost {
  * `nodeEndpoint(worker)` for worker_threads). The Worker must run {@link exposeSessionHost}.
  * Prefer the platform wrappers: `createBrowserWorkerSessionHost`, `createNodeWorkerSessionHost`.
  *
- * @throws ConclaveError `INVALID_ARGUMENT` for a bad config; whatever the Worker's start throws
- *   (e.g. `CRYPTO_UNAVAILABLE`), with its code
+ * @throws ConclaveError `INVALID_ARGUMENT` (`LIMIT_INCONSISTENT` for limits) for a bad config;
+ *   whatever the Worker's start throws (e.g. `CRYPTO_UNAVAILABLE`), with its code. Either way
+ *   `options.terminate` is called first.
  * @example
  * ```ts
  * const host = await createWorkerSessionHost(worker, toWorkerHostConfig({ crypto, identity }), {
@@ -379,7 +380,13 @@ export async function createWorkerSessionHost(
   config: WorkerHostConfig,
   options: WorkerSessionHostOptions = {},
 ): Promise<WorkerSessionHost> {
-  checkWorkerHostConfig(config)
+  try {
+    checkWorkerHostConfig(config)
+  } catch (e) {
+    // the endpoint is let go on a refused config as on a failed start (its Worker would be left running)
+    options.terminate?.()
+    throw e
+  }
   registerErrorTransfer()
   const proxy = new WorkerSessionHostProxy(endpoint, config, options)
   try {
