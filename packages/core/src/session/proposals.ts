@@ -8,7 +8,6 @@
  * joining spends its grant. A proposal made here is checked against the same grant rules.
  * @module
  */
-
 import { type ByteBudget, ENTRY_CHARGE } from '../byte-budget.ts'
 import { equalBytes } from '../bytes.ts'
 import type { CryptoBackend } from '../crypto/types.ts'
