@@ -38,6 +38,8 @@ export const SIGNALING_ERROR_CODES = [
 export const ERROR_CODES = [
   // arguments and encoding
   'INVALID_ARGUMENT',
+  /** Limits that contradict each other (a sender's share over the total, a message over its inbox). */
+  'LIMIT_INCONSISTENT',
   'DECODE_SHORT_INPUT',
   'DECODE_TRAILING_BYTES',
   'DECODE_UNKNOWN_VERSION',
@@ -86,6 +88,11 @@ export const ERROR_CODES = [
   'ROUND_RESERVED',
   'FUTURE_ROUND',
   'INBOX_FULL',
+  /**
+   * A byte budget shared by all peers is full (DESIGN "Byte budgets"): the unit is sent again on a
+   * new link, or not kept for the echo step. Never a fault of the sender.
+   */
+  'MEMORY_BUDGET_FULL',
   'UNKNOWN_SESSION_OVER_CAP',
   'UNKNOWN_SESSION_EXPIRED',
   'PEER_RESTARTED',

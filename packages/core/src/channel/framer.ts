@@ -1,8 +1,11 @@
 /**
  * Packing records into frame plaintexts (coalescing small ones, chunking large units) and
- * reassembling chunked units on receipt, within memory caps.
+ * reassembling chunked units on receipt, within memory caps: the link's own, and a byte budget
+ * shared with the peer's other links and all other peers (charged the buffer a unit is
+ * reassembled in, from its first chunk until it is complete).
  * @module
  */
+import type { BudgetAccount } from '../byte-budget.ts'
 import { Writer } from '../bytes.ts'
 import { ConclaveError } from '../errors.ts'
 import {
@@ -155,21 +158,24 @@ const MIN_SPARE_BYTES = 256 * 1024
 const SPARE_STEP = 64 * 1024
 
 /**
- * A buffer of `n` bytes (within `cap`): a spare that fits (at most one step too long, the bytes
- * past `n` zeroed: they held an earlier unit) or a new one.
+ * Where a unit of `n` bytes (within `cap`) will be reassembled: a spare that fits (at most one
+ * step too long) or a new buffer of `size` bytes. Nothing is taken or allocated yet.
  */
-function reassemblyBuffer(n: number, cap: number): Uint8Array {
-  if (n < MIN_SPARE_BYTES) return new Uint8Array(n)
+function pickBuffer(n: number, cap: number): { spare: number; size: number } {
+  if (n < MIN_SPARE_BYTES) return { spare: -1, size: n }
   for (let i = 0; i < spares.length; i++) {
     const b = spares[i]!
-    if (b.byteLength >= n && b.byteLength < n + SPARE_STEP) {
-      spares.splice(i, 1)
-      new Uint8Array(b, n).fill(0)
-      return new Uint8Array(b, 0, n)
-    }
+    if (b.byteLength >= n && b.byteLength < n + SPARE_STEP) return { spare: i, size: b.byteLength }
   }
-  const size = Math.max(n, Math.min(Math.ceil(n / SPARE_STEP) * SPARE_STEP, cap))
-  return new Uint8Array(new ArrayBuffer(size), 0, n)
+  return { spare: -1, size: Math.max(n, Math.min(Math.ceil(n / SPARE_STEP) * SPARE_STEP, cap)) }
+}
+
+/** The buffer {@link pickBuffer} chose, as a view of `n` bytes (a spare's bytes past `n` zeroed: they held an earlier unit). */
+function takeBuffer(n: number, pick: { spare: number; size: number }): Uint8Array {
+  if (pick.spare < 0) return new Uint8Array(new ArrayBuffer(pick.size), 0, n)
+  const b = spares.splice(pick.spare, 1)[0]!
+  new Uint8Array(b, n).fill(0)
+  return new Uint8Array(b, 0, n)
 }
 
 /**
@@ -179,15 +185,18 @@ function reassemblyBuffer(n: number, cap: number): Uint8Array {
  * reassembles a later unit (a stream of batches then allocates no reassembly buffer each).
  */
 export class Reassembler {
-  private current: { messageId: number; buf: Uint8Array; filled: number } | undefined
+  private current: { messageId: number; buf: Uint8Array; filled: number; charged: number } | undefined
 
   /**
    * @param maxMessage largest unit accepted (`MESSAGE_TOO_LARGE` beyond)
-   * @param maxMemory reassembly memory cap per peer (`REASSEMBLY_OVER_CAP` beyond)
+   * @param maxMemory reassembly memory cap of this link (`REASSEMBLY_OVER_CAP` beyond)
+   * @param budget the peer's account of the reassembly budget shared with its other links and
+   *   all peers (`MEMORY_BUDGET_FULL` when a unit's buffer does not fit it)
    */
   constructor(
     private readonly maxMessage: number,
     private readonly maxMemory: number,
+    private readonly budget?: BudgetAccount,
   ) {}
 
   /** Bytes held for the message in progress. */
@@ -197,7 +206,9 @@ export class Reassembler {
 
   /**
    * Add a chunk; returns the whole unit when it is complete.
-   * @throws ConclaveError `CHUNK_INVALID`, `MESSAGE_TOO_LARGE`, `REASSEMBLY_OVER_CAP`
+   * @throws ConclaveError `CHUNK_INVALID`, `MESSAGE_TOO_LARGE`, `REASSEMBLY_OVER_CAP` (a unit over
+   *   what this link accepts: the peer's fault), `MEMORY_BUDGET_FULL` (the shared budget is full:
+   *   no fault of the peer's)
    */
   push(rec: Extract<Record, { type: typeof RecordType.chunk }>): Uint8Array | undefined {
     if (rec.total > this.maxMessage) {
@@ -219,7 +230,16 @@ export class Reassembler {
           'CHUNK_INVALID',
           `first chunk of message ${rec.messageId} at offset ${rec.offset}`,
         )
-      cur = { messageId: rec.messageId, buf: reassemblyBuffer(rec.total, this.maxMemory), filled: 0 }
+      const pick = pickBuffer(rec.total, this.maxMemory)
+      const over = this.budget?.charge(pick.size)
+      if (over) {
+        throw new ConclaveError(
+          'MEMORY_BUDGET_FULL',
+          `chunked unit of ${rec.total} bytes: the reassembly budget of ${over === 'sender' ? 'this peer' : 'all peers'} is full`,
+          { over },
+        )
+      }
+      cur = { messageId: rec.messageId, buf: takeBuffer(rec.total, pick), filled: 0, charged: pick.size }
       this.current = cur
     } else if (cur.messageId !== rec.messageId || cur.buf.length !== rec.total || cur.filled !== rec.offset) {
       throw new ConclaveError(
@@ -230,7 +250,9 @@ export class Reassembler {
     cur.buf.set(rec.data, rec.offset)
     cur.filled += rec.data.length
     if (cur.filled < cur.buf.length) return undefined
+    // complete: from here the receive path holds it (and charges its own budget)
     this.current = undefined
+    this.budget?.release(cur.charged)
     return cur.buf
   }
 
@@ -251,7 +273,9 @@ export class Reassembler {
     }
   }
 
+  /** Drop the unit in progress, if any (the channel closed). */
   clear(): void {
+    if (this.current) this.budget?.release(this.current.charged)
     this.current = undefined
   }
 }

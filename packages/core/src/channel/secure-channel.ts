@@ -4,6 +4,7 @@
  * handshake (a new channel) follows at the connection layer.
  * @module
  */
+import type { BudgetAccount } from '../byte-budget.ts'
 import { Writer } from '../bytes.ts'
 import { ConclaveError, type ErrorCode, errorCode, isErrorCode } from '../errors.ts'
 import type { PartyId } from '../ids.ts'
@@ -33,6 +34,8 @@ export interface SecureChannelOptions extends HandshakeParams {
   maxMessageBytes?: number
   /** Reassembly memory for this peer. @default maxMessageBytes */
   maxReassemblyBytes?: number
+  /** The peer's account of a reassembly budget shared with other links. @default none */
+  reassemblyBudget?: BudgetAccount
   /** Time allowed for each handshake step. @default 2000 */
   handshakeTimeoutMs?: number
   /** Frames after which the channel asks for a re-handshake. @default 2³² */
@@ -95,7 +98,11 @@ export class SecureChannel {
     this.maxFrame = Math.min(opts.maxFrameSize, MAX_FRAME_BYTES)
     this.maxMessageBytes = opts.maxMessageBytes ?? 16 * 1024 * 1024
     this.packer = new Packer(this.maxFrame)
-    this.reassembler = new Reassembler(this.maxMessageBytes, opts.maxReassemblyBytes ?? this.maxMessageBytes)
+    this.reassembler = new Reassembler(
+      this.maxMessageBytes,
+      opts.maxReassemblyBytes ?? this.maxMessageBytes,
+      opts.reassemblyBudget,
+    )
     this.hs = new Handshake(opts)
     this.rekeyAfter = opts.rekeyAfterFrames ?? 1n << 32n
     this.nextTurn = opts.nextTurn ?? messageChannelTurn

@@ -8,7 +8,8 @@
  * the broadcast; fresh (at a stream's first unit); not a replay (a resent part of a batch is
  * skipped); round 0 is control (`ack`, `start`, the proposal of a joined session, a broadcast
  * `abort`), anything else there is refused; the session is open (else late); the round is not too far
- * ahead; the sender's inbox has room (else the unit is held until it has); deliver. A held unit
+ * ahead; the sender's inbox has room, in messages and in bytes (else the unit is held until it
+ * has); deliver. A held unit
  * is judged fresh by when it arrived, not by when it is taken.
  * @module
  */
@@ -39,7 +40,8 @@ export type Verdict =
   | { verdict: 'late'; code: 'SESSION_CLOSED'; reason: string }
   /**
    * Keep it for later: `session` until its session opens (the unknown-session buffer), `room`
-   * until the sender's inbox has room (the peer's receive chain waits meanwhile).
+   * until the sender's inbox has room for it, in messages and in bytes (the peer's receive
+   * chain waits meanwhile).
    */
   | { verdict: 'hold'; until: 'session' | 'room' }
   /** A control envelope of round 0 (its replay entry is taken, except for a new proposal). */
@@ -107,6 +109,6 @@ export function admit(held: Held, keys: UnitKeys, ctx: AdmissionContext): Verdic
   if (session.status !== 'open') return late(`session is ${session.status}`)
   if (session.tooFarAhead(unit.round))
     return refuse('FUTURE_ROUND', `round ${unit.round} is too far ahead of round ${session.currentRound}`)
-  if (session.inbox.isFull(peer)) return { verdict: 'hold', until: 'room' }
+  if (!session.inbox.hasRoom(peer, unit.body.length)) return { verdict: 'hold', until: 'room' }
   return { verdict: 'deliver', broadcast }
 }

@@ -5,9 +5,10 @@
  * @module
  */
 import { messageChannelTurn } from '../channel/next-turn.ts'
-import { Counters } from '../counters.ts'
+import { BUFFER_NAMES, Counters } from '../counters.ts'
 import { ConclaveError } from '../errors.ts'
 import { type PartyId, partyIdFromBytes } from '../ids.ts'
+import { hostBudgets, inboxBudgets } from './budgets.ts'
 import { type PostEnvelope, SessionControl } from './control.ts'
 import { createMemoryGrantStore } from './grants.ts'
 import { PeerGuard } from './guard.ts'
@@ -59,7 +60,9 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
   const nextTurn = config.nextTurn ?? messageChannelTurn
   const journal = config.outbox ? storeJournal(config.outbox, () => !hooks.stopped()) : noJournal
   const epoch = journal.kept?.epoch ?? config.epoch ?? config.crypto.randomBytes(16)
-  const guard = new PeerGuard(limits, now)
+  const guard = new PeerGuard(limits, now, (peer, points) => counter.penalized(peer, points))
+  const budgets = hostBudgets(limits)
+  for (const name of BUFFER_NAMES) counter.watch(name, budgets[name])
   if (epoch.length !== 16)
     throw new ConclaveError('INVALID_ARGUMENT', `"epoch" expected 16 bytes, got ${epoch.length}`)
   const peerTable = new PeerTable({
@@ -71,7 +74,7 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
     holdMs: limits.unknownSessionHoldMs,
     maxSessions: limits.unknownSessionMaxSessions,
     maxSessionsPerSender: limits.unknownSessionMaxSessionsPerSender,
-    maxBytesPerSender: limits.unknownSessionMaxBytesPerSender,
+    budget: budgets.unknownSessions,
     now: now,
     onExpire: (held, sid) =>
       refusals.drop('UNKNOWN_SESSION_EXPIRED', held.from, sid, 'held message of a session never opened'),
@@ -107,6 +110,7 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
     counter: counter,
     peers: peerTable,
     streams: streams,
+    unprocessed: budgets.unprocessed,
     session: (sid) => sessions.find(sid),
     refuse,
     cutOff: (peer, reason) => refusals.cutOff(peer, reason),
@@ -118,6 +122,7 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
     self: self,
     limits,
     now: now,
+    budget: budgets.unknownSessions,
     issuers: grantIssuers,
     requireGrant: config.requireGrant ?? grantIssuers.size > 0,
     store: config.grantStore ?? createMemoryGrantStore(),
@@ -158,6 +163,7 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
     epoch: epoch,
     roster: config.roster,
     limits,
+    reassembly: budgets.reassembly,
     now: now,
     nextTurn,
     counter: counter,
@@ -184,6 +190,7 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
       journal,
       peers: peerTable,
       sessions,
+      budgets: inboxBudgets(budgets),
     })
   }
   return {
@@ -194,6 +201,7 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
     now,
     epoch,
     counter,
+    budgets,
     journal,
     peerTable,
     links,

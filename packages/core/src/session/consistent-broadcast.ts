@@ -6,6 +6,9 @@
  * session with `EQUIVOCATION` and the evidence when they sit at one position of its broadcast
  * stream, else with `SESSION_ABORTED` naming it (it sent the round two different first
  * broadcasts, which proves nothing to anyone else); a garbled echo aborts it naming the echoer.
+ * Peers' units come from the session's inbox, which keeps them within the kept-broadcast byte
+ * budget: a unit it could not keep aborts the session (`SESSION_ABORTED`, `details.code`
+ * `MEMORY_BUDGET_FULL`), naming the peer but not as a culprit (no provable fault).
  * @module
  */
 import { equalBytes } from '../bytes.ts'
@@ -35,8 +38,9 @@ export interface EchoDeps {
 
 /**
  * The echo step of `s`'s `round` for broadcasts of `kind`.
- * @throws ConclaveError `EQUIVOCATION` (with the evidence), `SESSION_ABORTED` for a bad echo,
- *   `INVALID_ARGUMENT` when this party has not broadcast in the round
+ * @throws ConclaveError `EQUIVOCATION` (with the evidence), `SESSION_ABORTED` for a bad echo or
+ *   a peer's unit not kept (`details.code` `MEMORY_BUDGET_FULL`), `INVALID_ARGUMENT` when this
+ *   party has not broadcast in the round
  */
 export async function echo(
   deps: EchoDeps,
@@ -46,12 +50,23 @@ export async function echo(
   options: ReceiveOptions,
 ): Promise<void> {
   const order = [...s.participants].sort()
-  const units = order.map((p) => s.broadcastUnits.get(`${p}|${round}|${kind}`))
-  if (units.some((u) => u === undefined)) {
+  const slot = (p: PartyId): string => `${p}|${round}|${kind}`
+  if (!s.broadcastUnits.has(slot(s.self))) {
     throw new ConclaveError(
       'INVALID_ARGUMENT',
       `consistent collect of round ${round}: this party has not broadcast in it`,
     )
+  }
+  const units = order.map((p) => (p === s.self ? s.broadcastUnits.get(slot(p)) : s.inbox.kept(slot(p))))
+  const missing = order.find((_, i) => units[i] === undefined)
+  if (missing !== undefined) {
+    const err = new ConclaveError(
+      'SESSION_ABORTED',
+      `consistent collect of round ${round}: the signed broadcast of ${missing.slice(0, 16)}… was not kept for the echo step (over the kept-broadcast byte budget, or lost in a restart)`,
+      { peer: missing, round, code: 'MEMORY_BUDGET_FULL' },
+    )
+    await deps.abortWith(s, err, [])
+    throw err
   }
   const mine = (units as Uint8Array[]).map((u) => decodeUnit(u, deps.maxMessageBytes))
   await deps.broadcast(s, round, encodeEcho(units as Uint8Array[]), echoKind(kind))

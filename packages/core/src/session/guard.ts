@@ -54,9 +54,14 @@ export type Charge =
 export class PeerGuard {
   private readonly peers = new Map<PartyId, PeerBudget>()
 
+  /**
+   * @param penalized told of every penalty given (the counters' `penaltyPoints`), before the
+   *   score decays
+   */
   constructor(
     private readonly limits: Limits,
     private readonly now: () => number,
+    private readonly penalized: (peer: PartyId, points: number) => void = () => undefined,
   ) {}
 
   private budget(peer: PartyId): PeerBudget {
@@ -114,7 +119,9 @@ export class PeerGuard {
     const t = this.now()
     b.penalty *= 0.5 ** ((t - b.penaltyAt) / 60_000)
     b.penaltyAt = t
-    b.penalty += WEIGHTS[code] ?? 1
+    const points = WEIGHTS[code] ?? 1
+    b.penalty += points
+    this.penalized(peer, points)
     return b.penalty >= this.limits.penaltyThreshold
   }
 

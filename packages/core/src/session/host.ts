@@ -19,11 +19,13 @@ import { encodePayload } from '../wire/envelope.ts'
 import { encodeProposal } from '../wire/proposal.ts'
 import { deriveSessionId } from '../wire/sid.ts'
 import { assembleHost } from './assemble.ts'
+import { inboxBudgets } from './budgets.ts'
 import { collectFrom, DEFAULT_KIND } from './collect.ts'
 import { echo } from './consistent-broadcast.ts'
 import type { SessionControl } from './control.ts'
 import type { Held } from './held-unit.ts'
 import type { SessionHostConfig } from './host-config.ts'
+import type { InboxBudgets } from './inbox.ts'
 import type { Intake } from './intake.ts'
 import type { Journal } from './journal.ts'
 import type { Limits } from './limits.ts'
@@ -74,6 +76,7 @@ export class InThreadSessionHost implements SessionHost {
   private readonly control: SessionControl
   private readonly intake: Intake
   private readonly linkEvents: LinkEvents
+  private readonly inboxBudgets: InboxBudgets
 
   constructor(config: SessionHostConfig) {
     const parts = assembleHost(config, {
@@ -101,6 +104,7 @@ export class InThreadSessionHost implements SessionHost {
     this.control = parts.control
     this.intake = parts.intake
     this.linkEvents = parts.linkEvents
+    this.inboxBudgets = inboxBudgets(parts.budgets)
   }
 
   /** Progress of a session resumed from the outbox store, once the application reopened it. */
@@ -225,7 +229,7 @@ export class InThreadSessionHost implements SessionHost {
       )
     }
     this.proposalBook.spendJoin(options.id, proposedHere)
-    const s = new SessionState(options, this.self, this.limits, this.now())
+    const s = new SessionState(options, this.self, this.limits, this.now(), this.inboxBudgets)
     const { proposer, preimage } = this.proposalBook.take(s.id)
     s.proposal = preimage
     if (proposer) s.proposer = proposer

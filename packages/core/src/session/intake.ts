@@ -1,8 +1,9 @@
 /**
  * Intake: what the host does with admission's verdict on a verified envelope (`admission.ts`
  * decides, this acts): refuse it, hold it (the unknown-session buffer, or the peer's chain
- * until the sender's inbox has room), hand control envelopes to proposals and session control,
- * or put it into its session's inbox, journaled first.
+ * until the sender's inbox has room, in messages and in bytes), hand control envelopes to
+ * proposals and session control, or put it into its session's inbox, journaled first, keeping
+ * a broadcast's signed unit for the echo step while the kept-broadcast budget has room.
  * @module
  */
 import type { Counters } from '../counters.ts'
@@ -42,11 +43,12 @@ export class Intake {
   constructor(private readonly deps: IntakeDeps) {}
 
   /**
-   * Admit `held` and act on the verdict. When the sender's inbox in the session is full,
-   * returns a promise that settles once the unit is in: the peer's receive chain waits on it,
-   * so nothing behind it is processed or acknowledged meanwhile, and the sender's retransmit
-   * buffer fills up until its `send` is refused with DELIVERY_BUFFER_FULL (that is how the
-   * sender is told). Nothing is dropped.
+   * Admit `held` and act on the verdict. When the sender's inbox in the session is full (its
+   * messages there, or its share or the total of the inbox byte budget), returns a promise that
+   * settles once the unit is in: the peer's receive chain waits on it, so nothing behind it is
+   * processed or acknowledged meanwhile, and the sender's retransmit buffer fills up until its
+   * `send` is refused with DELIVERY_BUFFER_FULL (that is how the sender is told). Nothing is
+   * dropped.
    */
   accept(held: Held): undefined | Promise<void> {
     const d = this.deps
@@ -77,7 +79,7 @@ export class Intake {
         if (v.until === 'room') {
           d.counter.inboxWaits++
           d.emit({ type: 'backpressure', peer, sessionId: sid, held: session!.inbox.held(peer) })
-          return session!.inbox.waitForRoom(peer).then(() => this.accept(stamped))
+          return session!.inbox.waitForRoom(peer, unit.body.length).then(() => this.accept(stamped))
         }
         // an envelope of a full-form batch is a view into the whole batch, a single one into its
         // frame (a compact batch's are rebuilt in buffers of their own): hold a copy of its bytes
@@ -119,10 +121,7 @@ export class Intake {
       if (delivery.journaled < held.deliverySeq + 1n) delivery.journaled = held.deliverySeq + 1n
     }
     session.inbox.put(key, body)
-    if (broadcast) {
-      const slot = `${peer}|${unit.round}|${unit.kind}`
-      if (!session.broadcastUnits.has(slot)) session.broadcastUnits.set(slot, unit.bytes)
-    }
+    if (broadcast) this.keep(session, peer, unit.round, unit.kind, unit.bytes)
     session.replay.add(stream, unit.seq)
     session.freshStreams.add(fresh)
     d.emit({
@@ -134,5 +133,26 @@ export class Intake {
       broadcast,
       bytes: unit.body.length,
     })
+  }
+
+  /**
+   * Keep the first signed broadcast of `peer` in a round and kind for the echo step, within the
+   * kept-broadcast budget; over it, the unit is delivered but not kept (a drop without blame:
+   * no provable fault), and a consistent collect of that round aborts the session.
+   */
+  private keep(session: SessionState, peer: PartyId, round: number, kind: string, bytes: Uint8Array): void {
+    const slot = `${peer}|${round}|${kind}`
+    if (session.inbox.kept(slot)) return
+    // an envelope of a batch is a view into the whole batch: keep its own bytes
+    const unit = pinsMore(bytes) ? bytes.slice() : bytes
+    const over = session.inbox.keep(slot, peer, unit)
+    if (over === 'sender' || over === 'total') {
+      this.deps.drop(
+        'MEMORY_BUDGET_FULL',
+        peer,
+        session.id,
+        `broadcast of round ${round} not kept for the echo step: the kept-broadcast budget of ${over === 'sender' ? 'this sender' : 'all senders'} is full`,
+      )
+    }
   }
 }

@@ -8,6 +8,7 @@
 import { ConclaveError } from '../errors.ts'
 import type { PartyId } from '../ids.ts'
 import { COMPACT_BATCH_MARKER, expandCompactBatch } from '../wire/envelope.ts'
+import type { InboxBudgets } from './inbox.ts'
 import type { Journal } from './journal.ts'
 import type { Limits } from './limits.ts'
 import type { OutboxState } from './outbox.ts'
@@ -54,6 +55,8 @@ export interface RestoreTarget {
   journal: Journal
   peers: PeerTable
   sessions: SessionTable
+  /** The host's inbox byte budgets, which restored inboxes charge. */
+  budgets: InboxBudgets
 }
 
 /** Take up `state` (what the store kept) into the host's tables. */
@@ -72,13 +75,13 @@ export function restore(state: OutboxState, t: RestoreTarget): void {
   }
   for (const sid of state.ended) t.sessions.addEnded(sid)
   for (const [, saved] of state.sessions) {
-    const s = new SessionState(saved.options, t.self, t.limits, t.now)
+    const s = new SessionState(saved.options, t.self, t.limits, t.now, t.budgets)
     for (const [stream, next] of saved.seqs) s.restoreSeq(stream, BigInt(next))
     for (const [stream, r] of saved.replay)
       s.replay.restore(stream, BigInt(r.floor), [...r.above].map(BigInt))
     for (const f of saved.fresh) s.freshStreams.add(f)
     s.touch(saved.round)
-    for (const m of saved.inbox) s.inbox.put(m.key, m.body)
+    for (const m of saved.inbox) s.inbox.restore(m.key, m.body)
     t.sessions.addRestored(s, {
       sent: Object.fromEntries(saved.sent),
       received: Object.fromEntries(saved.taken),

@@ -1,7 +1,11 @@
 /**
- * Defaults of DESIGN ("Defaults"), all configurable through `createParty({ limits })`.
+ * Defaults of DESIGN ("Defaults"), all configurable through `createParty({ limits })`, and the
+ * one check of a set of limits ({@link resolveLimits}).
  * @module
  */
+import { ConclaveError } from '../errors.ts'
+
+const MiB = 1024 * 1024
 
 /** Tunable limits and timeouts of a party. */
 export interface Limits {
@@ -21,14 +25,45 @@ export interface Limits {
    * @default 100
    */
   unknownSessionMaxSessionsPerSender: number
-  /** At most this many bytes are held per sender for unknown sessions. @default 8 MiB */
+  /**
+   * Bytes held for one sender for sessions not opened here: its early units and its pending
+   * proposals together. Past it they are dropped without penalty. @default 8 MiB
+   */
   unknownSessionMaxBytesPerSender: number
+  /** Bytes held for sessions not opened here, all senders together (as above). @default 64 MiB */
+  unknownSessionMaxBytes: number
   /** Unconsumed messages per sender per session. @default 1000 */
   inboxPerSender: number
+  /**
+   * Bytes of unconsumed message bodies one sender has in this party's inboxes, all sessions
+   * together; past it the sender's stream waits, as for `inboxPerSender`. At least
+   * `maxMessageBytes`. @default 64 MiB
+   */
+  inboxBytesPerSender: number
+  /** Bytes of unconsumed message bodies of all senders together (as above). @default 128 MiB */
+  inboxBytesTotal: number
+  /**
+   * Bytes of signed broadcast units kept for one sender for the echo step of consistent
+   * broadcast (the first of each round and kind), all sessions together, until each session
+   * ends. Past it a unit is still delivered but not kept (a drop without penalty), and a
+   * consistent collect of its round aborts the session. @default 32 MiB
+   */
+  keptBroadcastBytesPerSender: number
+  /** Bytes of such units of all senders together (as above). @default 64 MiB */
+  keptBroadcastBytesTotal: number
   /** Largest envelope body (bytes). @default 16 MiB */
   maxMessageBytes: number
-  /** Reassembly memory per peer (bytes). @default 16 MiB + 1 KiB (one max message and its envelope) */
+  /**
+   * Reassembly memory per peer, all its links together (bytes): a chunked unit declaring more is
+   * refused (`REASSEMBLY_OVER_CAP`, a fault). @default 16 MiB + 1 KiB (one max message and its envelope)
+   */
   maxReassemblyBytes: number
+  /**
+   * Reassembly memory of all peers together: a chunked unit that would go past it closes its
+   * link without penalty (`MEMORY_BUDGET_FULL`); unacknowledged, it is sent again on the next.
+   * @default 64 MiB
+   */
+  maxReassemblyBytesTotal: number
   /** Each handshake step (ms). @default 2000 */
   handshakeTimeoutMs: number
   /** Units kept per peer until it acknowledges them (retransmit buffer). @default 10000 */
@@ -44,6 +79,12 @@ export interface Limits {
   maxUnprocessedPerPeer: number
   /** Bytes of such units, at most (as `maxUnprocessedPerPeer`). @default 64 MiB + 1 MiB */
   maxUnprocessedBytesPerPeer: number
+  /**
+   * Bytes of such units of all peers together: a unit that would go past it closes its link
+   * without penalty (`MEMORY_BUDGET_FULL`) before it is numbered, so it is sent again on the
+   * next link. @default 128 MiB
+   */
+  maxUnprocessedBytesTotal: number
   /**
    * Units per second a peer may send (token bucket rate). A batch is one unit: its signature is
    * checked once, and its bytes count against `peerBytesPerSecond`. @default 5000
@@ -95,15 +136,22 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   unknownSessionHoldMs: 60_000,
   unknownSessionMaxSessions: 1000,
   unknownSessionMaxSessionsPerSender: 100,
-  unknownSessionMaxBytesPerSender: 8 * 1024 * 1024,
+  unknownSessionMaxBytesPerSender: 8 * MiB,
+  unknownSessionMaxBytes: 64 * MiB,
   inboxPerSender: 1000,
-  maxMessageBytes: 16 * 1024 * 1024,
-  maxReassemblyBytes: 16 * 1024 * 1024 + 1024,
+  inboxBytesPerSender: 64 * MiB,
+  inboxBytesTotal: 128 * MiB,
+  keptBroadcastBytesPerSender: 32 * MiB,
+  keptBroadcastBytesTotal: 64 * MiB,
+  maxMessageBytes: 16 * MiB,
+  maxReassemblyBytes: 16 * MiB + 1024,
+  maxReassemblyBytesTotal: 64 * MiB,
   handshakeTimeoutMs: 2000,
   maxUnackedPerPeer: 10_000,
   maxUnackedBytesPerPeer: 64 * 1024 * 1024,
   maxUnprocessedPerPeer: 10_000,
-  maxUnprocessedBytesPerPeer: 65 * 1024 * 1024,
+  maxUnprocessedBytesPerPeer: 65 * MiB,
+  maxUnprocessedBytesTotal: 128 * MiB,
   peerMessagesPerSecond: 5000,
   peerBytesPerSecond: 128 * 1024 * 1024,
   peerBurstSeconds: 2,
@@ -119,15 +167,45 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   ackAfterBytes: 512 * 1024,
 })
 
-/** Merge overrides into the defaults, checking each. */
+/** Byte budgets as (one sender's share, all senders' total): the share may not exceed the total. */
+const SHARES: readonly (readonly [keyof Limits, keyof Limits])[] = [
+  ['unknownSessionMaxBytesPerSender', 'unknownSessionMaxBytes'],
+  ['inboxBytesPerSender', 'inboxBytesTotal'],
+  ['keptBroadcastBytesPerSender', 'keptBroadcastBytesTotal'],
+  ['maxReassemblyBytes', 'maxReassemblyBytesTotal'],
+  ['maxUnprocessedBytesPerPeer', 'maxUnprocessedBytesTotal'],
+]
+
+/**
+ * Merge overrides into the defaults, checking each, and the byte budgets against each other:
+ * one sender's share fits the total (else "per sender first" would mean nothing), and the
+ * largest message fits a sender's inbox share (else its stream would wait forever).
+ * @throws ConclaveError `INVALID_ARGUMENT` for an unknown limit or a value not a finite number ≥ 0,
+ *   `LIMIT_INCONSISTENT` for budgets that contradict each other (`details.limits` names them)
+ */
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
+  if (overrides === null || typeof overrides !== 'object')
+    throw new ConclaveError('INVALID_ARGUMENT', `"limits" expected an object, got ${String(overrides)}`)
   const out: Limits = { ...DEFAULT_LIMITS }
   for (const [k, v] of Object.entries(overrides)) {
-    if (!(k in DEFAULT_LIMITS)) throw new TypeError(`unknown limit "${k}"`)
+    if (!(k in DEFAULT_LIMITS))
+      throw new ConclaveError('INVALID_ARGUMENT', `unknown limit "${k}"`, { limit: k })
     if (v === undefined) continue
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-      throw new TypeError(`limit "${k}" expected a number ≥ 0, got ${String(v)}`)
+      throw new ConclaveError('INVALID_ARGUMENT', `limit "${k}" expected a number ≥ 0, got ${String(v)}`, {
+        limit: k,
+      })
     out[k as keyof Limits] = v
   }
+  const inconsistent = (a: keyof Limits, rel: string, b: keyof Limits): never => {
+    throw new ConclaveError(
+      'LIMIT_INCONSISTENT',
+      `limit "${a}" (${out[a]}) expected ${rel} "${b}" (${out[b]}): set both`,
+      { limits: [a, b] },
+    )
+  }
+  for (const [share, total] of SHARES) if (out[share] > out[total]) inconsistent(share, 'at most', total)
+  if (out.inboxBytesPerSender < out.maxMessageBytes)
+    inconsistent('inboxBytesPerSender', 'at least', 'maxMessageBytes')
   return out
 }

@@ -7,6 +7,7 @@
  * inside authenticated frames, and units still waiting ask for a new link.
  * @module
  */
+import type { ByteBudget } from '../byte-budget.ts'
 import { toHex } from '../bytes.ts'
 import type { HandshakeResult } from '../channel/handshake.ts'
 import type { NextTurn } from '../channel/next-turn.ts'
@@ -43,6 +44,8 @@ export interface LinkEventDeps {
   epoch: Uint8Array
   roster: ReadonlySet<PartyId> | undefined
   limits: Limits
+  /** Reassembly memory of every link, per peer and in total. */
+  reassembly: ByteBudget<PartyId>
   now: () => number
   nextTurn: NextTurn
   counter: Counters
@@ -97,6 +100,7 @@ export class LinkEvents {
             maxFrameSize: info.maxFrameSize,
             maxMessageBytes: d.limits.maxMessageBytes + 1024,
             maxReassemblyBytes: d.limits.maxReassemblyBytes,
+            reassemblyBudget: d.reassembly.account(info.peer),
             handshakeTimeoutMs: d.limits.handshakeTimeoutMs,
             nextTurn: d.nextTurn,
           },

@@ -2,11 +2,13 @@
  * Proposals and grants (DESIGN "Sessions and inboxes", Session control): a proposal for a
  * session not opened here is checked (a broadcast, fresh, decodes, derives its sid, from its
  * proposer, naming this party, within the caps of pending proposals — its proposer's share first,
- * then all proposers' — with the grant this party requires) and kept for the application until it
+ * then all proposers', in count and in bytes (the unknown-session byte budget, shared with early
+ * units) — with the grant this party requires) and kept for the application until it
  * joins or the unknown-session hold passes (a timer forgets it, and its preimage, unasked);
  * joining spends its grant. A proposal made here is checked against the same grant rules.
  * @module
  */
+import { type ByteBudget, ENTRY_CHARGE } from '../byte-budget.ts'
 import { equalBytes } from '../bytes.ts'
 import type { CryptoBackend } from '../crypto/types.ts'
 import { ConclaveError, type ErrorCode, errorCode } from '../errors.ts'
@@ -25,6 +27,8 @@ export interface ProposalDeps {
   self: PartyId
   limits: Limits
   now: () => number
+  /** The unknown-session byte budget (shared with early units): what a pending proposal keeps. */
+  budget: ByteBudget<PartyId>
   issuers: ReadonlySet<PartyId>
   /** Refuse proposals without a valid grant. */
   requireGrant: boolean
@@ -125,6 +129,13 @@ export class ProposalBook {
     if (d.hasRun(sid) || this.pending.has(sid)) return
     // the caps again: other proposals may have been kept while the grant was checked
     if (this.overCap(peer, sid)) return
+    const preimage = encodeProposal(p)
+    const over = d.budget.charge(peer, proposalCharge(preimage, p.participants.length))
+    if (over) {
+      const whose = over === 'sender' ? 'this proposer' : 'all senders'
+      d.drop('UNKNOWN_SESSION_OVER_CAP', peer, sid, `the unknown-session byte budget of ${whose} is full`)
+      return
+    }
     const info: ProposalInfo = {
       sessionId: sid,
       protocol: p.protocol,
@@ -135,7 +146,7 @@ export class ProposalBook {
       ...(grant ? { grant } : {}),
     }
     this.pending.set(sid, info)
-    this.preimages.set(sid, encodeProposal(p))
+    this.preimages.set(sid, preimage)
     this.perProposer.set(peer, (this.perProposer.get(peer) ?? 0) + 1)
     this.timer.arm()
     d.announce(info)
@@ -156,6 +167,7 @@ export class ProposalBook {
   /** Stop the expiry timer and forget every pending proposal. */
   clear(): void {
     this.timer.stop()
+    for (const sid of [...this.pending.keys()]) this.forget(sid)
     this.pending.clear()
     this.preimages.clear()
     this.perProposer.clear()
@@ -220,8 +232,10 @@ export class ProposalBook {
 
   private forget(sid: SessionId): void {
     const p = this.pending.get(sid)
+    const preimage = this.preimages.get(sid)
     this.preimages.delete(sid)
     if (!p) return
+    if (preimage) this.deps.budget.release(p.proposer, proposalCharge(preimage, p.participants.length))
     this.pending.delete(sid)
     const left = (this.perProposer.get(p.proposer) ?? 0) - 1
     if (left > 0) this.perProposer.set(p.proposer, left)
@@ -242,4 +256,12 @@ export class ProposalBook {
       now: this.deps.now(),
     })
   }
+}
+
+/**
+ * Bytes a pending proposal is charged: its preimage, the decoded copy beside it (params,
+ * participant ids as strings, which take about twice their 32 bytes), and its objects.
+ */
+function proposalCharge(preimage: Uint8Array, participants: number): number {
+  return 2 * preimage.length + 32 * participants + ENTRY_CHARGE
 }

@@ -4,9 +4,12 @@
  * waits to be processed, numbered on the link (a retransmission is skipped), decoded, checked
  * to come from the link's peer, and verified (one signature for a batch); then each envelope
  * goes to admission (the `accept` dependency), in arrival order on the peer's chain. Once a
- * unit is processed, accepted or refused, the streams acknowledge it.
+ * unit is processed, accepted or refused, the streams acknowledge it. What waits on the chains
+ * is bounded per peer (past it the peer is cut off: an honest one never gets there) and for all
+ * peers together (past it the link closes without blame, and the unit comes again on the next).
  * @module
  */
+import type { ByteBudget } from '../byte-budget.ts'
 import { equalBytes, toHex } from '../bytes.ts'
 import type { Counters } from '../counters.ts'
 import type { CryptoBackend } from '../crypto/types.ts'
@@ -36,6 +39,8 @@ export interface ReceiveDeps {
   counter: Counters
   peers: PeerTable
   streams: Streams
+  /** Bytes received and not yet processed, per peer and all peers together. */
+  unprocessed: ByteBudget<PartyId>
   /** The session `sid`, if open here (for the participant check before the signature). */
   session(sid: SessionId): SessionState | undefined
   refuse(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void
@@ -81,17 +86,28 @@ export class ReceivePath {
     }
     // what waits to be processed is bounded: an honest sender never has more in flight than its
     // retransmit buffer. Checked before the unit is numbered, so that it goes again after the ban
+    // (or on the next link)
     const waiting = p.unprocessed
+    const budget = this.deps.unprocessed
     const over =
       waiting.units + 1 > limits.maxUnprocessedPerPeer
         ? `maxUnprocessedPerPeer (${limits.maxUnprocessedPerPeer})`
-        : waiting.bytes + bytes.length > limits.maxUnprocessedBytesPerPeer
-          ? `maxUnprocessedBytesPerPeer (${limits.maxUnprocessedBytesPerPeer})`
-          : undefined
-    if (over) {
+        : budget.over(peer, bytes.length)
+    if (over !== undefined && over !== 'total') {
+      const what =
+        over === 'sender' ? `maxUnprocessedBytesPerPeer (${limits.maxUnprocessedBytesPerPeer})` : over
       this.deps.cutOff(
         peer,
-        `${waiting.units} units (${waiting.bytes} bytes) received and not yet processed, and one more of ${bytes.length} bytes: over ${over}`,
+        `${waiting.units} units (${waiting.bytes} bytes) received and not yet processed, and one more of ${bytes.length} bytes: over ${what}`,
+      )
+      return
+    }
+    if (over === 'total') {
+      // all peers' waiting units fill the shared budget: no fault of this one. Its unit is not
+      // numbered, so not acknowledged: it comes again on the next link
+      link.channel.close(
+        'MEMORY_BUDGET_FULL',
+        `${budget.bytes} bytes received from all peers wait to be processed, and one more unit of ${bytes.length}: over maxUnprocessedBytesTotal (${limits.maxUnprocessedBytesTotal})`,
       )
       return
     }
@@ -109,12 +125,14 @@ export class ReceivePath {
     const size = bytes.length
     waiting.units++
     waiting.bytes += size
+    budget.charge(peer, size)
     if (isBatchUnit(bytes)) this.batch(link, p, bytes, seq)
     else this.single(link, p, bytes, seq)
     // acknowledged once processed (accepted or refused: a refused unit is not worth resending)
     p.chain = p.chain.then(() => {
       waiting.units--
       waiting.bytes -= size
+      budget.release(peer, size)
       this.deps.streams.processed(p, seq, size)
     })
   }

@@ -6,7 +6,7 @@
 import { toHex } from '../bytes.ts'
 import { ConclaveError } from '../errors.ts'
 import { type PartyId, partyIdToBytes, type SessionId, sessionIdToBytes } from '../ids.ts'
-import { Inbox } from './inbox.ts'
+import { Inbox, type InboxBudgets } from './inbox.ts'
 import type { Limits } from './limits.ts'
 import { ReplayWindow } from './replay.ts'
 import type { SessionOptions } from './types.ts'
@@ -57,6 +57,8 @@ export class SessionState {
     readonly self: PartyId,
     private readonly limits: Limits,
     now: number,
+    /** The host's inbox byte budgets (shared by its sessions). @default unbounded */
+    budgets?: InboxBudgets,
   ) {
     this.id = options.id
     this.idBytes = sessionIdToBytes(options.id)
@@ -72,7 +74,7 @@ export class SessionState {
       )
     this.participants = set
     this.others = [...set].filter((p) => p !== self).sort()
-    this.inbox = new Inbox(limits.inboxPerSender)
+    this.inbox = new Inbox(limits.inboxPerSender, budgets)
     this.openedAt = now
     this.roundTimeoutMs = options.roundTimeoutMs ?? limits.roundTimeoutMs
     this.roundTimeouts = options.roundTimeouts ?? {}

@@ -1,16 +1,19 @@
 /**
  * Holds verified units of sessions this party has not opened yet: bounded per sender first (in
- * sessions and in bytes) and in sessions overall second, so one sender filling its share never
- * costs another sender's early units their place; held units expire after a while. Everything
- * dropped is reported with its reason.
+ * sessions and in bytes) and overall second (in sessions and in bytes), so one sender filling
+ * its share never costs another sender's early units their place; held units expire after a
+ * while. The bytes are charged to the unknown-session budget, which pending proposals share.
+ * Everything dropped is reported with its reason.
  * @module
  */
+import { type ByteBudget, ENTRY_CHARGE } from '../byte-budget.ts'
 import type { PartyId, SessionId } from '../ids.ts'
 import { SweepTimer } from './sweep-timer.ts'
 
 /** One held unit. */
 export interface HeldUnit<T> {
   from: PartyId
+  /** Its wire size (the budget is charged that and {@link ENTRY_CHARGE}). */
   bytes: number
   item: T
 }
@@ -25,7 +28,8 @@ export interface UnknownBufferOptions {
   maxSessions: number
   /** Sessions a sender has units held in. */
   maxSessionsPerSender: number
-  maxBytesPerSender: number
+  /** Bytes held per sender and overall (shared with pending proposals). */
+  budget: ByteBudget<PartyId>
   now: () => number
   /** Called for every unit dropped at expiry. */
   onExpire: (held: HeldUnit<unknown>, sessionId: SessionId) => void
@@ -51,7 +55,7 @@ export class UnknownSessionBuffer<T> {
     return this.sessions.size
   }
 
-  /** Bytes held for `from` across sessions. */
+  /** Bytes of units (their wire size) held for `from` across sessions. */
   bytesFrom(from: PartyId): number {
     return this.senders.get(from)?.bytes ?? 0
   }
@@ -63,7 +67,7 @@ export class UnknownSessionBuffer<T> {
 
   /**
    * Hold a unit; returns the reason when it cannot be held: its sender's share (sessions or
-   * bytes) is full, checked first, or all senders together hold the most sessions.
+   * bytes) is full, checked first, or all senders together hold the most sessions or bytes.
    */
   hold(sessionId: SessionId, unit: HeldUnit<T>): UnknownDrop | undefined {
     this.sweep()
@@ -71,8 +75,12 @@ export class UnknownSessionBuffer<T> {
     const mine = this.senders.get(unit.from) ?? { bytes: 0, sessions: new Set<SessionId>() }
     if (!mine.sessions.has(sessionId) && mine.sessions.size >= this.o.maxSessionsPerSender)
       return 'UNKNOWN_SESSION_OVER_CAP'
-    if (mine.bytes + unit.bytes > this.o.maxBytesPerSender) return 'UNKNOWN_SESSION_OVER_CAP'
+    const charge = unit.bytes + ENTRY_CHARGE
+    const over = this.o.budget.over(unit.from, charge)
+    if (over === 'sender') return 'UNKNOWN_SESSION_OVER_CAP'
     if (!entry && this.sessions.size >= this.o.maxSessions) return 'UNKNOWN_SESSION_OVER_CAP'
+    if (over === 'total') return 'UNKNOWN_SESSION_OVER_CAP'
+    this.o.budget.charge(unit.from, charge)
     if (!entry) {
       entry = { expires: this.o.now() + this.o.holdMs, units: [] }
       this.sessions.set(sessionId, entry)
@@ -110,6 +118,8 @@ export class UnknownSessionBuffer<T> {
   /** Stop the expiry timer and drop everything. */
   clear(): void {
     this.timer.stop()
+    for (const entry of this.sessions.values())
+      for (const u of entry.units) this.o.budget.release(u.from, u.bytes + ENTRY_CHARGE)
     this.sessions.clear()
     this.senders.clear()
   }
@@ -118,6 +128,7 @@ export class UnknownSessionBuffer<T> {
     const mine = this.senders.get(u.from)
     if (!mine) return
     mine.bytes -= u.bytes
+    this.o.budget.release(u.from, u.bytes + ENTRY_CHARGE)
     mine.sessions.delete(sessionId)
     if (mine.sessions.size === 0) this.senders.delete(u.from)
   }

@@ -144,6 +144,46 @@ export function sessionHostOptionTests(
       await admitsOnly(a, await makeParty(net, crypto), await makeParty(net, crypto), 'PEER_LIMIT')
     })
 
+    it('limits: byte budgets hold on this host: a sender past its inbox byte share waits, nothing is lost, and the counters show the buffer within its budget', async () => {
+      const crypto = backend()
+      const net = createMemoryNetwork()
+      const limits = { maxMessageBytes: 8192, inboxBytesPerSender: 20_000, inboxBytesTotal: 40_000 }
+      const a = await makeParty(net, crypto, { limits })
+      const b = await makeParty(net, crypto)
+      const ids = [a.party.id, b.party.id]
+      const sid = randomSid(crypto)
+      const sa = a.party.session({ id: sid, participants: ids })
+      const sb = b.party.session({ id: sid, participants: ids })
+      const body = (i: number): Uint8Array => new Uint8Array(8000).fill(i)
+      for (let i = 0; i < 4; i++) await sb.send(a.party.id, 1, body(i))
+      await until(
+        () => hasEvent(a, (e) => e.type === 'backpressure' && e.peer === b.party.id),
+        'b waits for inbox room',
+      )
+      // two bodies of 8,000 bytes fit the 20,000-byte share; the third waits, far below 1,000 messages
+      expect(a.party.counters().buffers.inbox).toMatchObject({
+        bytes: 16_000,
+        perSender: 20_000,
+        total: 40_000,
+      })
+      for (let i = 0; i < 4; i++) expect((await sa.receive(b.party.id, 1))[0]).toBe(i)
+      const after = a.party.counters()
+      expect(after.buffers.inbox).toMatchObject({ bytes: 0, peakSenderBytes: 16_000 })
+      expect(after.drops).toEqual({})
+      expect(after.penaltyPoints).toBe(0)
+    })
+
+    it('limits: budgets that contradict each other are refused (LIMIT_INCONSISTENT), a bad value with INVALID_ARGUMENT', async () => {
+      const crypto = backend()
+      const net = createMemoryNetwork()
+      await expect(makeParty(net, crypto, { limits: { inboxBytesPerSender: 1024 } })).rejects.toMatchObject({
+        code: 'LIMIT_INCONSISTENT',
+      })
+      await expect(makeParty(net, crypto, { limits: { inboxBytesTotal: -1 } })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      })
+    })
+
     it('receive options cross whole: a consistent collect checks that this party broadcast too', async () => {
       const crypto = backend()
       const net = createMemoryNetwork()

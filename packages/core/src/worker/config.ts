@@ -46,8 +46,8 @@ function checkStoreName(field: string, name: unknown): void {
 
 /**
  * Check a {@link WorkerHostConfig} before it crosses (and again inside the Worker).
- * @throws ConclaveError `INVALID_ARGUMENT` naming the field, `INVALID_PARTY_ID` for a roster entry
- * @throws TypeError for a bad limit (as `resolveLimits` does)
+ * @throws ConclaveError `INVALID_ARGUMENT` naming the field, `INVALID_PARTY_ID` for a roster entry,
+ *   and what `resolveLimits` throws for the limits (`INVALID_ARGUMENT`, `LIMIT_INCONSISTENT`)
  */
 export function checkWorkerHostConfig(config: WorkerHostConfig): void {
   if (!config || typeof config !== 'object')

@@ -20,7 +20,7 @@
  * @module
  */
 import { type Endpoint, expose, type Remote, transfer, wrap } from 'comlink'
-import type { CounterSnapshot } from '../counters.ts'
+import { type CounterSnapshot, emptyCounterSnapshot } from '../counters.ts'
 import { ConclaveError, type ErrorCode, errorCode } from '../errors.ts'
 import { type PartyId, partyIdFromBytes, type SessionId } from '../ids.ts'
 import { type Limits, resolveLimits } from '../session/limits.ts'
@@ -96,23 +96,6 @@ export interface WorkerSessionHostOptions {
 
 const stoppedError = (): ConclaveError => new ConclaveError('NOT_STARTED', 'the session host is stopped')
 
-function emptyCounters(): CounterSnapshot {
-  return {
-    byTransport: {},
-    drops: {},
-    handshakeFailures: {},
-    handshakes: 0,
-    retransmits: 0,
-    duplicates: 0,
-    inboxWaits: 0,
-    throttled: 0,
-    sessionsOpened: 0,
-    sessionsAborted: 0,
-    batchesSent: 0,
-    batchesReceived: 0,
-  }
-}
-
 /** A method called by name, with arguments its op table entry checked. */
 type AnyMethod = (...args: unknown[]) => unknown
 
@@ -133,7 +116,7 @@ class WorkerSessionHostProxy implements MainSide, ProxySide {
   private state: 'starting' | 'running' | 'stopping' | 'gone' = 'starting'
   private sink: HostSink | undefined
   private readonly batch: TurnBatch
-  private snap: HostSnapshot = { version: 0, peers: [], counters: emptyCounters(), proposals: [] }
+  private snap: HostSnapshot = { version: 0, peers: [], counters: emptyCounterSnapshot(), proposals: [] }
   /** What the Worker's outbox store held open at start. */
   private restoredList: RestoredSession[] = []
   private readonly pending = new Set<(e: unknown) => void>()
@@ -384,8 +367,9 @@ function hostOf(proxy: WorkerSessionHostProxy): WorkerSessionHost {
  * `nodeEndpoint(worker)` for worker_threads). The Worker must run {@link exposeSessionHost}.
  * Prefer the platform wrappers: `createBrowserWorkerSessionHost`, `createNodeWorkerSessionHost`.
  *
- * @throws ConclaveError `INVALID_ARGUMENT` for a bad config; whatever the Worker's start throws
- *   (e.g. `CRYPTO_UNAVAILABLE`), with its code
+ * @throws ConclaveError `INVALID_ARGUMENT` (`LIMIT_INCONSISTENT` for limits) for a bad config;
+ *   whatever the Worker's start throws (e.g. `CRYPTO_UNAVAILABLE`), with its code. Either way
+ *   `options.terminate` is called first.
  * @example
  * ```ts
  * const host = await createWorkerSessionHost(worker, toWorkerHostConfig({ crypto, identity }), {
@@ -399,7 +383,13 @@ export async function createWorkerSessionHost(
   config: WorkerHostConfig,
   options: WorkerSessionHostOptions = {},
 ): Promise<WorkerSessionHost> {
-  checkWorkerHostConfig(config)
+  try {
+    checkWorkerHostConfig(config)
+  } catch (e) {
+    // the endpoint is let go on a refused config as on a failed start (its Worker would be left running)
+    options.terminate?.()
+    throw e
+  }
   registerErrorTransfer()
   const proxy = new WorkerSessionHostProxy(endpoint, config, options)
   try {
