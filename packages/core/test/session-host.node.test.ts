@@ -28,7 +28,7 @@ import {
   createNodeCrypto,
   createNodeWorkerSessionHost,
 } from '@conclave/core/node'
-import { runSessionHostTests } from '@conclave/core/testing'
+import { runSessionHostTests } from '@conclave/testing'
 import { type Endpoint, expose, wrap } from 'comlink'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 
