@@ -32,8 +32,8 @@ import {
   type SigningKey,
   sessionIdToBytes,
 } from '@conclave/core'
-import { randomSid, until as waitUntil } from '@conclave/testing'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { randomSid, until as waitUntil } from './kit.ts'
 
 export interface TestParty {
   party: Party
