@@ -2,6 +2,7 @@
  * `@conclave/core/node`: everything of `@conclave/core` plus the Node pieces: the node:crypto
  * ChaCha20-Poly1305 and `createNodeCrypto()`, WebCrypto Ed25519/X25519 with that AEAD.
  * @packageDocumentation
+ * @module @conclave/core/node
  */
 import { nodeAead } from './crypto/aead.node.ts'
 import { withNodeNative } from './crypto/native.node.ts'

@@ -3,6 +3,7 @@
  * `@conclave/core` must pass, written on vitest (a peer dependency: it runs them). A package of
  * its own so that installing `@conclave/core` never brings vitest along.
  * @packageDocumentation
+ * @module @conclave/testing
  */
 
 export type {
