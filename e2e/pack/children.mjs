@@ -8,16 +8,21 @@
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 
+/** What a package manager's script runner passes on and a user's npm should still see. */
+const KEEP_NPM = new Set(['npm_config_registry', 'npm_config_cache'])
+
 /**
- * This process's environment without what a package manager that ran this script sets
- * (`npm_*`, `pnpm_*`: the workspace's config) and without NODE_OPTIONS (a caller's
- * `--conditions=@conclave/source` would run the workspace's sources): the children see only what
- * a user's shell would give them.
+ * This process's environment without NODE_OPTIONS (a caller's `--conditions=@conclave/source`
+ * would run the workspace's sources) and, when a package script started this one (`pnpm
+ * test:pack`), without the `npm_*` / `pnpm_*` variables it set from the workspace's config (but
+ * the registry and the cache): the children see what a user's shell would give them.
  */
 export function cleanEnv(extra = {}) {
+  const fromScript = process.env.npm_lifecycle_event !== undefined
   const env = {}
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(npm|pnpm)_/i.test(k) || k === 'NODE_OPTIONS' || v === undefined) continue
+    if (v === undefined || k === 'NODE_OPTIONS') continue
+    if (fromScript && /^(npm|pnpm)_/i.test(k) && !KEEP_NPM.has(k.toLowerCase())) continue
     env[k] = v
   }
   return { ...env, ...extra }

@@ -1,6 +1,6 @@
 /**
- * What a production install of the packed packages must look like: no dev tooling in it (a
- * package that names vitest, even as an optional peer, can drag it in: issue #18), every
+ * What a production install of the packed packages must look like: no dev tooling in it, none
+ * named by their manifests (even an optional peer drags vitest in somewhere: issue #18), every
  * `@conclave/*` package the one packed from this workspace (none fetched from a registry, none
  * nested twice), and no file of theirs importing vitest (a stale `dist/testing` would).
  * @module
@@ -89,6 +89,16 @@ export function checkInstall(app, packed) {
     if (!existsSync(join(dir, 'package.json'))) {
       problems.push(`@conclave/${pkg} is not installed`)
       continue
+    }
+    // a dev tool named as a dependency of any kind, an optional peer included: some installer
+    // or deploy (pnpm's autoInstallPeers resolved core's optional vitest peer) brings it along
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
+      for (const name of Object.keys(manifest[field] ?? {})) {
+        if (DEV_TOOLING.includes(name) || DEV_SCOPES.some((s) => name.startsWith(s))) {
+          problems.push(`@conclave/${pkg} names ${name} in ${field}`)
+        }
+      }
     }
     for (const file of jsFiles(dir)) {
       if (
