@@ -134,19 +134,30 @@ export interface ServerErrorEvent {
 
 /** Events the server emits. */
 export interface ServerToClientEvents {
+  /** First event after connecting: what `register` must sign. */
   challenge: (msg: ChallengeMessage) => void
+  /** A party joined or left a room this client is in. */
   presence: (msg: PresenceEvent) => void
+  /** WebRTC signalling from a party of a shared room. */
   signal: (msg: SignalEvent) => void
+  /** An encrypted frame relayed from a party of a shared room. */
   relay: (msg: RelayEvent) => void
+  /** A refused event or a protocol violation. */
   error: (msg: ServerErrorEvent) => void
 }
 
 /** Events the client emits. */
 export interface ClientToServerEvents {
+  /** Prove the party's key; answered with its PartyId or a code. Nothing else is served before it. */
   register: (req: RegisterRequest, ack: (res: Ack<{ partyId: string }>) => void) => void
+  /** Enter a room; answered with the parties already in it. */
   join: (req: JoinRequest, ack: (res: Ack<{ peers: PresenceEntry[] }>) => void) => void
+  /** Leave a room. */
   leave: (req: JoinRequest, ack: (res: Ack) => void) => void
+  /** WebRTC signalling for a party of a shared room (acknowledged). */
   signal: (req: SignalRequest, ack: (res: Ack) => void) => void
+  /** An encrypted frame for a party of a shared room (not acknowledged; refusals come as `error`). */
   relay: (req: RelayRequest) => void
+  /** Keep the registration alive (see `SignalingLimits.heartbeatTimeoutMs`). */
   heartbeat: (req: HeartbeatRequest) => void
 }
