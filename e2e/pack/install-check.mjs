@@ -30,6 +30,11 @@ export const DEV_TOOLING = [
 ]
 const DEV_SCOPES = ['@vitest/']
 
+/** Whether `name` is a development tool. */
+function isDevTool(name) {
+  return DEV_TOOLING.includes(name) || DEV_SCOPES.some((s) => name.startsWith(s))
+}
+
 /** Every installed package under `nodeModules`, nested ones too: `{ name, dir }`. */
 export function installedPackages(nodeModules) {
   const out = []
@@ -72,7 +77,7 @@ function jsFiles(dir) {
 export function checkInstall(app, packed) {
   const problems = []
   const all = installedPackages(join(app, 'node_modules'))
-  const dev = all.filter((p) => DEV_TOOLING.includes(p.name) || DEV_SCOPES.some((s) => p.name.startsWith(s)))
+  const dev = all.filter((p) => isDevTool(p.name))
   for (const p of dev) problems.push(`dev tooling installed: ${p.name} (${p.dir})`)
 
   const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')).packages ?? {}
@@ -95,7 +100,7 @@ export function checkInstall(app, packed) {
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
     for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
       for (const name of Object.keys(manifest[field] ?? {})) {
-        if (DEV_TOOLING.includes(name) || DEV_SCOPES.some((s) => name.startsWith(s))) {
+        if (isDevTool(name)) {
           problems.push(`@conclave/${pkg} names ${name} in ${field}`)
         }
       }
@@ -112,4 +117,31 @@ export function checkInstall(app, packed) {
   }
   if (problems.length > 0) throw new Error(problems.join('; '))
   return `${all.length} packages, none of ${DEV_TOOLING.length + DEV_SCOPES.length} dev tools`
+}
+
+/** The package name of an entry of pnpm's virtual store (`@vitest+browser@3.2.7_…` → `@vitest/browser`). */
+function storeEntryName(entry) {
+  const at = entry.indexOf('@', 1)
+  return (at > 0 ? entry.slice(0, at) : entry).replace('+', '/')
+}
+
+/**
+ * Check a `pnpm deploy --prod` of a package (what the server image copies): its files built, and
+ * no dev tooling among its packages, whether linked at the top or only in pnpm's store.
+ * @returns a one-line summary
+ * @throws Error listing the dev tools found
+ */
+export function checkDeploy(dir) {
+  if (!existsSync(join(dir, 'dist', 'index.js'))) throw new Error(`no dist/index.js in ${dir}`)
+  const store = join(dir, 'node_modules', '.pnpm')
+  const names = new Set(installedPackages(join(dir, 'node_modules')).map((p) => p.name))
+  if (existsSync(store)) {
+    for (const entry of readdirSync(store)) {
+      if (entry !== 'node_modules' && !entry.includes('.yaml') && !entry.startsWith('.'))
+        names.add(storeEntryName(entry))
+    }
+  }
+  const dev = [...names].filter(isDevTool).sort()
+  if (dev.length > 0) throw new Error(`dev tooling deployed: ${dev.join(', ')}`)
+  return `${names.size} packages, no dev tooling`
 }

@@ -9,6 +9,8 @@
  *     directory (third-party packages from the registry, no workspace links);
  *  4. check that no dev tooling came with them (vitest, tsx, TypeScript, Vite …), that every
  *     `@conclave/*` package is the packed one, and that none of their files imports vitest;
+ *     and that `pnpm deploy --prod` of the signaling server (what deploy/Dockerfile copies into
+ *     the image) has none either, and starts;
  *  5. start `conclave-signal` from the install's `node_modules/.bin` on a free loopback port;
  *  6. start two `conclave-party` processes from the install (secure-sum, serving 3-party sessions);
  *  7. run the quickstart's plain Node ESM script (examples/quickstart/node) there: it joins the
@@ -39,7 +41,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Children, freePort, sleep, until } from './children.mjs'
-import { checkInstall } from './install-check.mjs'
+import { checkDeploy, checkInstall } from './install-check.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const PNPM = `pnpm@${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).packageManager.split('@')[1]}`
@@ -176,6 +178,29 @@ async function main() {
 
   await step('the install has no dev tooling, only the packed @conclave/* packages', async () =>
     checkInstall(APP, PACKAGES),
+  )
+
+  await step(
+    "pnpm deploy --prod of the signaling server (the image's content) has no dev tooling",
+    async () => {
+      const out = join(TMP, 'server-deploy')
+      await pnpm(
+        'pnpm deploy',
+        ['--filter', '@conclave/signaling-server', 'deploy', '--prod', out],
+        ROOT,
+        300_000,
+      )
+      const note = checkDeploy(out)
+      const server = children.node(
+        'deployed conclave-signal',
+        join(out, 'bin', 'conclave-signal.js'),
+        ['--port', '0', '--log-level', 'warn'],
+        { cwd: out },
+      )
+      await server.waitFor((l) => l.event === 'listening', 30_000, "'listening' line")
+      await server.terminate(3000)
+      return `${note}; its conclave-signal starts`
+    },
   )
 
   await step('conclave-signal from node_modules/.bin listens on loopback', async () => {
