@@ -2,7 +2,8 @@
 # Runs every test of Conclave on a fresh machine: installs pnpm, the packages, and from Debian
 # what the tests start (Chromium, redis-server, coturn); then type checks, lints, runs the unit
 # and integration tests (vitest) and the browser tests (Playwright). The packages are built first
-# (the tests spawn the CLIs, which run dist/), and the packed packages are checked (publint, attw).
+# (the tests spawn the CLIs, which run dist/), and the packed packages are checked (publint, attw,
+# the API reference builds, and the tarballs installed with npm outside the workspace work).
 # Usage: ./scripts/test.sh            everything
 #        ./scripts/test.sh FILTER…    only the vitest files matching FILTER (no e2e)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -22,6 +23,12 @@ pnpm -s lint
 if [ $# -eq 0 ]; then
   log "package checks (publint, attw)"
   pnpm -s check:packages
+  log "API reference (pnpm docs: TypeDoc into docs/api, any warning fails)"
+  pnpm -s docs
+  # the packed packages, installed with npm into a temp folder outside the workspace (removed
+  # after): the CLIs, a Node script and a Vite page in Chromium from that install (e2e/pack)
+  log "pack-and-install test"
+  node e2e/pack/run.mjs
 fi
 log "unit and integration tests (vitest)"
 mkdir -p .tmp

@@ -130,6 +130,7 @@ export class Writer {
     this.view = new DataView(next.buffer)
   }
 
+  /** One byte. */
   u8(v: number): this {
     this.reserve(1)
     this.view.setUint8(this.len, v)
@@ -137,6 +138,10 @@ export class Writer {
     return this
   }
 
+  /**
+   * A big-endian u16.
+   * @throws ConclaveError `INVALID_ARGUMENT` when `v` is not an integer in [0, 65535]
+   */
   u16(v: number): this {
     if (!Number.isInteger(v) || v < 0 || v > 0xffff)
       throw new ConclaveError('INVALID_ARGUMENT', `u16 out of range: ${v}`)
@@ -146,6 +151,10 @@ export class Writer {
     return this
   }
 
+  /**
+   * A big-endian u32.
+   * @throws ConclaveError `INVALID_ARGUMENT` when `v` is not an integer in [0, 2³² − 1]
+   */
   u32(v: number): this {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
       throw new ConclaveError('INVALID_ARGUMENT', `u32 out of range: ${v}`)
@@ -156,6 +165,10 @@ export class Writer {
     return this
   }
 
+  /**
+   * A big-endian u64.
+   * @throws ConclaveError `INVALID_ARGUMENT` when `v` is outside [0, 2⁶⁴ − 1]
+   */
   u64(v: bigint | number): this {
     const b = BigInt(v)
     if (b < 0n || b > U64_MAX) throw new ConclaveError('INVALID_ARGUMENT', `u64 out of range: ${v}`)
@@ -192,6 +205,7 @@ export class Writer {
     return this.u32(b.length).bytes(b)
   }
 
+  /** Bytes written so far. */
   get length(): number {
     return this.len
   }
@@ -218,14 +232,17 @@ export class Reader {
   private off = 0
   private readonly view: DataView
 
+  /** Read `buf` from its start (a view: the reader never copies or changes it). */
   constructor(private readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   }
 
+  /** Bytes read so far. */
   get offset(): number {
     return this.off
   }
 
+  /** Bytes left to read. */
   get remaining(): number {
     return this.buf.length - this.off
   }
@@ -239,11 +256,16 @@ export class Reader {
     }
   }
 
+  /**
+   * One byte. `what` (here and below) names the field in the error of a short input.
+   * @throws ConclaveError `DECODE_SHORT_INPUT` when no byte is left
+   */
   u8(what = 'u8'): number {
     this.need(1, what)
     return this.view.getUint8(this.off++)
   }
 
+  /** A big-endian u16. @throws ConclaveError `DECODE_SHORT_INPUT` */
   u16(what = 'u16'): number {
     this.need(2, what)
     const v = this.view.getUint16(this.off)
@@ -251,6 +273,7 @@ export class Reader {
     return v
   }
 
+  /** A big-endian u32. @throws ConclaveError `DECODE_SHORT_INPUT` */
   u32(what = 'u32'): number {
     this.need(4, what)
     const v = this.view.getUint32(this.off)
@@ -258,6 +281,7 @@ export class Reader {
     return v
   }
 
+  /** A big-endian u64. @throws ConclaveError `DECODE_SHORT_INPUT` */
   u64(what = 'u64'): bigint {
     this.need(8, what)
     const v = this.view.getBigUint64(this.off)
@@ -273,6 +297,10 @@ export class Reader {
     return v
   }
 
+  /**
+   * `str16`: u16 length and UTF-8 bytes.
+   * @throws ConclaveError `DECODE_SHORT_INPUT`, `DECODE_BAD_UTF8`
+   */
   str16(what = 'str16'): string {
     const n = this.u16(what)
     const b = this.bytes(n, what)
@@ -283,10 +311,15 @@ export class Reader {
     }
   }
 
+  /** `bytes16len`: u16 length and bytes (a view). @throws ConclaveError `DECODE_SHORT_INPUT` */
   bytes16len(what = 'bytes16len'): Uint8Array {
     return this.bytes(this.u16(what), what)
   }
 
+  /**
+   * `bytes32len`: u32 length and bytes (a view), the length at most `max`.
+   * @throws ConclaveError `DECODE_SHORT_INPUT`, `DECODE_BAD_LENGTH`
+   */
   bytes32len(what = 'bytes32len', max = Number.POSITIVE_INFINITY): Uint8Array {
     const n = this.u32(what)
     if (n > max)

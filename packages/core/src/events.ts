@@ -8,6 +8,7 @@ export type EventMap = { [name: string]: unknown }
 
 /** Subscribe side of an emitter. */
 export interface Events<M extends EventMap> {
+  /** Call `handler` with every `name` event from now on; returns the function that unsubscribes it. */
   on<K extends keyof M & string>(name: K, handler: (payload: M[K]) => void): () => void
 }
 
@@ -15,6 +16,7 @@ export interface Events<M extends EventMap> {
 export class Emitter<M extends EventMap> implements Events<M> {
   private readonly handlers = new Map<keyof M, Set<(payload: never) => void>>()
 
+  /** Call `handler` with every `name` event from now on; returns the function that unsubscribes it. */
   on<K extends keyof M & string>(name: K, handler: (payload: M[K]) => void): () => void {
     let set = this.handlers.get(name)
     if (!set) {
@@ -25,6 +27,10 @@ export class Emitter<M extends EventMap> implements Events<M> {
     return () => set.delete(handler as (payload: never) => void)
   }
 
+  /**
+   * Call every handler of `name` with `payload`, in the order they subscribed. A handler that
+   * throws does not stop the others: its error is rethrown in a microtask.
+   */
   emit<K extends keyof M & string>(name: K, payload: M[K]): void {
     const set = this.handlers.get(name)
     if (!set) return
@@ -39,6 +45,7 @@ export class Emitter<M extends EventMap> implements Events<M> {
     }
   }
 
+  /** Unsubscribe every handler of every event. */
   clear(): void {
     this.handlers.clear()
   }

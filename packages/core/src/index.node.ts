@@ -4,6 +4,7 @@
  * `joinRoom` / `createRoomParty` / `createPlatformCrypto` on Node's parts (@roamhq/wrtc, a
  * worker_threads Worker, files), in place of the browser ones of the root entry.
  * @packageDocumentation
+ * @module @conclave/core/node
  */
 import { nodeAead } from './crypto/aead.node.ts'
 import { withNodeNative } from './crypto/native.node.ts'

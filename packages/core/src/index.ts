@@ -13,6 +13,7 @@
  * - wire formats and signed contexts, exported for vectors and independent implementations
  * - the signaling protocol and client
  * @packageDocumentation
+ * @module @conclave/core
  */
 
 export { type BackoffOptions, backoffDelay } from './backoff.ts'

@@ -33,7 +33,7 @@ import {
   sessionIdToBytes,
 } from '@conclave/core'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { randomSid, until as waitUntil } from '../src/testing/host-harness.ts'
+import { randomSid, until as waitUntil } from './kit.ts'
 
 export interface TestParty {
   party: Party

@@ -1,5 +1,5 @@
 import { createMemoryNetwork, createNobleBackend, generateIdentity } from '@conclave/core'
-import { runTransportTests } from '@conclave/core/testing'
+import { runTransportTests } from './kit.ts'
 
 runTransportTests('memory', async () => {
   const crypto = createNobleBackend()

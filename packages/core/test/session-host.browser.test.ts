@@ -8,7 +8,7 @@ import {
   toWorkerHostConfig,
   type WorkerSessionHost,
 } from '@conclave/core'
-import { runSessionHostTests } from '@conclave/core/testing'
+import { runSessionHostTests } from './kit.ts'
 
 const run = Math.random().toString(36).slice(2)
 let n = 0

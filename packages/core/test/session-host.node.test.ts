@@ -28,9 +28,9 @@ import {
   createNodeCrypto,
   createNodeWorkerSessionHost,
 } from '@conclave/core/node'
-import { runSessionHostTests } from '@conclave/core/testing'
 import { type Endpoint, expose, wrap } from 'comlink'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { runSessionHostTests } from './kit.ts'
 
 /** Worker and port handles of this process (what would keep it alive). */
 function boundaryHandles(): number {

@@ -36,7 +36,8 @@ export interface CoordinateOptions<T> {
   roster?: ProposalExpectation['roster']
   /**
    * Never propose: join every proposal of `protocol` that names this party, from anyone, as long
-   * as it matches `parties`, `roster` and `params` (see {@link proposalMismatch}).
+   * as it matches `parties`, `roster` and `params` (otherwise a `declined` event: see
+   * {@link CoordinationEvent}).
    */
   follow?: boolean
   roundTimeoutMs: number

@@ -1,6 +1,7 @@
 /**
  * `@conclave/node-party`: a headless Conclave party for Node (library and `conclave-party` CLI).
  * @packageDocumentation
+ * @module @conclave/node-party
  */
 
 export { main } from './cli.ts'

@@ -13,7 +13,7 @@ import {
   RelayKind,
   type SimplePeerConstructor,
 } from '@conclave/core'
-import { runTransportTests } from '@conclave/core/testing'
+import { runTransportTests } from '@conclave/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { signalingRoom, transportPair } from './signaling-room.ts'
 

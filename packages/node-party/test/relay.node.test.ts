@@ -34,13 +34,14 @@ import {
   utf8,
 } from '@conclave/core'
 import { createNodeCrypto, createRoomParty, joinRoom, type NodeJoinRoomOptions } from '@conclave/core/node'
-import { runTransportTests } from '@conclave/core/testing'
+import { runTransportTests } from '@conclave/testing'
 import { runSecureSum, SECURE_SUM } from '@conclave/protocols'
 import {
   createSignalingServer,
   type SignalingServer,
   type SignalingServerOptions,
 } from '@conclave/signaling-server'
+import { runTransportTests } from '@conclave/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadSimplePeer, loadWrtc } from '../src/node-party.ts'
 import { transportPair } from './signaling-room.ts'

@@ -10,8 +10,8 @@ import {
   type SignalingClient,
   type Transport,
 } from '@conclave/core'
-import type { TransportPair } from '@conclave/core/testing'
 import { createSignalingServer } from '@conclave/signaling-server'
+import type { TransportPair } from '@conclave/testing'
 
 const crypto = createNobleBackend()
 

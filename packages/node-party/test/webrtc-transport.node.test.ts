@@ -7,8 +7,8 @@ import {
   loopbackOnly,
   type SimplePeerConstructor,
 } from '@conclave/core'
-import { runTransportTests } from '@conclave/core/testing'
 import { createSignalingServer } from '@conclave/signaling-server'
+import { runTransportTests } from '@conclave/testing'
 import { describe, expect, it } from 'vitest'
 
 const require = createRequire(import.meta.url)

@@ -1,6 +1,7 @@
 /**
  * `@conclave/protocols`: reference MPC protocols written on the Conclave session API.
  * @packageDocumentation
+ * @module @conclave/protocols
  */
 
 export {

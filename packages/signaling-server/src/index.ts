@@ -16,7 +16,7 @@
  * const server = createSignalingServer({ port: 0 })
  * const { url } = await server.start()
  * ```
- * @module
+ * @module @conclave/signaling-server
  */
 export { createTokenBucket, type TokenBucket } from './bucket.ts'
 export type { Cluster, KeepAliveStatus } from './cluster.ts'

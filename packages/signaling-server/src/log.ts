@@ -12,9 +12,13 @@ export type LogFields = Record<string, unknown>
 
 /** A structured logger: `event` is a short stable name, `fields` the details. */
 export interface Logger {
+  /** Detail: sockets connecting and disconnecting, each refused event. */
   debug(event: string, fields?: LogFields): void
+  /** The server's life and its parties' (listening, registered, cut, shutdown). */
   info(event: string, fields?: LogFields): void
+  /** Something an operator should look at (no origin set, a registration lost, no metrics). */
   warn(event: string, fields?: LogFields): void
+  /** A failure (an HTTP or handler error, a shutdown that failed or timed out). */
   error(event: string, fields?: LogFields): void
 }
 

@@ -74,6 +74,7 @@ export interface Registry {
   presence(partyId: string): Promise<PresenceEntry | undefined>
   /** Every registered party. */
   nodes(): Promise<PartyRecord[]>
+  /** Registry-wide counts (parties, rooms). */
   stats(): Promise<RegistryStats>
 }
 

@@ -19,6 +19,7 @@ export type Ack<T extends object = object> =
   | ({ ok: true } & T)
   | { ok: false; code: SignalingErrorCode; message: string }
 
+/** `challenge` (server → client, first event after connecting): what the registration must sign. */
 export interface ChallengeMessage {
   /** 32 random bytes, hex. */
   challenge: string
@@ -41,6 +42,7 @@ export interface SignalingLimits {
   heartbeatTimeoutMs: number
 }
 
+/** `register` (client → server): the party proves its key by signing the challenge. */
 export interface RegisterRequest {
   /** PartyId (hex of the Ed25519 public key). */
   partyId: string
@@ -61,10 +63,12 @@ export interface PresenceEntry {
   health?: number
 }
 
+/** `join` / `leave` (client → server): a room to enter or leave, after registration. */
 export interface JoinRequest {
   room: string
 }
 
+/** `presence` (server → client): a party joined or left a room this client is in. */
 export interface PresenceEvent {
   room: string
   event: 'joined' | 'left'
@@ -82,12 +86,14 @@ export interface SignalData {
   payload?: unknown
 }
 
+/** `signal` (client → server): WebRTC signalling for one party of a shared room. */
 export interface SignalRequest {
   room: string
   to: string
   data: SignalData
 }
 
+/** `signal` (server → client): signalling from a party of a shared room, sender stamped by the server. */
 export interface SignalEvent {
   room: string
   /** Stamped by the server: the registered PartyId of the sender. */
@@ -95,6 +101,7 @@ export interface SignalEvent {
   data: SignalData
 }
 
+/** `relay` (client → server): one encrypted frame for a party of a shared room (relay transport). */
 export interface RelayRequest {
   room: string
   to: string
@@ -102,16 +109,19 @@ export interface RelayRequest {
   frame: Uint8Array | ArrayBuffer
 }
 
+/** `relay` (server → client): one encrypted frame from a party of a shared room, sender stamped. */
 export interface RelayEvent {
   room: string
   from: string
   frame: ArrayBuffer | Uint8Array
 }
 
+/** `heartbeat` (client → server): keeps the registration alive, with the party's health. */
 export interface HeartbeatRequest {
   health?: number
 }
 
+/** `error` (server → client): a refused event or a protocol violation, with a stable code. */
 export interface ServerErrorEvent {
   code: SignalingErrorCode
   message: string
@@ -124,19 +134,30 @@ export interface ServerErrorEvent {
 
 /** Events the server emits. */
 export interface ServerToClientEvents {
+  /** First event after connecting: what `register` must sign. */
   challenge: (msg: ChallengeMessage) => void
+  /** A party joined or left a room this client is in. */
   presence: (msg: PresenceEvent) => void
+  /** WebRTC signalling from a party of a shared room. */
   signal: (msg: SignalEvent) => void
+  /** An encrypted frame relayed from a party of a shared room. */
   relay: (msg: RelayEvent) => void
+  /** A refused event or a protocol violation. */
   error: (msg: ServerErrorEvent) => void
 }
 
 /** Events the client emits. */
 export interface ClientToServerEvents {
+  /** Prove the party's key; answered with its PartyId or a code. Nothing else is served before it. */
   register: (req: RegisterRequest, ack: (res: Ack<{ partyId: string }>) => void) => void
+  /** Enter a room; answered with the parties already in it. */
   join: (req: JoinRequest, ack: (res: Ack<{ peers: PresenceEntry[] }>) => void) => void
+  /** Leave a room. */
   leave: (req: JoinRequest, ack: (res: Ack) => void) => void
+  /** WebRTC signalling for a party of a shared room (acknowledged). */
   signal: (req: SignalRequest, ack: (res: Ack) => void) => void
+  /** An encrypted frame for a party of a shared room (not acknowledged; refusals come as `error`). */
   relay: (req: RelayRequest) => void
+  /** Keep the registration alive (see `SignalingLimits.heartbeatTimeoutMs`). */
   heartbeat: (req: HeartbeatRequest) => void
 }

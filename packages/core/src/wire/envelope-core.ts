@@ -37,7 +37,10 @@ export interface EnvelopeUnit extends EnvelopeFields {
   recipient: Uint8Array
   /** Sender's clock, ms since the Unix epoch. */
   timestamp: bigint
-  /** 64 bytes: the envelope's own signature, or the batch's when {@link batch} is set. */
+  /**
+   * 64 bytes: the envelope's own signature or, for an envelope of a batch ({@link DecodedBatch}),
+   * the batch's.
+   */
   signature: Uint8Array
   /** The whole unit as received (for a batched envelope: its item bytes). */
   bytes: Uint8Array

@@ -24,6 +24,7 @@ import {
 import { CONTEXT } from './contexts.ts'
 import { MAX_PARTICIPANTS } from './proposal.ts'
 
+/** The version byte that starts an encoded grant. */
 export const GRANT_VERSION = 1
 
 /** What a grant allows. */

@@ -32,12 +32,14 @@ export const PROTOCOL_VERSIONS: readonly number[] = [1, 2]
 /** The first protocol version whose peers read compact batches. */
 export const COMPACT_BATCH_VERSION = 2
 
+/** The type byte of a handshake message: `hello` (keys, nonce, clock), then `auth` (signature). */
 export const HandshakeType = { hello: 1, auth: 2 } as const
 
 /** Roles of the two ends. */
 export const Role = { initiator: 0, responder: 1 } as const
 export type Role = (typeof Role)[keyof typeof Role]
 
+/** The first handshake message of each end: its versions, keys, mode and link fingerprints. */
 export interface Hello {
   versions: number[]
   /** 32-byte identity public key. */
@@ -58,6 +60,7 @@ export interface Hello {
   remoteFingerprints: string[]
 }
 
+/** A decoded handshake message: a `hello`, or the `auth` signature over the transcript. */
 export type HandshakeMessage =
   | ({ type: typeof HandshakeType.hello } & Hello)
   | { type: typeof HandshakeType.auth; signature: Uint8Array }

@@ -16,6 +16,7 @@ import { ConclaveError } from '../errors.ts'
 import { type PartyId, partyIdFromBytes, partyIdToBytes } from '../ids.ts'
 import type { SessionIdInput } from './sid.ts'
 
+/** The version byte that starts an encoded proposal. */
 export const PROPOSAL_VERSION = 1
 /** Most participants in one session. */
 export const MAX_PARTICIPANTS = 1024

@@ -11,7 +11,7 @@
  * const worker = new Worker(new URL('./conclave.worker.ts', import.meta.url), { type: 'module' })
  * const host = await createBrowserWorkerSessionHost(worker, toWorkerHostConfig({ crypto, identity }))
  * ```
- * @module
+ * @module @conclave/core/worker
  */
 import type { Endpoint } from 'comlink'
 import { nobleAead } from '../crypto/aead.ts'

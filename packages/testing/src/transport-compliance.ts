@@ -14,6 +14,7 @@ export interface TransportPair {
   b: Transport
   idA: PartyId
   idB: PartyId
+  /** Called after each test, once both transports are stopped (e.g. to stop a server). */
   cleanup?: () => Promise<void>
 }
 

@@ -23,13 +23,13 @@ import {
   type Party,
   type PartyId,
   partyIdToBytes,
+  RecordType,
   SecureChannel,
   type SigningKey,
   sessionIdToBytes,
   utf8,
 } from '@conclave/core'
 import { describe, expect, it } from 'vitest'
-import { RecordType } from '../wire/frame.ts'
 import {
   hostHarness,
   type MakeSessionHost,
