@@ -143,7 +143,16 @@ export function createParty(options: PartyOptions): Party {
 }
 
 /** The options that configure the in-thread host, refused beside a custom `host`. */
-const HOST_CONFIG_KEYS = ['roster', 'mode', 'limits', 'epoch', 'grantStore', 'outbox', 'now', 'nextTurn'] as const
+const HOST_CONFIG_KEYS = [
+  'roster',
+  'mode',
+  'limits',
+  'epoch',
+  'grantStore',
+  'outbox',
+  'now',
+  'nextTurn',
+] as const
 
 class PartyImpl implements Party {
   readonly id: PartyId

@@ -44,9 +44,7 @@ describe('createParty with a custom host', async () => {
       }
       expect(code).toBe('INVALID_ARGUMENT')
       // without a custom host the same option configures the in-thread host
-      expect(() =>
-        createParty({ identity: identity.key, crypto, transport, [key]: value }),
-      ).not.toThrow()
+      expect(() => createParty({ identity: identity.key, crypto, transport, [key]: value })).not.toThrow()
     })
   }
 

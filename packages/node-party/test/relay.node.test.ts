@@ -34,7 +34,6 @@ import {
   utf8,
 } from '@conclave/core'
 import { createNodeCrypto, createRoomParty, joinRoom, type NodeJoinRoomOptions } from '@conclave/core/node'
-import { runTransportTests } from '@conclave/testing'
 import { runSecureSum, SECURE_SUM } from '@conclave/protocols'
 import {
   createSignalingServer,

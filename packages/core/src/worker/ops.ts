@@ -22,7 +22,9 @@ import type {
 import type { TransferList } from './transfer.ts'
 
 /** The methods of `T` (its properties, such as `SessionHost.open`, are answered by the proxy itself). */
-type Method<T> = { [K in Extract<keyof T, string>]-?: T[K] extends (...args: never[]) => unknown ? K : never }[Extract<keyof T, string>]
+type Method<T> = {
+  [K in Extract<keyof T, string>]-?: T[K] extends (...args: never[]) => unknown ? K : never
+}[Extract<keyof T, string>]
 /** The arguments of method `K` of `T`. */
 export type ArgsOf<T, K extends keyof T> = T[K] extends (...args: infer A) => unknown ? A : never
 /** What method `K` of `T` resolves to. */
