@@ -108,6 +108,12 @@ export const ERROR_CODES = [
   // links
   'LINK_CLOSED',
   'LINK_LOST',
+  /**
+   * A link closed on purpose to be re-keyed: it reached its frame or age bound
+   * (`rekeyAfterFrames`, `rekeyAfterMs`) and is re-made at once with a fresh handshake. Not a
+   * failure: no backoff, no penalty, no drop.
+   */
+  'REKEY_DUE',
   'ABORTED',
   'NOT_STARTED',
   // signaling: the server's codes, and the client's own (both carried by `SignalingError`)
