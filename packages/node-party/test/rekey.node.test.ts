@@ -1,13 +1,15 @@
 /**
- * Re-keying over real WebRTC (@roamhq/wrtc on loopback, a local signaling server): a link past
- * its frame bound is closed with `REKEY_DUE` and re-made with a new RTCPeerConnection and a fresh
- * handshake in the middle of a session, losing, repeating and reordering nothing, and the
- * transport dials again at once (no backoff) (DESIGN "Frames", issue #16 item 8).
+ * Re-keying over real transports (@roamhq/wrtc on loopback, and the relay, through a local
+ * signaling server): a link past its frame bound is closed with `REKEY_DUE` and re-made (on
+ * webrtc with a new RTCPeerConnection) with a fresh handshake in the middle of a session, losing,
+ * repeating and reordering nothing, and the transport dials again at once (no backoff) (DESIGN
+ * "Frames", issue #16 item 8).
  */
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import {
   createParty,
+  createRelayTransport,
   createSignalingClient,
   createWebRtcTransport,
   generateIdentity,
@@ -42,10 +44,15 @@ async function room() {
 }
 
 /**
- * A started party on webrtc in `where`, its host in-thread or in a worker_threads Worker, its
+ * A started party on `kind` in `where`, its host in-thread or in a worker_threads Worker, its
  * events recorded (stopped after the test, first).
  */
-async function webrtcParty(where: { url: string; room: string }, limits: Partial<Limits>, worker: boolean) {
+async function partyOn(
+  kind: 'webrtc' | 'relay',
+  where: { url: string; room: string },
+  limits: Partial<Limits>,
+  worker: boolean,
+) {
   const crypto = createNodeCrypto()
   const { key } = await generateIdentity(crypto)
   const host = worker
@@ -57,15 +64,18 @@ async function webrtcParty(where: { url: string; room: string }, limits: Partial
     sign: (b) => crypto.ed25519.sign(key, b),
   })
   void signaling.start().catch(() => undefined)
-  const transport = createWebRtcTransport({
-    signaling,
-    room: where.room,
-    SimplePeer,
-    wrtc,
-    iceServers: [],
-    candidateFilter: loopbackOnly,
-    autoConnect: false,
-  })
+  const transport =
+    kind === 'relay'
+      ? createRelayTransport({ signaling, room: where.room, autoConnect: false })
+      : createWebRtcTransport({
+          signaling,
+          room: where.room,
+          SimplePeer,
+          wrtc,
+          iceServers: [],
+          candidateFilter: loopbackOnly,
+          autoConnect: false,
+        })
   const party = createParty({ identity: key, crypto, transport, ...(host ? { host } : { limits }) })
   const events: PartyEvent[] = []
   party.on('event', (e) => events.push(e))
@@ -84,17 +94,18 @@ function body(i: number): Uint8Array {
 }
 const numberOf = (m: Uint8Array): number => new DataView(m.buffer, m.byteOffset).getUint32(0)
 
-describe('re-keying over webrtc (wrtc, loopback)', () => {
+describe('re-keying over real transports', () => {
   it.each([
-    ['in-thread', false],
-    ['worker_threads', true],
-  ])(
-    '%s hosts: a link past rekeyAfterFrames is re-made mid-session with a new connection: nothing lost, repeated or reordered, no backoff',
-    async (_, worker) => {
+    ['webrtc (wrtc, loopback)', 'in-thread', 'webrtc', false],
+    ['webrtc (wrtc, loopback)', 'worker_threads', 'webrtc', true],
+    ['relay', 'in-thread', 'relay', false],
+  ] as const)(
+    '%s, %s hosts: a link past rekeyAfterFrames is re-made mid-session: nothing lost, repeated or reordered, no backoff',
+    async (_, __, kind, worker) => {
       const where = await room()
       const BOUND = 40
-      const a = await webrtcParty(where, { rekeyAfterFrames: BOUND }, worker)
-      const b = await webrtcParty(where, { rekeyAfterFrames: BOUND }, worker)
+      const a = await partyOn(kind, where, { rekeyAfterFrames: BOUND }, worker)
+      const b = await partyOn(kind, where, { rekeyAfterFrames: BOUND }, worker)
       const ids: PartyId[] = [a.party.id, b.party.id]
       const sid = parseSessionId(randomBytes(32).toString('hex'))
       const sa = a.party.session({ id: sid, participants: ids })
@@ -142,8 +153,8 @@ describe('re-keying over webrtc (wrtc, loopback)', () => {
             (e.type === 'peer' && (e.state === 'backoff' || (e.state === 'lost' && e.code !== 'REKEY_DUE'))),
         )
         expect(faults).toEqual([])
-        // each re-key is a new RTCPeerConnection (new DTLS fingerprints checked in its handshake)
-        expect(c.byTransport.webrtc!.framesSent).toBeGreaterThan(0)
+        // on webrtc each re-key is a new RTCPeerConnection (its fingerprints checked in its handshake)
+        expect(c.byTransport[kind]!.framesSent).toBeGreaterThan(0)
       }
     },
     60_000,
