@@ -128,7 +128,7 @@ describe('re-keying', () => {
     expectNoFault(ps)
   }, 60_000)
 
-  it('a backlog of more frames than the bound still gets through: each re-keyed link carries at least the bound', async () => {
+  it('a backlog six times the bound still gets through: the re-key close carries the acks, and each end reads until the other closes', async () => {
     const crypto = createNodeCrypto()
     const net = network()
     const limits = { rekeyAfterFrames: 16 }
@@ -223,6 +223,10 @@ describe('re-keying', () => {
     await until(() => a.events.some(rekeyed), 3000, 'a cuts the link with REKEY_DUE')
     await flood
     expect(sent).toBeGreaterThan(40)
+    // a started its close at frame 40, read on for one handshake step, then cut the link
+    const cut = a.events.find(rekeyed) as Extract<PartyEvent, { type: 'peer' }>
+    expect(cut.reason).toMatch(/40 frames received.*did not close in 300 ms/)
+    expect(a.party.counters().byTransport.memory!.framesReceived).toBeGreaterThan(2 + 40)
     // not a fault of the peer: no drop, no penalty; the link is re-made at once
     expect(a.party.counters().drops).toEqual({})
     expect(a.events.filter((e) => e.type === 'drop' || e.type === 'alarm')).toEqual([])
