@@ -117,6 +117,12 @@ export const ERROR_CODES = [
   'LINK_LOST',
   /** No WebRTC on this platform (Node: the optional @roamhq/wrtc is not installed). */
   'WEBRTC_UNAVAILABLE',
+  /**
+   * A link closed on purpose to be re-keyed: it reached its frame or age bound
+   * (`rekeyAfterFrames`, `rekeyAfterMs`) and is re-made at once with a fresh handshake. Not a
+   * failure: no backoff, no penalty, no drop.
+   */
+  'REKEY_DUE',
   'ABORTED',
   'NOT_STARTED',
   // signaling: the server's codes, and the client's own (both carried by `SignalingError`)

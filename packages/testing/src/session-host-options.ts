@@ -1,6 +1,6 @@
 /**
  * Compliance cases for the host's options: each option of `SessionHostConfig` (roster, grant
- * issuers and `requireGrant`, mode, limits, the grant store) changes a host's behaviour, and it
+ * issuers and `requireGrant`, mode, limits (the re-key bounds among them), the grant store) changes a host's behaviour, and it
  * must change it the same way in-thread, in a worker_threads Worker and in a browser Worker. A
  * Worker host whose config lost a field (as it once lost the grant issuers) fails here.
  * Registered by `runSessionHostTests`.
@@ -182,6 +182,37 @@ export function sessionHostOptionTests(
       await expect(makeParty(net, crypto, { limits: { inboxBytesTotal: -1 } })).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
       })
+    })
+
+    it('limits: a link past rekeyAfterFrames, or rekeyAfterMs old, is re-made (REKEY_DUE, a new handshake) and its session carries on', async () => {
+      const crypto = backend()
+      const net = createMemoryNetwork()
+      // the bounds are a's only: b, with the defaults, answers a's re-key close
+      const a = await makeParty(net, crypto, { limits: { rekeyAfterFrames: 16 } })
+      const b = await makeParty(net, crypto)
+      const ids = [a.party.id, b.party.id]
+      const sid = randomSid(crypto)
+      const sa = a.party.session({ id: sid, participants: ids })
+      const sb = b.party.session({ id: sid, participants: ids })
+      for (let i = 0; i < 40; i++) {
+        await sa.send(b.party.id, 1, utf8(`a${i}`))
+        expect(decode(await sb.receive(a.party.id, 1))).toBe(`a${i}`)
+        await sb.send(a.party.id, 1, utf8(`b${i}`))
+        expect(decode(await sa.receive(b.party.id, 1))).toBe(`b${i}`)
+      }
+      const rekeyed = (p: TestParty): number =>
+        p.events.filter((e) => e.type === 'peer' && e.state === 'lost' && e.code === 'REKEY_DUE').length
+      // 40 round trips are 40 frames or more each way: a's bound of 16 re-keys the link twice or more
+      expect(rekeyed(a)).toBeGreaterThanOrEqual(2)
+      expect(a.party.counters().handshakes).toBeGreaterThanOrEqual(3)
+      expect(a.party.counters().drops).toEqual({})
+      // the age bound (no clock crosses into a Worker: a short one, on keepalive frames)
+      const c = await makeParty(net, crypto, { limits: { rekeyAfterMs: 200, keepaliveMs: 20 } })
+      void c.party.connect(b.party.id)
+      await until(() => c.party.counters().handshakes >= 3, 'the link to c re-keyed twice by age')
+      expect(rekeyed(c)).toBeGreaterThanOrEqual(2)
+      expect(c.party.counters().drops).toEqual({})
+      expect(hasEvent(b, (e) => e.type === 'drop' || e.type === 'alarm')).toBe(false)
     })
 
     it('receive options cross whole: a consistent collect checks that this party broadcast too', async () => {

@@ -2,6 +2,15 @@
  * One end of an encrypted link: runs the handshake, then carries records in AEAD frames with
  * strictly increasing counters. Any bad frame closes the channel with its code; a fresh
  * handshake (a new channel) follows at the connection layer.
+ *
+ * Re-keying (DESIGN "Frames"): once either counter reaches `rekeyAfterFrames`, or the keys are
+ * `rekeyAfterMs` old, the channel closes itself with `REKEY_DUE`, and a new link brings new
+ * keys. That close is a half-close: the side that starts it sends what is queued (its owner adds
+ * an ack, `SecureChannelSink.rekeying`) and its close record, then stops sending but still reads
+ * the peer's frames until the peer's own close arrives (or one handshake step's time passes).
+ * The peer answers a `REKEY_DUE` close at once with its queued records and its own close. So
+ * what each side processed on the old link is acknowledged on it: even a backlog of more frames
+ * than the bound moves on by at least the bound on every link.
  * @module
  */
 import type { BudgetAccount } from '../byte-budget.ts'
@@ -38,8 +47,18 @@ export interface SecureChannelOptions extends HandshakeParams {
   reassemblyBudget?: BudgetAccount
   /** Time allowed for each handshake step. @default 2000 */
   handshakeTimeoutMs?: number
-  /** Frames after which the channel asks for a re-handshake. @default 2³² */
+  /**
+   * Frames sent, or received, under one pair of keys after which the channel closes itself
+   * with `REKEY_DUE` to be re-keyed (checked after each flush and each frame received: a flush
+   * under way is finished first). @default 2³²
+   */
   rekeyAfterFrames?: bigint
+  /**
+   * Age of the keys (ms since the handshake completed, on the `now` clock) after which the
+   * channel closes itself with `REKEY_DUE`, checked whenever a frame is sent or received (the
+   * host's keepalive makes a ready link carry one every few seconds). @default 24 h
+   */
+  rekeyAfterMs?: number
   /**
    * Runs the flush of the records queued in one turn (they share frames).
    * @default messageChannelTurn (Node entries pass `setImmediateTurn`)
@@ -62,9 +81,19 @@ export interface SecureChannelSink {
   record(rec: Record): void
   /** The channel closed; `remote` when the peer sent the close. */
   closed(code: ErrorCode, reason: string, remote: boolean): void
+  /**
+   * The channel is about to close itself to be re-keyed (`REKEY_DUE`), or to answer the peer's
+   * re-key close, and can still send: queue now what must go with its close record (an ack of
+   * what was processed, so the peer need not send it again on the next link).
+   */
+  rekeying?(): void
 }
 
 const U64_LIMIT = 1n << 64n
+/** Default frame bound of one pair of keys (DESIGN "Defaults", Noise's re-key guidance). */
+export const DEFAULT_REKEY_AFTER_FRAMES = 1n << 32n
+/** Default age bound of one pair of keys (ms). */
+export const DEFAULT_REKEY_AFTER_MS = 24 * 60 * 60 * 1000
 
 /** One end of an encrypted link. */
 export class SecureChannel {
@@ -76,12 +105,16 @@ export class SecureChannel {
   private sendCounter = 0n
   private recvCounter = 0n
   private handshakeCounter = 0n
-  private state: 'new' | 'handshaking' | 'ready' | 'closed' = 'new'
+  /** `closing`: a re-key close was sent; the peer's frames are still read until its close. */
+  private state: 'new' | 'handshaking' | 'ready' | 'closing' | 'closed' = 'new'
   private inbound: Uint8Array[] = []
   private busy = false
   private flushScheduled = false
   private timer: ReturnType<typeof setTimeout> | undefined
   private readonly rekeyAfter: bigint
+  private readonly rekeyAfterMs: number
+  /** When the handshake completed (on `opts.now`). */
+  private readyAt = 0
   readonly maxMessageBytes: number
   private readonly nextTurn: NextTurn
 
@@ -104,7 +137,18 @@ export class SecureChannel {
       opts.reassemblyBudget,
     )
     this.hs = new Handshake(opts)
-    this.rekeyAfter = opts.rekeyAfterFrames ?? 1n << 32n
+    this.rekeyAfter = opts.rekeyAfterFrames ?? DEFAULT_REKEY_AFTER_FRAMES
+    this.rekeyAfterMs = opts.rekeyAfterMs ?? DEFAULT_REKEY_AFTER_MS
+    if (this.rekeyAfter < 1n)
+      throw new ConclaveError(
+        'INVALID_ARGUMENT',
+        `"rekeyAfterFrames" expected 1 or more, got ${this.rekeyAfter}`,
+      )
+    if (!(this.rekeyAfterMs > 0))
+      throw new ConclaveError(
+        'INVALID_ARGUMENT',
+        `"rekeyAfterMs" expected more than 0, got ${this.rekeyAfterMs}`,
+      )
     this.nextTurn = opts.nextTurn ?? messageChannelTurn
   }
 
@@ -117,8 +161,9 @@ export class SecureChannel {
     return this.state === 'ready'
   }
 
+  /** True once nothing more can be sent: closed, or closing to be re-keyed. */
   get isClosed(): boolean {
-    return this.state === 'closed'
+    return this.state === 'closed' || this.state === 'closing'
   }
 
   /** Bytes held for a chunked unit in progress. */
@@ -131,9 +176,26 @@ export class SecureChannel {
     return this.sendCounter
   }
 
-  /** True once the channel has carried enough frames that it should be re-keyed. */
+  /** Frames received under the current keys. */
+  get framesReceived(): bigint {
+    return this.recvCounter
+  }
+
+  /**
+   * Why the keys are due to be replaced (a frame bound reached, or their age), or undefined.
+   * Read when the channel is ready; it then closes itself with `REKEY_DUE`.
+   */
+  get rekeyDue(): string | undefined {
+    if (this.sendCounter >= this.rekeyAfter) return `${this.sendCounter} frames sent under these keys`
+    if (this.recvCounter >= this.rekeyAfter) return `${this.recvCounter} frames received under these keys`
+    const age = this.opts.now() - this.readyAt
+    if (this.state === 'ready' && age >= this.rekeyAfterMs) return `keys ${age} ms old`
+    return undefined
+  }
+
+  /** True once the channel has carried enough frames, or lived long enough, to be re-keyed. */
   get needsRekey(): boolean {
-    return this.sendCounter >= this.rekeyAfter || this.recvCounter >= this.rekeyAfter
+    return this.rekeyDue !== undefined
   }
 
   /** Send our hello. */
@@ -174,8 +236,12 @@ export class SecureChannel {
     this.queue({ type: RecordType.unit, unit })
   }
 
-  /** Queue a control record (ack, ping, pong). */
+  /**
+   * Queue a control record (ack, ping, pong). While the channel is closing to be re-keyed it
+   * sends nothing more, and such a record is dropped (the next link says it again).
+   */
   sendRecord(rec: Record): void {
+    if (this.state === 'closing') return
     this.queue(rec)
   }
 
@@ -184,9 +250,17 @@ export class SecureChannel {
     return this.packer.pendingBytes
   }
 
-  /** Close, telling the peer why when the channel is up. */
+  /**
+   * Close, telling the peer why when the channel is up. On a channel closing to be re-keyed,
+   * an ordinary end (`LINK_CLOSED`, `LINK_LOST`: the link went, or was replaced) is reported as
+   * `REKEY_DUE`, any other code as itself.
+   */
   close(code: ErrorCode = 'LINK_CLOSED', reason = ''): void {
     if (this.state === 'closed') return
+    if (this.state === 'closing') {
+      this.finish(code === 'LINK_CLOSED' || code === 'LINK_LOST' ? 'REKEY_DUE' : code, reason, false)
+      return
+    }
     if (this.state === 'ready') {
       try {
         this.packer.push({ type: RecordType.close, code, reason: reason.slice(0, 200) })
@@ -199,7 +273,8 @@ export class SecureChannel {
   }
 
   private queue(rec: Record): void {
-    if (this.state === 'closed') throw new ConclaveError('LINK_CLOSED', 'channel closed')
+    if (this.state === 'closed' || this.state === 'closing')
+      throw new ConclaveError('LINK_CLOSED', `channel ${this.state}`)
     this.packer.push(rec)
     if (this.state === 'ready' && !this.flushScheduled) {
       this.flushScheduled = true
@@ -207,10 +282,16 @@ export class SecureChannel {
     }
   }
 
-  /** Encrypt and send everything queued now. */
+  /** Encrypt and send everything queued now; then close to be re-keyed if the keys are due. */
   flush(): void {
     this.flushScheduled = false
     if (this.state !== 'ready' || this.packer.pending === 0) return
+    this.seal()
+    this.rekeyIfDue()
+  }
+
+  /** Seal and send every queued record (the state is `ready`). */
+  private seal(): void {
     const key = this.result!.sendKey
     // each plaintext is sealed as soon as it is packed, in one reused buffer
     this.packer.drainEach((plaintext) => {
@@ -232,6 +313,40 @@ export class SecureChannel {
       frame.set(header, 0)
       this.sink.sendFrame(frame)
     })
+  }
+
+  /** Start the re-key close when a bound is reached (the channel is ready). */
+  private rekeyIfDue(): void {
+    if (this.state !== 'ready') return
+    const due = this.rekeyDue
+    if (due !== undefined) this.rekey(due)
+  }
+
+  /**
+   * Half-close to be re-keyed: send what is queued, with the owner's ack, and a `REKEY_DUE`
+   * close record; then read the peer's frames until its close, for one handshake step at most.
+   */
+  private rekey(reason: string): void {
+    this.sendRekeyClose(reason)
+    if (this.state !== 'ready') return
+    this.state = 'closing'
+    const ms = this.opts.handshakeTimeoutMs ?? 2000
+    this.timer = setTimeout(() => {
+      if (this.state === 'closing')
+        this.finish('REKEY_DUE', `${reason}; the peer did not close in ${ms} ms`, false)
+    }, ms)
+  }
+
+  /** Queue the owner's last records and a `REKEY_DUE` close, and send them now. */
+  private sendRekeyClose(reason: string): void {
+    try {
+      this.sink.rekeying?.()
+    } catch {
+      // nothing to add: the close goes anyway
+    }
+    if (this.state !== 'ready') return
+    this.packer.push({ type: RecordType.close, code: 'REKEY_DUE', reason: reason.slice(0, 200) })
+    this.seal()
   }
 
   private sendHandshake(msg: Uint8Array): void {
@@ -300,6 +415,7 @@ export class SecureChannel {
     if (this.state !== 'handshaking') return
     this.result = result
     this.state = 'ready'
+    this.readyAt = this.opts.now()
     if (this.timer) clearTimeout(this.timer)
     this.sink.ready(result)
     this.flush()
@@ -337,13 +453,18 @@ export class SecureChannel {
           if (unit && this.sink.unit(unit) === true) this.reassembler.release(unit)
           break
         }
-        case RecordType.close:
-          this.finish(isErrorCode(rec.code) ? rec.code : 'LINK_CLOSED', rec.reason, true)
+        case RecordType.close: {
+          const code = isErrorCode(rec.code) ? rec.code : 'LINK_CLOSED'
+          // the peer re-keys: answer with what is queued (an ack) and our own close
+          if (code === 'REKEY_DUE' && this.state === 'ready') this.sendRekeyClose('answering the peer')
+          this.finish(code, rec.reason, true)
           return
+        }
         default:
           this.sink.record(rec)
       }
     }
+    this.rekeyIfDue()
   }
 
   private fail(e: unknown): void {

@@ -3,6 +3,7 @@
  * one check of a set of limits ({@link resolveLimits}).
  * @module
  */
+import { DEFAULT_REKEY_AFTER_FRAMES, DEFAULT_REKEY_AFTER_MS } from '../channel/secure-channel.ts'
 import { ConclaveError } from '../errors.ts'
 
 const MiB = 1024 * 1024
@@ -126,6 +127,19 @@ export interface Limits {
    * young generation, and only a full garbage collection frees it). @default 512 KiB
    */
   ackAfterBytes: number
+  // ── re-keying (DESIGN "Frames"): a link past either bound is closed with REKEY_DUE and re-made
+  /**
+   * Frames sent, or received, on one link (under one pair of keys) after which it is closed
+   * with `REKEY_DUE` and re-made with a fresh handshake: an integer from 16 to 2⁵³ − 1.
+   * @default 2³²
+   */
+  rekeyAfterFrames: number
+  /**
+   * Age of a link's keys (ms since its handshake) after which it is closed with `REKEY_DUE`
+   * and re-made, checked as it sends or receives a frame (its keepalive makes one every
+   * `keepaliveMs`): an integer from 100 to 2⁵³ − 1. @default 24 h
+   */
+  rekeyAfterMs: number
 }
 
 /** The defaults. */
@@ -165,7 +179,12 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxBatchBytes: 1024 * 1024,
   ackDelayMs: 25,
   ackAfterBytes: 512 * 1024,
+  rekeyAfterFrames: Number(DEFAULT_REKEY_AFTER_FRAMES),
+  rekeyAfterMs: DEFAULT_REKEY_AFTER_MS,
 })
+
+/** Least value of each re-key bound: a link re-made after a few frames or ms does little else. */
+const REKEY_FLOORS = { rekeyAfterFrames: 16, rekeyAfterMs: 100 } as const
 
 /** Byte budgets as (one sender's share, all senders' total): the share may not exceed the total. */
 const SHARES: readonly (readonly [keyof Limits, keyof Limits])[] = [
@@ -207,5 +226,13 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   for (const [share, total] of SHARES) if (out[share] > out[total]) inconsistent(share, 'at most', total)
   if (out.inboxBytesPerSender < out.maxMessageBytes)
     inconsistent('inboxBytesPerSender', 'at least', 'maxMessageBytes')
+  for (const [k, floor] of Object.entries(REKEY_FLOORS)) {
+    const v = out[k as keyof typeof REKEY_FLOORS]
+    if (!Number.isSafeInteger(v) || v < floor)
+      throw new ConclaveError(
+        'INVALID_ARGUMENT',
+        `limit "${k}" expected an integer from ${floor} to 2^53 - 1, got ${v}`,
+      )
+  }
   return out
 }

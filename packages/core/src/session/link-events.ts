@@ -102,6 +102,8 @@ export class LinkEvents {
             maxReassemblyBytes: d.limits.maxReassemblyBytes,
             reassemblyBudget: d.reassembly.account(info.peer),
             handshakeTimeoutMs: d.limits.handshakeTimeoutMs,
+            rekeyAfterFrames: BigInt(d.limits.rekeyAfterFrames),
+            rekeyAfterMs: d.limits.rekeyAfterMs,
             nextTurn: d.nextTurn,
           },
           {
@@ -129,6 +131,11 @@ export class LinkEvents {
             },
             record: (rec) => this.onRecord(link, rec),
             closed: (code, reason, remote) => this.onChannelClosed(link, code, reason, remote),
+            // a re-key close carries the ack of what was processed (DESIGN "Frames")
+            rekeying: () => {
+              const p = link.result && d.peers.find(link.result.peer)
+              if (p) d.streams.ackOnTheWay(p, link)
+            },
           },
         ),
     )
@@ -152,7 +159,7 @@ export class LinkEvents {
     if (!link) return
     // the link is gone: finish the channel without trying to send a close record on it
     this.deps.links.delete(linkId)
-    if (!link.channel.isClosed) link.channel.close(code, reason)
+    link.channel.close(code, reason)
   }
 
   /** Who may complete a handshake: not a banned peer, a roster member, within the peer limit. */
@@ -214,12 +221,14 @@ export class LinkEvents {
     const wasReady = link.result !== undefined
     const p = d.peers.of(link.info.peer)
     const peer = p.id
-    if (!wasReady || code !== 'LINK_CLOSED') noteLink(p, 'failure', d.now())
+    // a link closed to be re-keyed is no failure: not noted, not dropped, re-made at once
+    const rekey = wasReady && code === 'REKEY_DUE'
+    if (!rekey && (!wasReady || code !== 'LINK_CLOSED')) noteLink(p, 'failure', d.now())
     if (!wasReady) {
       d.counter.handshakeFailed(code)
       d.emit({ type: 'handshake-failed', peer, code, reason, transport: link.info.kind })
       if (code === 'FINGERPRINT_MISMATCH') d.emit({ type: 'alarm', code, peer, reason })
-    } else if (!remote && code !== 'LINK_CLOSED' && code !== 'PEER_BANNED') {
+    } else if (!remote && !rekey && code !== 'LINK_CLOSED' && code !== 'PEER_BANNED') {
       d.counter.drop(code)
       d.emit({ type: 'drop', code, peer, reason })
       // Only what the peer provably sent counts against it: a frame that fails to decrypt, or
@@ -240,5 +249,6 @@ export class LinkEvents {
       code,
       reason,
     })
+    if (rekey && !d.stopped()) d.sink()?.requestLink(peer)
   }
 }

@@ -13,7 +13,8 @@
  * - an attempt that ended because the peer is not in the room yet does not count against
  *   `maxAttempts`: its safety retries back off on their own count, and the peer's presence
  *   (`joined`) starts the next attempt at once, with a fresh count;
- * - `connect()` after giving up (or after the peer was released) starts a fresh count.
+ * - `connect()` after giving up (or after the peer was released) starts a fresh count;
+ * - a link closed to be re-keyed (`REKEY_DUE`) is no failure: it is dialled again at once.
  * @module
  */
 import { type BackoffOptions, backoffDelay } from '../backoff.ts'
@@ -165,6 +166,12 @@ export class ConnectionManager<R extends DialRecord> {
   retry(r: R, code: ErrorCode, reason: string, counts = true): void {
     if (!this.o.running() || !r.wanted) {
       this.closed(r, code, reason)
+      return
+    }
+    if (code === 'REKEY_DUE') {
+      // closed on purpose to be re-keyed (DESIGN "Frames"): no failure, dialled again at once
+      cancelRetry(r)
+      if (!this.path.busy(r)) this.path.dial(r)
       return
     }
     if (counts) r.failures++

@@ -13,6 +13,7 @@
  * alive, or crashes when the connection is collected.
  * @module
  */
+import { type ErrorCode, isErrorCode } from '../errors.ts'
 import type { SimplePeerInstance } from './simple-peer-types.ts'
 
 /**
@@ -26,12 +27,17 @@ export const STOP_GRACE_MS = 1000
 /**
  * The in-band control messages of a link. They travel as text messages, and frames always as
  * binary ones, so no frame can be taken for one. Version 1 has one type, `close`: "I have
- * stopped sending on this channel; close the connection".
+ * stopped sending on this channel; close the connection". It may name why (`code`, one of
+ * `ERROR_CODES`; an older end sends none and ignores it): a link closed to be re-keyed
+ * (`REKEY_DUE`) is then dialled again at once on both ends, even when the far end's host has not
+ * yet read the close record that went before the notice (a Worker host reads it a few turns later).
  */
-export type LinkControl = { v: 1; type: 'close' }
+export type LinkControl = { v: 1; type: 'close'; code?: ErrorCode }
 
-/** The `close` notice, as sent. */
-export const CLOSE_NOTICE = JSON.stringify({ v: 1, type: 'close' } satisfies LinkControl)
+/** The `close` notice, as sent, naming why the link was closed when `code` is given. */
+export function closeNotice(code?: ErrorCode): string {
+  return JSON.stringify({ v: 1, type: 'close', ...(code ? { code } : {}) } satisfies LinkControl)
+}
 
 /** The control message a text message holds, if it is one this code knows. */
 export function parseLinkControl(text: string): LinkControl | undefined {
@@ -42,8 +48,9 @@ export function parseLinkControl(text: string): LinkControl | undefined {
     return undefined
   }
   if (!m || typeof m !== 'object') return undefined
-  const { v, type } = m as { v?: unknown; type?: unknown }
-  return v === 1 && type === 'close' ? { v, type } : undefined
+  const { v, type, code } = m as { v?: unknown; type?: unknown; code?: unknown }
+  if (v !== 1 || type !== 'close') return undefined
+  return isErrorCode(code) ? { v, type, code } : { v, type }
 }
 
 /**
@@ -77,10 +84,13 @@ export function destroyPeer(sp: SimplePeerInstance): void {
 export class Retirements {
   private readonly closing = new Map<SimplePeerInstance, ReturnType<typeof setTimeout>>()
 
-  /** Stop sending on `sp`, ask the far end to close, and close it when it has (or in time). */
-  retire(sp: SimplePeerInstance): void {
+  /**
+   * Stop sending on `sp`, ask the far end to close (telling it `code`, why), and close it when
+   * it has (or in time).
+   */
+  retire(sp: SimplePeerInstance, code?: ErrorCode): void {
     try {
-      sp.send(CLOSE_NOTICE)
+      sp.send(closeNotice(code))
     } catch {
       destroyPeer(sp) // the channel is gone already
       return

@@ -361,8 +361,8 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
     const m = parseLinkControl(text)
     if (m?.type !== 'close') return // a newer version's message: not for this code
     // the far end has stopped sending on this channel: close it now, which tells the far end
-    // (waiting for that) to close its side too
-    if (c.sp === sp) this.fail(c, 'LINK_LOST', 'closed by the peer')
+    // (waiting for that) to close its side too; a link closed to be re-keyed is no failure
+    if (c.sp === sp) this.fail(c, m.code === 'REKEY_DUE' ? m.code : 'LINK_LOST', 'closed by the peer')
     else this.retirements.reap(sp)
   }
 
@@ -392,7 +392,7 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
     const link = c.link
     c.link = undefined
     c.early = []
-    if (sp && graceful && link && !sp.destroyed) this.retirements.retire(sp)
+    if (sp && graceful && link && !sp.destroyed) this.retirements.retire(sp, code)
     else if (sp) destroyPeer(sp)
     link?.markClosed(code, reason)
     if (retry && this.running) this.manager.retry(c, code, reason, counts)

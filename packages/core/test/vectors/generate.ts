@@ -1538,7 +1538,7 @@ const frameSpecs: FrameSpec[] = [
   {
     name: 'valid: counter at the re-handshake point (2^32)',
     description:
-      'counter 2^32, the next one expected: a receiver requires last + 1 and nothing else (re-keying after 2^32 frames is not enforced on receipt).',
+      'counter 2^32, the next one expected: a receiver requires last + 1 and nothing else (the re-key bound, 2^32 frames by default, is a link rule: past it the link is closed with REKEY_DUE, and frames already on the way are still read until the peer closes).',
     counter: 2n ** 32n,
     records: [ping],
   },
