@@ -12,11 +12,8 @@
  * (quickstart), CONCLAVE_INPUT (this party's number, 5), CONCLAVE_PARTIES (session size, 3).
  * Prints `secure-sum total: N` and exits 0, or prints the error's code and exits 1.
  */
-import { generateIdentity } from '@conclave/core/node'
+import { createPlatformCrypto, generateIdentity, joinRoom } from '@conclave/core/node'
 import { runSecureSum, SECURE_SUM } from '@conclave/protocols'
-// TODO(lead, #18): once the front door is merged, import these two from '@conclave/core/node'
-// (with generateIdentity above) and delete join-room.mjs.
-import { createPlatformCrypto, joinRoom } from './join-room.mjs'
 
 const signaling = process.env.CONCLAVE_SIGNAL ?? 'http://127.0.0.1:8787'
 const room = process.env.CONCLAVE_ROOM ?? 'quickstart'

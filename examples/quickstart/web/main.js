@@ -3,12 +3,8 @@
  * parties in it (`conclave-party … --protocol secure-sum --serve`, other tabs, a Node script).
  * Every line of the log also goes to the console.
  */
-import { generateIdentity } from '@conclave/core'
+import { createPlatformCrypto, generateIdentity, joinRoom } from '@conclave/core'
 import { runSecureSum, SECURE_SUM } from '@conclave/protocols'
-// TODO(lead, #18): once the front door is merged, import these two from '@conclave/core' (with
-// generateIdentity above), delete join-room.js and worker.js, and drop simple-peer from
-// package.json.
-import { createPlatformCrypto, joinRoom } from './join-room.js'
 
 const q = new URLSearchParams(location.search)
 const signaling = q.get('signal') ?? `${location.protocol}//${location.hostname}:8787`
