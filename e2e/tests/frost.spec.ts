@@ -20,7 +20,17 @@ function session(tab: Tab, kind: 'dkg' | 'sign', state?: string) {
 test('3 tabs and 2 Node parties make a 3-of-5 FROST key, then 3 of them sign', async ({ demo }) => {
   const share1 = await demo.file('node-1.share.json')
   const share2 = await demo.file('node-2.share.json')
-  const dkg = (share: string) => ['--protocol', 'frost-dkg', '--threshold', '3', '--share', share, ...FOLLOW]
+  const dkg = (share: string) => [
+    '--protocol',
+    'frost-dkg',
+    '--parties',
+    '5',
+    '--threshold',
+    '3',
+    '--share',
+    share,
+    ...FOLLOW,
+  ]
   const [n1, n2] = await Promise.all([
     demo.nodeParty('node-1', { args: dkg(share1) }),
     demo.nodeParty('node-2', { args: dkg(share2) }),

@@ -60,7 +60,9 @@ run
                       declined (a "declined" event with a code)
   --follow            never propose: join every proposal of --protocol that names this
                       party (from a tab or any other party) with --input; instead of --parties
-                      (with --parties too, only proposals of N participants)
+                      (with --parties too, only proposals of N participants; without it, a
+                      secure-sum or frost-sign proposal of any size; frost-dkg always needs
+                      --parties, the size of the key's group)
   --serve             like --follow, but keep serving proposals one after another until
                       SIGINT/SIGTERM (the demo's headless parties)
   --round-timeout MS  timeout of each protocol round (default 30000)
@@ -289,9 +291,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const messageHex = str('message')
   let message: Uint8Array | undefined
   if (protocol === 'frost-dkg') {
-    if ((parties === undefined && !follow) || threshold === undefined || !share) {
+    // --parties even with --follow: the group's size is part of the key, so a follower that
+    // joined a DKG of any size would let a stranger choose the group (e.g. a 2-of-2 with itself)
+    if (parties === undefined || threshold === undefined || !share) {
       throw new UsageError(
-        '--protocol frost-dkg needs --parties N (or --follow), --threshold T and --share FILE',
+        '--protocol frost-dkg needs --parties N (with --follow too: the size of the group), --threshold T and --share FILE',
       )
     }
     if (parties !== undefined && threshold > parties)

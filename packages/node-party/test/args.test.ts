@@ -59,6 +59,12 @@ describe('follow mode', () => {
     ).toMatchObject({ follow: true })
     expect(() => parseCommandLine([...base, '--follow'], {})).toThrowError(/--follow needs --protocol/)
   })
+
+  it('a frost-dkg follower still needs --parties: the group size is part of the key, not the proposer’s choice', () => {
+    const dkg = [...base, '--protocol', 'frost-dkg', '--threshold', '2', '--share', 's.json', '--follow']
+    expect(() => parseCommandLine(dkg, {})).toThrowError(/frost-dkg needs --parties N/)
+    expect(parseCommandLine([...dkg, '--parties', '3'], {})).toMatchObject({ follow: true, parties: 3 })
+  })
 })
 
 describe('transport mode', () => {

@@ -5,7 +5,7 @@
  * PartyId and the group key — a demo: a real deployment keeps secret shares in protected storage).
  * "Sign" proposes `frost-sign` (group key and message in the params) to this tab and the chosen
  * holders; other holders see the message and sign with one click. Node parties run with
- * `conclave-party run --protocol frost-dkg|frost-sign --follow` join by themselves.
+ * `conclave-party run --protocol frost-dkg --parties N --follow` (or `frost-sign --follow`) join by themselves.
  *
  * The flow itself (params, share store, propose / join / run) is `FrostFlow` of
  * `@conclave/protocols`; this module is its DOM.
