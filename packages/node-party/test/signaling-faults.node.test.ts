@@ -12,6 +12,7 @@ import {
   createWebRtcTransport,
   type DialPolicy,
   generateIdentity,
+  type HybridTransport,
   type Identity,
   loopbackOnly,
   type Party,
@@ -185,7 +186,7 @@ function hostileParty(hub: HostileHub, identity: Identity): { party: Party; even
 }
 
 describe('malicious signaling', () => {
-  it('a server that forwards signals to the wrong party makes the handshake fail; nothing reaches that party', async () => {
+  it('a server that forwards signals to the wrong party makes the handshake fail and raises an alarm; nothing reaches that party', async () => {
     const [ia, ib, ic] = await orderedIdentities(3) // a < b, a < c: a offers to both
     const hub = new HostileHub()
     // a's signals for b go to c (stamped from a, link id rewritten for c); c's answers come back as b's
@@ -210,11 +211,18 @@ describe('malicious signaling', () => {
       code: 'HANDSHAKE_UNEXPECTED_PEER',
       peer: ib!.id,
     })
+    // another party answered on a direct link: evidence against the signaling path
+    expect(a.events.find((e) => e.type === 'alarm')).toMatchObject({
+      code: 'HANDSHAKE_UNEXPECTED_PEER',
+      peer: ib!.id,
+    })
     await sent
     await new Promise((r) => setTimeout(r, 300))
     expect(c.events.some((e) => e.type === 'message')).toBe(false)
     expect(c.party.counters().byTransport.webrtc?.messagesReceived ?? 0).toBe(0)
     expect(a.party.counters().byTransport.webrtc?.messagesSent ?? 0).toBe(0)
+    // c was asked by "a" and reached a: nothing wrong on its side
+    expect(c.events.some((e) => e.type === 'alarm')).toBe(false)
   }, 40_000)
 })
 
@@ -279,5 +287,61 @@ describe('a signaling server that terminates DTLS', () => {
     expect(server.stats.hellosRewritten).toBe(0)
     expect(server.stats.dataFrames).toBe(0)
     expect([...a.events, ...b.events].some((e) => e.type === 'message')).toBe(false)
+  }, 40_000)
+
+  it('and rewrites the fingerprint lists in the hellos is caught: HANDSHAKE_BAD_SIGNATURE raises an alarm on both sides', async () => {
+    const server = await mitmServer(true)
+    const [ia, ib] = await orderedIdentities(2)
+    const a = await partyOn(server, ia!, 'webrtc', { maxAttempts: 1 })
+    const b = await partyOn(server, ib!, 'webrtc', { maxAttempts: 1 })
+    const failed = (events: PartyEvent[]) => events.some((e) => e.type === 'handshake-failed')
+    await until(() => failed(a.events) && failed(b.events), 20_000, 'handshake failures')
+    await until(
+      () => alarmed(a.events, 'HANDSHAKE_BAD_SIGNATURE') && alarmed(b.events, 'HANDSHAKE_BAD_SIGNATURE'),
+      5_000,
+      'alarms on both sides',
+    ).catch(() => undefined)
+    for (const [side, peer] of [
+      [a, ib!.id],
+      [b, ia!.id],
+    ] as const) {
+      // each end's fingerprint check passed: the hellos were rewritten to match
+      expect(side.events.find((e) => e.type === 'handshake-failed')).toMatchObject({
+        code: 'HANDSHAKE_BAD_SIGNATURE',
+        transport: 'webrtc',
+      })
+      expect(side.events.find((e) => e.type === 'alarm')).toMatchObject({
+        code: 'HANDSHAKE_BAD_SIGNATURE',
+        peer,
+      })
+      expect(side.party.peers()).toEqual([])
+    }
+    expect(server.stats.hellosRewritten).toBeGreaterThanOrEqual(2)
+    expect(server.stats.dataFrames).toBe(0)
+  }, 40_000)
+
+  it('and rewrites the hellos: hybrid parties raise the alarm and never fall back to its relay', async () => {
+    const server = await mitmServer(true)
+    const [ia, ib] = await orderedIdentities(2)
+    const a = await partyOn(server, ia!, 'hybrid', { maxAttempts: 2 })
+    const b = await partyOn(server, ib!, 'hybrid', { maxAttempts: 2 })
+    await until(
+      () => alarmed(a.events, 'HANDSHAKE_BAD_SIGNATURE') || alarmed(b.events, 'HANDSHAKE_BAD_SIGNATURE'),
+      20_000,
+      'an alarm',
+    ).catch(() => undefined)
+    // past the fallback delay (3 s from the first attempt) and webrtc's attempts; a failed
+    // attempt alone (webrtc backing off) would open the relay at once
+    await new Promise((r) => setTimeout(r, 4000))
+    for (const [side, peer] of [
+      [a, ib!.id],
+      [b, ia!.id],
+    ] as const) {
+      expect(alarmed(side.events, 'HANDSHAKE_BAD_SIGNATURE')).toBe(true)
+      expect((side.transport as HybridTransport).isRelayBlocked(peer)).toBe(true)
+      expect(side.events.some((e) => e.type === 'peer' && e.transport === 'relay')).toBe(false)
+      expect(side.party.peers()).toEqual([])
+    }
+    expect(server.stats.relayFrames).toBe(0)
   }, 40_000)
 })

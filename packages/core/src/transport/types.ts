@@ -67,9 +67,9 @@ export interface Transport {
   /** States before a link exists (transports that have them). */
   onState?(handler: (event: LinkStateEvent) => void): () => void
   /**
-   * Never fall back to the signaling server's relay for `peer` (called by the party on a
-   * FINGERPRINT_MISMATCH alarm: the server is then presumed hostile). Transports with a relay
-   * fallback implement it.
+   * Never fall back to the signaling server's relay for `peer` (called by the party on an
+   * `alarm`: a webrtc handshake failed with evidence against the signaling path, which is then
+   * presumed hostile). Transports with a relay fallback implement it.
    */
   blockRelay?(peer: PartyId): void
 }
