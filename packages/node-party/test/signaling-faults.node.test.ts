@@ -344,4 +344,55 @@ describe('a signaling server that terminates DTLS', () => {
     }
     expect(server.stats.relayFrames).toBe(0)
   }, 40_000)
+
+  it('and rewrites the hellos: every retry backs off, and a party gives up on a peer outside its roster (a failed handshake is no good link)', async () => {
+    const server = await mitmServer(true)
+    const [ia, ib] = await orderedIdentities(2) // a < b: a offers, b asks for offers
+    const maxAttempts = 3
+    const backoff = { initialMs: 200, maxMs: 800, factor: 2, jitter: 0 }
+    const delay = (k: number): number => Math.min(backoff.maxMs, backoff.initialMs * 2 ** k)
+    // a gives up on b after maxAttempts retries; b has a in its roster and asks for it forever
+    const a = await partyOn(server, ia!, 'webrtc', { maxAttempts, backoff })
+    await partyOn(server, ib!, 'webrtc', { maxAttempts, backoff, persistentPeers: new Set([ia!.id]) })
+    const offers: number[] = [] // a's attempts
+    const requests: number[] = [] // b's
+    const watch = (): void => {
+      const now = Date.now()
+      while (offers.length < (server.stats.offers.get(ia!.id) ?? 0)) offers.push(now)
+      while (requests.length < (server.stats.requests.get(ib!.id) ?? 0)) requests.push(now)
+    }
+    const aGaveUp = () =>
+      a.events.some((e) => e.type === 'peer' && e.state === 'closed' && /gave up/.test(e.reason ?? ''))
+    // without backoff the pair is re-linked about five times a second forever: watch until a
+    // gives up, or until it has made far more attempts than its schedule allows
+    const end = Date.now() + 30_000
+    while (!aGaveUp() && offers.length <= 5 * (maxAttempts + 1) && Date.now() < end) {
+      watch()
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    watch()
+    expect(aGaveUp()).toBe(true)
+    // a's own attempts: the first and maxAttempts retries, each after the schedule's delay
+    // (jitter 0: 200, 400, 800 ms at least); b's requests meanwhile wait for a's pending retry
+    const own = offers.length
+    expect(own).toBeGreaterThanOrEqual(maxAttempts + 1)
+    expect(own).toBeLessThanOrEqual(maxAttempts + 2)
+    for (let k = 1; k <= maxAttempts; k++)
+      expect(offers[k]! - offers[k - 1]!).toBeGreaterThanOrEqual(delay(k - 1) - 20)
+    expect(alarmed(a.events, 'HANDSHAKE_BAD_SIGNATURE')).toBe(true)
+    // then: b goes on asking, backed off (its delay has reached 800 ms), and a gives each
+    // request one attempt, no more
+    const since = requests.length
+    const window = 3000
+    const stop = Date.now() + window
+    while (Date.now() < stop) {
+      watch()
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    watch()
+    const asked = requests.length - since
+    expect(asked).toBeGreaterThanOrEqual(1)
+    expect(asked).toBeLessThanOrEqual(Math.ceil(window / backoff.maxMs) + 1)
+    expect(offers.length - own).toBeLessThanOrEqual(asked + 1)
+  }, 60_000)
 })

@@ -36,6 +36,12 @@ export interface Link {
   onClose(handler: (code: ErrorCode, reason: string) => void): () => void
   close(code?: ErrorCode, reason?: string): void
   readonly closed: boolean
+  /**
+   * The party's handshake on this link completed (the peer is `ready` on it). A transport that
+   * counts failed attempts (webrtc) counts a link as good only from here, not when its channel
+   * opened: a link whose handshake fails is a failed attempt, so backoff and give-up apply.
+   */
+  markReady?(): void
 }
 
 /** Connection states a transport reports before a link exists (see DESIGN "Connections"). */
