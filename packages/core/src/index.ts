@@ -85,6 +85,7 @@ export {
   type Interceptor,
   MemoryNetwork,
 } from './transport/memory.ts'
+export { isPathEvidence, PATH_EVIDENCE_CODES, type PathAlarmCode } from './transport/path-evidence.ts'
 export {
   createRelayTransport,
   type RelayPacing,

@@ -237,9 +237,19 @@ class PartyImpl implements Party {
 
   private emitEvent(ev: PartyEvent): void {
     if (ev.type === 'alarm') this.o.transport.blockRelay?.(ev.peer)
+    if (ev.type === 'peer' && ev.state === 'ready') this.markReady(ev.peer, ev.transport)
     if (ev.type === 'session') this.sessions.get(ev.sessionId)?.dispatch(ev)
     this.emitter.emit(ev.type, ev as never)
     this.emitter.emit('event', ev)
+  }
+
+  /**
+   * Tell the transport that the link to `peer` of `kind` finished its handshake (a transport
+   * has at most one open link per peer and kind), so it counts that link as good.
+   */
+  private markReady(peer: PartyId, kind: Link['kind']): void {
+    for (const link of this.links.values())
+      if (link.peer === peer && link.kind === kind && !link.closed) link.markReady?.()
   }
 
   private attach(link: Link): void {

@@ -60,6 +60,8 @@ async function run(args: RunArgs, out: Output): Promise<number> {
     node.signaling.stop()
     return code
   }
+  /** The first alarm of the run: what the last line names if the run then fails. */
+  let alarm: Extract<PartyEvent, { type: 'alarm' }> | undefined
   party.on('event', (ev: PartyEvent) => {
     if (ev.type === 'peer') {
       out.emit({
@@ -73,6 +75,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
     } else if (ev.type === 'handshake-failed') {
       out.emit({ event: 'handshake-failed', peer: ev.peer, code: ev.code, reason: ev.reason })
     } else if (ev.type === 'alarm') {
+      alarm ??= ev
       out.emit({ event: 'alarm', peer: ev.peer, code: ev.code, reason: ev.reason })
     } else if (ev.type === 'session' && ev.state === 'aborted') {
       out.emit({
@@ -132,11 +135,19 @@ async function run(args: RunArgs, out: Output): Promise<number> {
     await new Promise((r) => setTimeout(r, 1000))
     return await stop(0)
   } catch (e) {
-    out.emit({
-      event: 'error',
-      code: errorCode(e) ?? (e as { code?: string }).code ?? 'ERROR',
-      message: e instanceof Error ? e.message : String(e),
-    })
+    const code = errorCode(e) ?? (e as { code?: string }).code ?? 'ERROR'
+    const message = e instanceof Error ? e.message : String(e)
+    // after an alarm, the run's own error is mostly a deadline it ran into because of what the
+    // alarm caught: the last line names the alarm first (and the run's error after it)
+    out.emit(
+      alarm
+        ? {
+            event: 'error',
+            code: alarm.code,
+            message: `alarm ${alarm.code} on the link to ${alarm.peer.slice(0, 16)}…: a direct link's handshake caught the signaling server tampering, and it is presumed hostile (then ${code}: ${message})`,
+          }
+        : { event: 'error', code, message },
+    )
     return await stop(1)
   } finally {
     clearTimeout(timer)

@@ -1,13 +1,18 @@
 /**
  * Faults of the signaling path, with in-process parties over real WebRTC (wrtc, loopback):
- * the server restarts while links stay up; a malicious server swaps DTLS fingerprints (a
- * relaying man in the middle) or forwards signals to the wrong party.
+ * the server restarts while links stay up; a malicious server forwards signals to the wrong
+ * party, or terminates DTLS itself (a relaying man in the middle, `fixtures/mitm-server.ts`)
+ * and swaps the fingerprints or rewrites them inside the hellos.
  */
 import {
+  createHybridTransport,
   createNobleBackend,
   createParty,
+  createSignalingClient,
   createWebRtcTransport,
+  type DialPolicy,
   generateIdentity,
+  type HybridTransport,
   type Identity,
   loopbackOnly,
   type Party,
@@ -16,15 +21,15 @@ import {
   type PresenceEntry,
   type SignalData,
   type SignalEvent,
-  type SimplePeerInstance,
-  type SimplePeerSignal,
+  type Transport,
   utf8,
 } from '@conclave/core'
-import { createNodeCrypto } from '@conclave/core/node'
+import { createNodeCrypto, setImmediateTurn } from '@conclave/core/node'
 import { runSecureSum } from '@conclave/protocols'
 import { createSignalingServer, type SignalingServer } from '@conclave/signaling-server'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadSimplePeer, loadWrtc, type NodeParty, startNodeParty } from '../src/node-party.ts'
+import { type MitmServer, startMitmServer } from './fixtures/mitm-server.ts'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -181,108 +186,7 @@ function hostileParty(hub: HostileHub, identity: Identity): { party: Party; even
 }
 
 describe('malicious signaling', () => {
-  it('a server that swaps DTLS fingerprints to relay the link is caught: FINGERPRINT_MISMATCH, an alarm, no message', async () => {
-    const [ia, ib] = await orderedIdentities(2) // a < b: a offers
-    const hub = new HostileHub()
-    const SimplePeer = loadSimplePeer()
-    const wrtc = loadWrtc()
-    const mk = (initiator: boolean): SimplePeerInstance =>
-      new SimplePeer({
-        initiator,
-        trickle: true,
-        objectMode: true, // text messages (the transport's link control) stay strings
-        channelConfig: { ordered: true },
-        config: { iceServers: [] },
-        wrtc,
-      })
-    // the man in the middle: one connection facing a (posing as b), one facing b (posing as a)
-    const towardA = mk(false)
-    const towardB = mk(true)
-    cleanups.push(() => {
-      towardA.destroy()
-      towardB.destroy()
-    })
-    let attemptA = 0
-    const attemptB = Date.now()
-    const relayed: Uint8Array[] = []
-    const pipe = (from: SimplePeerInstance, to: SimplePeerInstance): void => {
-      const queue: (Uint8Array | string)[] = []
-      from.on('data', (d: Uint8Array | string) => {
-        if (typeof d !== 'string') relayed.push(d) // frames; a text message is a link's close notice
-        if (to.connected) to.send(d)
-        else queue.push(d)
-      })
-      to.on('connect', () => {
-        for (const d of queue.splice(0)) to.send(d)
-      })
-    }
-    pipe(towardA, towardB)
-    pipe(towardB, towardA)
-    const wrap = (sp: SimplePeerSignal) => ({ instance: 'mitm', sp })
-    const loopOk = (sp: SimplePeerSignal): boolean => !sp.candidate || loopbackOnly(sp.candidate.candidate)
-    towardA.on('signal', (sp) => {
-      if (loopOk(sp))
-        hub.deliver(ia!.id, {
-          room: 'r',
-          from: ib!.id,
-          data: {
-            linkId: link,
-            attempt: attemptA,
-            kind: sp.type === 'answer' ? 'answer' : 'candidate',
-            payload: wrap(sp),
-          },
-        })
-    })
-    towardB.on('signal', (sp) => {
-      if (loopOk(sp))
-        hub.deliver(ib!.id, {
-          room: 'r',
-          from: ia!.id,
-          data: {
-            linkId: link,
-            attempt: attemptB,
-            kind: sp.type === 'offer' ? 'offer' : 'candidate',
-            payload: wrap(sp),
-          },
-        })
-    })
-    const link = `${ia!.id.slice(0, 16)}:${ib!.id.slice(0, 16)}`
-    hub.route = (from, _to, data) => {
-      const sp = (data.payload as { sp?: SimplePeerSignal } | undefined)?.sp
-      if (from === ia!.id && sp) {
-        attemptA = data.attempt
-        if (loopOk(sp)) towardA.signal(sp)
-      }
-      if (from === ib!.id && sp && loopOk(sp)) towardB.signal(sp)
-      return [] // nothing reaches the real addressee
-    }
-    const a = hostileParty(hub, ia!)
-    const b = hostileParty(hub, ib!)
-    await a.party.start()
-    await b.party.start()
-    await a.party.connect(ib!.id)
-    await until(
-      () =>
-        a.events.some((e) => e.type === 'handshake-failed') &&
-        b.events.some((e) => e.type === 'handshake-failed'),
-      20_000,
-      'handshake failures',
-    )
-    for (const side of [a, b]) {
-      expect(side.events.find((e) => e.type === 'handshake-failed')).toMatchObject({
-        code: 'FINGERPRINT_MISMATCH',
-      })
-      expect(side.events.some((e) => e.type === 'alarm' && e.code === 'FINGERPRINT_MISMATCH')).toBe(true)
-      expect(side.party.peers()).toEqual([])
-    }
-    // the relay saw the handshake and nothing else
-    expect(relayed.every((f) => f[0] === 1)).toBe(true)
-    expect(a.events.some((e) => e.type === 'message') || b.events.some((e) => e.type === 'message')).toBe(
-      false,
-    )
-  }, 40_000)
-
-  it('a server that forwards signals to the wrong party makes the handshake fail; nothing reaches that party', async () => {
+  it('a server that forwards signals to the wrong party makes the handshake fail and raises an alarm; nothing reaches that party', async () => {
     const [ia, ib, ic] = await orderedIdentities(3) // a < b, a < c: a offers to both
     const hub = new HostileHub()
     // a's signals for b go to c (stamped from a, link id rewritten for c); c's answers come back as b's
@@ -307,10 +211,188 @@ describe('malicious signaling', () => {
       code: 'HANDSHAKE_UNEXPECTED_PEER',
       peer: ib!.id,
     })
+    // another party answered on a direct link: evidence against the signaling path
+    expect(a.events.find((e) => e.type === 'alarm')).toMatchObject({
+      code: 'HANDSHAKE_UNEXPECTED_PEER',
+      peer: ib!.id,
+    })
     await sent
     await new Promise((r) => setTimeout(r, 300))
     expect(c.events.some((e) => e.type === 'message')).toBe(false)
     expect(c.party.counters().byTransport.webrtc?.messagesReceived ?? 0).toBe(0)
     expect(a.party.counters().byTransport.webrtc?.messagesSent ?? 0).toBe(0)
+    // c was asked by "a" and reached a: nothing wrong on its side
+    expect(c.events.some((e) => e.type === 'alarm')).toBe(false)
   }, 40_000)
+})
+
+/** A party in this process over a hostile server's signaling: webrtc, or hybrid with its relay. */
+async function partyOn(
+  server: MitmServer,
+  identity: Identity,
+  kind: 'webrtc' | 'hybrid',
+  policy: DialPolicy = {},
+): Promise<{ party: Party; transport: Transport; events: PartyEvent[] }> {
+  const crypto = createNobleBackend() // the identities are noble's
+  const signaling = createSignalingClient({
+    url: server.url,
+    publicKey: identity.key.publicKey,
+    sign: (b) => crypto.ed25519.sign(identity.key, b),
+  })
+  const rtc = { SimplePeer: loadSimplePeer(), wrtc: loadWrtc(), candidateFilter: loopbackOnly, ...policy }
+  const transport =
+    kind === 'hybrid'
+      ? createHybridTransport({ signaling, room: 'mitm', webrtc: rtc })
+      : createWebRtcTransport({ signaling, room: 'mitm', ...rtc })
+  const party = createParty({ identity: identity.key, crypto, transport, nextTurn: setImmediateTurn })
+  const events: PartyEvent[] = []
+  party.on('event', (e) => events.push(e))
+  cleanups.push(async () => {
+    await party.stop()
+    signaling.stop()
+  })
+  const started = signaling.start()
+  await party.start()
+  await started
+  return { party, transport, events }
+}
+
+async function mitmServer(rewriteHellos: boolean): Promise<MitmServer> {
+  const server = await startMitmServer({ rewriteHellos })
+  cleanups.push(() => server.stop())
+  return server
+}
+
+const alarmed = (events: PartyEvent[], code: string): boolean =>
+  events.some((e) => e.type === 'alarm' && e.code === code)
+
+describe('a signaling server that terminates DTLS', () => {
+  it('and swaps the fingerprints is caught: FINGERPRINT_MISMATCH, an alarm on both sides, no message', async () => {
+    const server = await mitmServer(false)
+    const [ia, ib] = await orderedIdentities(2)
+    const a = await partyOn(server, ia!, 'webrtc', { maxAttempts: 1 })
+    const b = await partyOn(server, ib!, 'webrtc', { maxAttempts: 1 })
+    await until(
+      () => alarmed(a.events, 'FINGERPRINT_MISMATCH') && alarmed(b.events, 'FINGERPRINT_MISMATCH'),
+      20_000,
+      'fingerprint alarms',
+    )
+    for (const side of [a, b]) {
+      expect(side.events.find((e) => e.type === 'handshake-failed')).toMatchObject({
+        code: 'FINGERPRINT_MISMATCH',
+      })
+      expect(side.party.peers()).toEqual([])
+    }
+    // the man in the middle saw the handshake and nothing else
+    expect(server.stats.hellosRewritten).toBe(0)
+    expect(server.stats.dataFrames).toBe(0)
+    expect([...a.events, ...b.events].some((e) => e.type === 'message')).toBe(false)
+  }, 40_000)
+
+  it('and rewrites the fingerprint lists in the hellos is caught: HANDSHAKE_BAD_SIGNATURE raises an alarm on both sides', async () => {
+    const server = await mitmServer(true)
+    const [ia, ib] = await orderedIdentities(2)
+    const a = await partyOn(server, ia!, 'webrtc', { maxAttempts: 1 })
+    const b = await partyOn(server, ib!, 'webrtc', { maxAttempts: 1 })
+    const failed = (events: PartyEvent[]) => events.some((e) => e.type === 'handshake-failed')
+    await until(() => failed(a.events) && failed(b.events), 20_000, 'handshake failures')
+    await until(
+      () => alarmed(a.events, 'HANDSHAKE_BAD_SIGNATURE') && alarmed(b.events, 'HANDSHAKE_BAD_SIGNATURE'),
+      5_000,
+      'alarms on both sides',
+    ).catch(() => undefined)
+    for (const [side, peer] of [
+      [a, ib!.id],
+      [b, ia!.id],
+    ] as const) {
+      // each end's fingerprint check passed: the hellos were rewritten to match
+      expect(side.events.find((e) => e.type === 'handshake-failed')).toMatchObject({
+        code: 'HANDSHAKE_BAD_SIGNATURE',
+        transport: 'webrtc',
+      })
+      expect(side.events.find((e) => e.type === 'alarm')).toMatchObject({
+        code: 'HANDSHAKE_BAD_SIGNATURE',
+        peer,
+      })
+      expect(side.party.peers()).toEqual([])
+    }
+    expect(server.stats.hellosRewritten).toBeGreaterThanOrEqual(2)
+    expect(server.stats.dataFrames).toBe(0)
+  }, 40_000)
+
+  it('and rewrites the hellos: hybrid parties raise the alarm and never fall back to its relay', async () => {
+    const server = await mitmServer(true)
+    const [ia, ib] = await orderedIdentities(2)
+    const a = await partyOn(server, ia!, 'hybrid', { maxAttempts: 2 })
+    const b = await partyOn(server, ib!, 'hybrid', { maxAttempts: 2 })
+    await until(
+      () => alarmed(a.events, 'HANDSHAKE_BAD_SIGNATURE') || alarmed(b.events, 'HANDSHAKE_BAD_SIGNATURE'),
+      20_000,
+      'an alarm',
+    ).catch(() => undefined)
+    // past the fallback delay (3 s from the first attempt) and webrtc's attempts; a failed
+    // attempt alone (webrtc backing off) would open the relay at once
+    await new Promise((r) => setTimeout(r, 4000))
+    for (const [side, peer] of [
+      [a, ib!.id],
+      [b, ia!.id],
+    ] as const) {
+      expect(alarmed(side.events, 'HANDSHAKE_BAD_SIGNATURE')).toBe(true)
+      expect((side.transport as HybridTransport).isRelayBlocked(peer)).toBe(true)
+      expect(side.events.some((e) => e.type === 'peer' && e.transport === 'relay')).toBe(false)
+      expect(side.party.peers()).toEqual([])
+    }
+    expect(server.stats.relayFrames).toBe(0)
+  }, 40_000)
+
+  it('and rewrites the hellos: every retry backs off, and a party gives up on a peer outside its roster (a failed handshake is no good link)', async () => {
+    const server = await mitmServer(true)
+    const [ia, ib] = await orderedIdentities(2) // a < b: a offers, b asks for offers
+    const maxAttempts = 3
+    const backoff = { initialMs: 200, maxMs: 800, factor: 2, jitter: 0 }
+    const delay = (k: number): number => Math.min(backoff.maxMs, backoff.initialMs * 2 ** k)
+    // a gives up on b after maxAttempts retries; b has a in its roster and asks for it forever
+    const a = await partyOn(server, ia!, 'webrtc', { maxAttempts, backoff })
+    await partyOn(server, ib!, 'webrtc', { maxAttempts, backoff, persistentPeers: new Set([ia!.id]) })
+    const offers: number[] = [] // a's attempts
+    const requests: number[] = [] // b's
+    const watch = (): void => {
+      const now = Date.now()
+      while (offers.length < (server.stats.offers.get(ia!.id) ?? 0)) offers.push(now)
+      while (requests.length < (server.stats.requests.get(ib!.id) ?? 0)) requests.push(now)
+    }
+    const aGaveUp = () =>
+      a.events.some((e) => e.type === 'peer' && e.state === 'closed' && /gave up/.test(e.reason ?? ''))
+    // without backoff the pair is re-linked about five times a second forever: watch until a
+    // gives up, or until it has made far more attempts than its schedule allows
+    const end = Date.now() + 30_000
+    while (!aGaveUp() && offers.length <= 5 * (maxAttempts + 1) && Date.now() < end) {
+      watch()
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    watch()
+    expect(aGaveUp()).toBe(true)
+    // a's own attempts: the first and maxAttempts retries, each after the schedule's delay
+    // (jitter 0: 200, 400, 800 ms at least); b's requests meanwhile wait for a's pending retry
+    const own = offers.length
+    expect(own).toBeGreaterThanOrEqual(maxAttempts + 1)
+    expect(own).toBeLessThanOrEqual(maxAttempts + 2)
+    for (let k = 1; k <= maxAttempts; k++)
+      expect(offers[k]! - offers[k - 1]!).toBeGreaterThanOrEqual(delay(k - 1) - 20)
+    expect(alarmed(a.events, 'HANDSHAKE_BAD_SIGNATURE')).toBe(true)
+    // then: b goes on asking, backed off (its delay has reached 800 ms), and a gives each
+    // request one attempt, no more
+    const since = requests.length
+    const window = 3000
+    const stop = Date.now() + window
+    while (Date.now() < stop) {
+      watch()
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    watch()
+    const asked = requests.length - since
+    expect(asked).toBeGreaterThanOrEqual(1)
+    expect(asked).toBeLessThanOrEqual(Math.ceil(window / backoff.maxMs) + 1)
+    expect(offers.length - own).toBeLessThanOrEqual(asked + 1)
+  }, 60_000)
 })

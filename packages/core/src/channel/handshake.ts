@@ -165,11 +165,16 @@ export class Handshake {
       authSignedBytes(peerRole, this.transcript),
       signature,
     )
-    if (!ok)
+    if (!ok) {
+      // the transcript holds both hellos as this end sent and received them, fingerprint lists
+      // included: a relay that rewrote a hello (to pass the fingerprint check) ends here
+      const peer = partyIdFromBytes(hello.partyId)
       throw new ConclaveError(
         'HANDSHAKE_BAD_SIGNATURE',
-        'handshake auth signature does not verify for the claimed id',
+        `handshake auth of ${peer.slice(0, 16)}… does not verify over the transcript: a hello was altered on the way (fingerprints included), or the auth is not the peer's`,
+        { peer },
       )
+    }
     const { initiatorToResponder: i2r, responderToInitiator: r2i } = this.keys
     return {
       peer: partyIdFromBytes(hello.partyId),

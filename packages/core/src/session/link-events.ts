@@ -4,7 +4,9 @@
  * peer's ready link (a newer one replaces it, a new peer epoch aborts the peer's sessions and
  * restarts its streams) and resumes delivery on it; records (resume, ack, ping, pong) update the
  * link and streams; a channel that closes is counted, held against the peer only for faults
- * inside authenticated frames, and units still waiting ask for a new link.
+ * inside authenticated frames, and units still waiting ask for a new link. A handshake that
+ * fails on a webrtc link with evidence against the signaling path (`transport/path-evidence.ts`)
+ * raises an alarm.
  * @module
  */
 import type { ByteBudget } from '../byte-budget.ts'
@@ -16,6 +18,7 @@ import type { Counters } from '../counters.ts'
 import type { CryptoBackend, SigningKey } from '../crypto/types.ts'
 import { type ErrorCode, errorCode } from '../errors.ts'
 import type { PartyId } from '../ids.ts'
+import { isPathEvidence } from '../transport/path-evidence.ts'
 import { COMPACT_BATCH_MARKER, isBatchUnit } from '../wire/envelope.ts'
 import { type Record as FrameRecord, RecordType } from '../wire/frame.ts'
 import type { PeerGuard } from './guard.ts'
@@ -227,7 +230,9 @@ export class LinkEvents {
     if (!wasReady) {
       d.counter.handshakeFailed(code)
       d.emit({ type: 'handshake-failed', peer, code, reason, transport: link.info.kind })
-      if (code === 'FINGERPRINT_MISMATCH') d.emit({ type: 'alarm', code, peer, reason })
+      // evidence against the signaling path: alarm, which blocks relay fallback to this peer
+      if (isPathEvidence(link.info.kind, code))
+        d.emit({ type: 'alarm', code, peer, reason: `${reason} (signaling path presumed hostile)` })
     } else if (!remote && !rekey && code !== 'LINK_CLOSED' && code !== 'PEER_BANNED') {
       d.counter.drop(code)
       d.emit({ type: 'drop', code, peer, reason })

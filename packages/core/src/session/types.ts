@@ -8,6 +8,7 @@
 import type { CounterSnapshot } from '../counters.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { PartyId, SessionId } from '../ids.ts'
+import type { PathAlarmCode } from '../transport/path-evidence.ts'
 import type { TransportKind } from '../transport/types.ts'
 
 /** A link as the host sees it. */
@@ -86,7 +87,11 @@ export type PartyEvent =
       by?: PartyId
       silent?: PartyId[]
     }
-  | { type: 'alarm'; code: 'FINGERPRINT_MISMATCH'; peer: PartyId; reason: string }
+  /**
+   * A handshake on a webrtc link failed with evidence against the signaling path (`code` says
+   * which: see `PATH_EVIDENCE_CODES`); relay fallback to `peer` is blocked from then on.
+   */
+  | { type: 'alarm'; code: PathAlarmCode; peer: PartyId; reason: string }
   | { type: 'proposal'; proposal: ProposalInfo }
   | { type: 'backpressure'; peer: PartyId; sessionId: SessionId; held: number }
   | {

@@ -14,6 +14,10 @@
  *   `maxAttempts`: its safety retries back off on their own count, and the peer's presence
  *   (`joined`) starts the next attempt at once, with a fresh count;
  * - `connect()` after giving up (or after the peer was released) starts a fresh count;
+ * - the count also restarts when a link proves itself, which the path decides: on webrtc when
+ *   the party's handshake on it completes (`Link.markReady`), not when its channel opens (a
+ *   link through a man in the middle opens, then fails its handshake: a failed attempt); on
+ *   the relay when it stayed up for a while;
  * - a link closed to be re-keyed (`REKEY_DUE`) is no failure: it is dialled again at once.
  * @module
  */

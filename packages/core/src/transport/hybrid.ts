@@ -1,7 +1,7 @@
 /**
  * The `hybrid` transport (DESIGN "Delivery": transport modes): WebRTC first, and the relay
- * through the signaling server while a direct link can't be had, unless a fingerprint mismatch
- * was seen with that peer.
+ * through the signaling server while a direct link can't be had, unless a webrtc handshake with
+ * that peer failed with evidence against the signaling path (`path-evidence.ts`).
  *
  * Per peer:
  * - a webrtc attempt starts (by `connect`, or by the webrtc transport's `autoConnect`); when no
@@ -14,9 +14,10 @@
  *   that carried only a handshake is left to the party to replace, like a busy one;
  * - after webrtc gave up on a peer reached through the relay, webrtc is tried again every
  *   `upgradeRetryMs`;
- * - a webrtc link closed with `FINGERPRINT_MISMATCH` blocks relay fallback to that peer for the
- *   transport's life (the signaling server is presumed hostile), as does
- *   {@link HybridTransport.blockRelay}.
+ * - a webrtc link closed with a code that is evidence against the signaling path
+ *   (`FINGERPRINT_MISMATCH`, `HANDSHAKE_BAD_SIGNATURE` …: {@link isPathEvidence}) blocks relay
+ *   fallback to that peer for the transport's life (the signaling server is presumed hostile),
+ *   as does {@link HybridTransport.blockRelay}, which the party calls on its `alarm` event.
  *
  * Every link keeps its own `kind` (`webrtc` or `relay`), and with it its own handshake, keys and
  * traffic counters at the party.
@@ -26,9 +27,13 @@ import { ConclaveError } from '../errors.ts'
 import { Emitter } from '../events.ts'
 import { type PartyId, parsePartyId } from '../ids.ts'
 import type { DialPolicy } from './connection-manager.ts'
+import { isPathEvidence } from './path-evidence.ts'
 import { createRelayTransport, type RelayTransport, type RelayTransportOptions } from './relay.ts'
 import type { Link, LinkState, LinkStateEvent, Transport, TransportKind } from './types.ts'
 import { createWebRtcTransport, type WebRtcTransportOptions } from './webrtc.ts'
+
+/** Why a relay link to a peer is refused or closed once {@link HybridTransport.blockRelay} ran. */
+const RELAY_BLOCKED = 'relay blocked: the signaling path was caught tampering with a direct link to this peer'
 
 /** Options of {@link createHybridTransport}. */
 export interface HybridTransportOptions {
@@ -66,12 +71,12 @@ export interface HybridTransport extends Transport {
   readonly relay: RelayTransport
   /**
    * Never relay to `peer` again (for this transport's life): closes a relay link to it, cancels
-   * fallback, and refuses relay links it opens. Call it on the party's `alarm` event
-   * (`FINGERPRINT_MISMATCH`); the transport also does so by itself when a webrtc link to the
-   * peer is closed with that code.
+   * fallback, and refuses relay links it opens. `createParty` calls it on every `alarm` event;
+   * the transport also does so by itself when a webrtc link to the peer is closed with a code
+   * that is evidence against the signaling path ({@link isPathEvidence}).
    * @example
    * ```ts
-   * party.on('alarm', (ev) => { if (ev.code === 'FINGERPRINT_MISMATCH') transport.blockRelay(ev.peer) })
+   * party.on('alarm', (ev) => transport.blockRelay(ev.peer)) // what createParty does
    * ```
    */
   blockRelay(peer: PartyId): void
@@ -87,8 +92,7 @@ export interface HybridTransport extends Transport {
  *   signaling, room,
  *   webrtc: { SimplePeer, wrtc, candidateFilter: loopbackOnly },
  * })
- * const party = createParty({ identity, crypto, transport })
- * party.on('alarm', (ev) => transport.blockRelay(ev.peer))
+ * const party = createParty({ identity, crypto, transport }) // blocks the relay on its alarms
  * ```
  * @throws ConclaveError `INVALID_ARGUMENT` without `signaling`, `room` or `webrtc`
  */
@@ -221,7 +225,7 @@ class HybridTransportImpl implements HybridTransport {
     if (!hp) return
     if (hp.fallbackTimer) clearTimeout(hp.fallbackTimer)
     hp.fallbackTimer = undefined
-    hp.relayLink?.close('LINK_CLOSED', 'relay blocked: a fingerprint mismatch was seen with this peer')
+    hp.relayLink?.close('LINK_CLOSED', RELAY_BLOCKED)
   }
 
   isRelayBlocked(peer: PartyId): boolean {
@@ -279,7 +283,7 @@ class HybridTransportImpl implements HybridTransport {
       hp.rtcLink = undefined
       if (hp.graceTimer) clearTimeout(hp.graceTimer)
       hp.graceTimer = undefined
-      if (code === 'FINGERPRINT_MISMATCH') this.blockRelay(link.peer)
+      if (isPathEvidence(link.kind, code)) this.blockRelay(link.peer)
       // webrtc retries by itself (and reports backoff: fallback now); in case it does not
       else if (this.running) this.armFallback(hp)
     })
@@ -333,7 +337,7 @@ class HybridTransportImpl implements HybridTransport {
       return
     }
     if (this.blocked.has(link.peer)) {
-      link.close('LINK_CLOSED', 'relay blocked: a fingerprint mismatch was seen with this peer')
+      link.close('LINK_CLOSED', RELAY_BLOCKED)
       return
     }
     const hp = this.peer(link.peer)

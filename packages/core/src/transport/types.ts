@@ -36,6 +36,12 @@ export interface Link {
   onClose(handler: (code: ErrorCode, reason: string) => void): () => void
   close(code?: ErrorCode, reason?: string): void
   readonly closed: boolean
+  /**
+   * The party's handshake on this link completed (the peer is `ready` on it). A transport that
+   * counts failed attempts (webrtc) counts a link as good only from here, not when its channel
+   * opened: a link whose handshake fails is a failed attempt, so backoff and give-up apply.
+   */
+  markReady?(): void
 }
 
 /** Connection states a transport reports before a link exists (see DESIGN "Connections"). */
@@ -67,9 +73,9 @@ export interface Transport {
   /** States before a link exists (transports that have them). */
   onState?(handler: (event: LinkStateEvent) => void): () => void
   /**
-   * Never fall back to the signaling server's relay for `peer` (called by the party on a
-   * FINGERPRINT_MISMATCH alarm: the server is then presumed hostile). Transports with a relay
-   * fallback implement it.
+   * Never fall back to the signaling server's relay for `peer` (called by the party on an
+   * `alarm`: a webrtc handshake failed with evidence against the signaling path, which is then
+   * presumed hostile). Transports with a relay fallback implement it.
    */
   blockRelay?(peer: PartyId): void
 }

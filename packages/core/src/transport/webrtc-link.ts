@@ -18,7 +18,7 @@ const DRAIN_POLL_MS = 5
 
 let linkCounter = 0
 
-/** The link over one simple-peer (its owner closes the connection). */
+/** The link over one simple-peer (its owner closes the connection and counts its attempts). */
 export class WebRtcLink extends BaseLink {
   readonly kind = 'webrtc' as const
 
@@ -29,8 +29,14 @@ export class WebRtcLink extends BaseLink {
     private readonly sp: SimplePeerInstance,
     private readonly fps: { local: string[]; remote: string[] },
     private readonly onClosed: (link: WebRtcLink, code: ErrorCode, reason: string) => void,
+    private readonly onReady: (link: WebRtcLink) => void,
   ) {
     super('rtc', ++linkCounter, peer, initiator, maxMessageSize)
+  }
+
+  /** The party's handshake on this link completed: its owner counts it as a good link. */
+  markReady(): void {
+    if (!this.closed) this.onReady(this)
   }
 
   fingerprints(): { local: string[]; remote: string[] } {

@@ -273,11 +273,18 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
       (l, code, reason) => {
         if (c.link === l) this.teardown(c, code, reason, c.wanted, true)
       },
+      (l) => {
+        // the handshake on it completed: only now is the attempt a success (a channel that
+        // opens and then fails its handshake, as through a relaying man in the middle, is a
+        // failed attempt, so backoff and maxAttempts apply to it)
+        if (c.link === l) {
+          c.failures = 0
+          c.waits = 0
+        }
+      },
     )
     c.link = link
     c.state = 'open'
-    c.failures = 0
-    c.waits = 0
     this.announce(link)
     const early = c.early
     c.early = []
@@ -308,7 +315,9 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
       case 'reoffer':
         c.wanted = true
         this.teardown(c, 'LINK_CLOSED', 'peer asked for a new link', false)
-        c.failures = 0
+        // A request does not restart the count of failed attempts (a link's handshake does):
+        // else a peer that asks again after each failed handshake keeps this side from ever
+        // backing off or giving up. Past giving up, each request gets one attempt.
         this.offer(c)
         return
       case 'feed':
