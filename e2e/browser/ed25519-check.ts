@@ -3,14 +3,8 @@
  * "Taming the many EdDSAs"), on the platform it runs on: the browser's WebCrypto backend and the
  * noble backend. Used by the page test and, unchanged, inside a Web Worker.
  */
-import {
-  type CryptoBackend,
-  createNobleBackend,
-  createWebCryptoBackend,
-  errorCode,
-  fromHex,
-  toHex,
-} from '@conclave/core'
+import { type CryptoBackend, errorCode, fromHex, toHex } from '@conclave/core'
+import { createNobleBackend, createWebCryptoBackend } from '@conclave/core/crypto'
 import vectors from '../../packages/core/test/vectors/ed25519.json'
 
 /** One case of ed25519.json. */

@@ -3,7 +3,7 @@
  * browser's WebCrypto Ed25519 and with noble, on the page and inside a Web Worker (where the
  * session host verifies every envelope).
  */
-import { hasWebCryptoCurves } from '@conclave/core'
+import { hasWebCryptoCurves } from '@conclave/core/crypto'
 import { describe, expect, it } from 'vitest'
 import { cases, runEd25519Vectors, type Verdict } from './ed25519-check.ts'
 

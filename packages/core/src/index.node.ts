@@ -1,8 +1,16 @@
 /**
- * `@conclave/core/node`: everything of `@conclave/core` plus the Node pieces: the node:crypto
- * ChaCha20-Poly1305 and `createNodeCrypto()`, WebCrypto Ed25519/X25519 with that AEAD; and
+ * `@conclave/core/node`: the root entry for Node. It holds every name of `@conclave/core`, with
  * `joinRoom` / `createRoomParty` / `createPlatformCrypto` on Node's parts (@roamhq/wrtc, a
- * worker_threads Worker, files), in place of the browser ones of the root entry.
+ * worker_threads Worker, files) in place of the browser ones, and what only Node has:
+ *
+ * - for applications: {@link createNodeCrypto}; the file stores that outlive a restart,
+ *   {@link createFileOutboxStore} and {@link createFileGrantStore}
+ * - for assemblies of your own (beside `@conclave/core/host`, `/transport`, `/crypto`): the
+ *   worker_threads session host {@link createNodeWorkerSessionHost}, {@link setImmediateTurn},
+ *   node:crypto's ChaCha20-Poly1305 {@link nodeAead} and {@link withNodeNative}, and the loaders
+ *   of simple-peer and @roamhq/wrtc ({@link loadNodeSimplePeer}, {@link loadWrtc})
+ *
+ * This is the only entry that loads node: built-ins; every other one is safe in a browser bundle.
  * @packageDocumentation
  * @module @conclave/core/node
  */

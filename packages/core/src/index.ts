@@ -1,34 +1,51 @@
 /**
- * `@conclave/core`: the runtime of a Conclave party, for browsers (this entry) and Node
- * (`@conclave/core/node`, which adds the node:crypto AEAD and Node defaults).
+ * `@conclave/core`: what an application needs to join a room and run sessions, in a browser
+ * (this entry) or in Node (`@conclave/core/node`: the same names on Node's parts, plus its
+ * crypto and file stores).
  *
- * - identity and ids: {@link generateIdentity}, {@link parsePartyId}
- * - crypto backends: {@link createWebCryptoBackend}, {@link createNobleBackend}
  * - a party in a room, in one call: {@link joinRoom} (or {@link createRoomParty}, then `start()`)
- *   on this platform's parts (Node's are in `@conclave/core/node`)
- * - a party: {@link createParty} over a transport ({@link createMemoryNetwork} …)
- * - sessions: `party.session({ id, participants })` → send / broadcast / receive / collect / abort
- * - outbox stores (a restarted party loses nothing): {@link createMemoryOutboxStore},
- *   {@link openIndexedDbOutboxStore} (the file store is in `@conclave/core/node`)
- * - wire formats and signed contexts, exported for vectors and independent implementations
- * - the signaling protocol and client
+ * - identity and ids: {@link generateIdentity}, {@link importIdentity}, {@link parsePartyId},
+ *   {@link parseSessionId}; the platform's crypto backend: {@link createPlatformCrypto}
+ * - sessions: `party.propose(…)`, `party.join(…)`, `party.session(…)` → send / broadcast /
+ *   receive / collect / abort ({@link Session}), and the party's events ({@link PartyEvent})
+ * - errors with stable codes: {@link ConclaveError}, {@link errorCode}, {@link ERROR_CODES}
+ * - trust and tuning: {@link parseRoster}, {@link DEFAULT_LIMITS}, {@link issueGrant}
+ * - outbox stores (a restarted party loses nothing): {@link openIndexedDbOutboxStore},
+ *   {@link createMemoryOutboxStore}
+ *
+ * The parts live behind subpaths, each with one job: `@conclave/core/host` (createParty and the
+ * session hosts, for an assembly of your own), `/transport` (webrtc, relay, hybrid and memory
+ * transports), `/signaling` (the signaling protocol, its validators and the client), `/channel`
+ * (the secure channel and its handshake), `/crypto` (the crypto backends), `/wire` (every byte
+ * format and signed context, for vectors and independent implementations).
  * @packageDocumentation
  * @module @conclave/core
  */
 
-export { type BackoffOptions, backoffDelay } from './backoff.ts'
-export * from './bytes.ts'
-export { maxPlaintext, Packer, Reassembler } from './channel/framer.ts'
-export { Handshake, type HandshakeParams, type HandshakeResult } from './channel/handshake.ts'
-export { createMessageChannelTurn, messageChannelTurn, type NextTurn } from './channel/next-turn.ts'
-export { SecureChannel, type SecureChannelOptions, type SecureChannelSink } from './channel/secure-channel.ts'
-export type { CounterSnapshot, TrafficCounters } from './counters.ts'
-export * from './crypto/index.ts'
-export * from './errors.ts'
-export { Emitter, type EventMap, type Events } from './events.ts'
+export { fromHex, toHex, utf8 } from './bytes.ts'
+export { type CounterSnapshot, MAX_PENALIZED_PEERS_LISTED, type TrafficCounters } from './counters.ts'
+export type { CryptoBackend, SigningKey } from './crypto/types.ts'
+export {
+  ConclaveError,
+  ERROR_CODES,
+  type ErrorCode,
+  errorCode,
+  isConclaveError,
+  isErrorCode,
+} from './errors.ts'
+export type { EventMap, Events } from './events.ts'
 export * from './identity.ts'
-export * from './ids.ts'
-export { createParty, type Party, type PartyEvents, type PartyOptions } from './party.ts'
+export {
+  type PartyId,
+  parsePartyId,
+  parseSessionId,
+  partyIdFromBytes,
+  partyIdToBytes,
+  type SessionId,
+  sessionIdFromBytes,
+  sessionIdToBytes,
+} from './ids.ts'
+export type { Party, PartyEvents } from './party.ts'
 export {
   createPlatformCrypto,
   createRoomParty,
@@ -44,89 +61,28 @@ export type {
   RoomWebRtcOptions,
 } from './room/types.ts'
 export { parseRoster, type Roster, type RosterEntry } from './roster.ts'
-export {
-  decodeEcho,
-  type EquivocationEvidence,
-  echoKind,
-  encodeEcho,
-  verifyEquivocationEvidence,
-} from './session/evidence.ts'
-export { checkGrant, createMemoryGrantStore, type GrantCheck, type GrantStore } from './session/grants.ts'
-export { createInThreadSessionHost, InThreadSessionHost, type SessionHostConfig } from './session/host.ts'
+export { type EquivocationEvidence, verifyEquivocationEvidence } from './session/evidence.ts'
+export type { GrantStore } from './session/grants.ts'
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './session/limits.ts'
-export type * from './session/outbox.ts'
-export {
-  applyOutboxRecord,
-  createMemoryOutboxStore,
-  createOutboxState,
-  encodeOutboxRecord,
-  encodeOutboxSnapshot,
-  type MemoryOutboxStore,
-  readOutboxLines,
-} from './session/outbox-state.ts'
+export type { OutboxStore } from './session/outbox.ts'
+export { createMemoryOutboxStore, type MemoryOutboxStore } from './session/outbox-state.ts'
 export {
   type IndexedDbOutboxStore,
   type IndexedDbOutboxStoreOptions,
   openIndexedDbOutboxStore,
 } from './session/outbox-store.idb.ts'
 export { Session, type SessionEvents } from './session/session.ts'
-export type * from './session/types.ts'
-export * from './signaling/index.ts'
-export { TokenBucket, type TokenBucketOptions } from './token-bucket.ts'
-export type { DialPolicy } from './transport/connection-manager.ts'
-export {
-  createHybridTransport,
-  type HybridTransport,
-  type HybridTransportOptions,
-} from './transport/hybrid.ts'
-export {
-  createMemoryNetwork,
-  type InterceptedFrame,
-  type Interceptor,
-  MemoryNetwork,
-} from './transport/memory.ts'
-export { isPathEvidence, PATH_EVIDENCE_CODES, type PathAlarmCode } from './transport/path-evidence.ts'
-export {
-  createRelayTransport,
-  type RelayPacing,
-  type RelayTransport,
-  type RelayTransportOptions,
-} from './transport/relay.ts'
-export { fingerprintsFromSdp, linkMaxMessageSize, loopbackOnly } from './transport/sdp.ts'
 export type {
-  SimplePeerConstructor,
-  SimplePeerInstance,
-  SimplePeerSignal,
-} from './transport/simple-peer-types.ts'
-export type { Link, LinkState, LinkStateEvent, Transport, TransportKind } from './transport/types.ts'
-export { createWebRtcTransport, type WebRtcTransportOptions } from './transport/webrtc.ts'
-export * from './wire/contexts.ts'
-export * from './wire/envelope.ts'
-export * from './wire/frame.ts'
-export * from './wire/grant.ts'
-export * from './wire/handshake.ts'
-export * from './wire/proposal.ts'
-export * from './wire/relay.ts'
-export { deriveSessionId, type SessionIdInput } from './wire/sid.ts'
-export { createBrowserWorkerSessionHost } from './worker/browser.ts'
-export {
-  checkWorkerHostConfig,
-  rosterHostConfig,
-  toWorkerHostConfig,
-  type WorkerHostConfigInput,
-} from './worker/config.ts'
-export { registerErrorTransfer } from './worker/errors.ts'
-export { type ExposeSessionHostOptions, exposeSessionHost } from './worker/expose.ts'
-export {
-  type WorkerGrantStoreOpeners,
-  type WorkerOutboxOpeners,
-  workerCrypto,
-  workerGrantStore,
-  workerOutbox,
-} from './worker/factories.ts'
-export {
-  createWorkerSessionHost,
-  type WorkerSessionHost,
-  type WorkerSessionHostOptions,
-} from './worker/proxy.ts'
-export type * from './worker/types.ts'
+  PartyEvent,
+  PeerInfo,
+  PeerState,
+  ProposalInfo,
+  ProposeOptions,
+  ReceiveOptions,
+  SessionOptions,
+  SessionResume,
+} from './session/types.ts'
+export { PATH_EVIDENCE_CODES, type PathAlarmCode } from './transport/path-evidence.ts'
+export type { TransportKind } from './transport/types.ts'
+export { type GrantFields, issueGrant } from './wire/grant.ts'
+export type { RestoredSession } from './worker/types.ts'

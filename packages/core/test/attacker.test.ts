@@ -3,7 +3,6 @@
  * a handshake against a key other than the expected PartyId fails, and so on.
  */
 import {
-  createNobleBackend,
   generateIdentity,
   type PartyId,
   partyIdFromBytes,
@@ -11,6 +10,7 @@ import {
   toHex,
   utf8,
 } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
 import { createNodeCrypto } from '@conclave/core/node'
 import { ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js'
 import { afterEach, describe, expect, it } from 'vitest'

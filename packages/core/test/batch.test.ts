@@ -5,16 +5,6 @@
  * mixed or malformed batch is refused with its code and nothing of it is delivered.
  */
 import {
-  BATCH_MARKER,
-  type BatchItem,
-  batchSignedBytes,
-  COMPACT_BATCH_MARKER,
-  createNobleBackend,
-  decodeBatch,
-  encodeBatch,
-  encodeFullBatch,
-  encodePayload,
-  expandCompactBatch,
   generateIdentity,
   type Limits,
   type PartyId,
@@ -22,7 +12,19 @@ import {
   sessionIdToBytes,
   utf8,
 } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
 import { createNodeCrypto } from '@conclave/core/node'
+import {
+  BATCH_MARKER,
+  type BatchItem,
+  batchSignedBytes,
+  COMPACT_BATCH_MARKER,
+  decodeBatch,
+  encodeBatch,
+  encodeFullBatch,
+  encodePayload,
+  expandCompactBatch,
+} from '@conclave/core/wire'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeParty, network, RawPeer, randomSid, sessionPair, until } from './helpers.ts'
 
@@ -347,7 +349,7 @@ describe('batches', () => {
       timestamp: BigInt(1_700_000_000_000 + i),
     }))
     const digests = new Uint8Array(96)
-    const { envelopeSignedBytes } = await import('@conclave/core')
+    const { envelopeSignedBytes } = await import('@conclave/core/wire')
     const { sha256 } = await import('@noble/hashes/sha2.js')
     for (const [i, it] of items.entries())
       digests.set(sha256(envelopeSignedBytes(it.payload, it.recipient, it.timestamp)), 32 * i)

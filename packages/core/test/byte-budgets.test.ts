@@ -6,22 +6,24 @@
  * counters show each buffer's high-water marks; the limits are checked with coded errors.
  */
 import {
-  BROADCAST_RECIPIENT,
   ConclaveError,
   type CounterSnapshot,
   type CryptoBackend,
   DEFAULT_LIMITS,
-  deriveSessionId,
-  encodeProposal,
-  equalBytes,
   generateIdentity,
   type PartyId,
   partyIdToBytes,
-  RecordType,
   resolveLimits,
   sessionIdToBytes,
 } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
+import {
+  BROADCAST_RECIPIENT,
+  deriveSessionId,
+  encodeProposal,
+  equalBytes,
+  RecordType,
+} from '@conclave/core/wire'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeParty, network, RawPeer, randomSid, sidBytes, type TestParty, until } from './helpers.ts'
 

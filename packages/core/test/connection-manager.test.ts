@@ -3,7 +3,8 @@
  * timers: wanting, backoff, giving up, persistent peers, waits that do not count, presence.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { LinkStateEvent, PartyId } from '../src/index.ts'
+import type { LinkStateEvent } from '../src/entries/transport.ts'
+import type { PartyId } from '../src/index.ts'
 import type { SignalingClientEvents } from '../src/signaling/client-types.ts'
 import { ConnectionManager, type DialPolicy, type DialRecord } from '../src/transport/connection-manager.ts'
 

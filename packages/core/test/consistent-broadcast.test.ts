@@ -8,15 +8,14 @@
  * under a kind of its own, valid and distinct for every kind.
  */
 import {
-  BROADCAST_RECIPIENT,
   type ConclaveError,
   type EquivocationEvidence,
-  echoKind,
   type PartyId,
   utf8,
   verifyEquivocationEvidence,
 } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
+import { BROADCAST_RECIPIENT, echoKind } from '@conclave/core/wire'
 import { afterEach, describe, expect, it } from 'vitest'
 import { toHex } from '../src/bytes.ts'
 import { decodeUnit } from '../src/wire/envelope.ts'

@@ -14,9 +14,9 @@ import {
   generateIdentity,
   type PartyId,
   type Session,
-  TokenBucket,
 } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
+import { TokenBucket } from '@conclave/core/transport'
 import { afterEach, expect, it } from 'vitest'
 import { makeParty, network, randomSid, type TestParty, until } from './helpers.ts'
 

@@ -2,7 +2,8 @@
  * The framer: packing records into plaintexts (coalesced, large units chunked), the scratch
  * buffer a flush packs into, and reassembly memory given back and reused.
  */
-import { decodeRecords, maxPlaintext, Packer, Reassembler, type Record, RecordType } from '@conclave/core'
+import { maxPlaintext, Packer, Reassembler } from '@conclave/core/channel'
+import { decodeRecords, type Record, RecordType } from '@conclave/core/wire'
 import { describe, expect, it } from 'vitest'
 
 const unit = (n: number, fill: number): Record => ({

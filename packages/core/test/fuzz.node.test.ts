@@ -14,9 +14,29 @@
  * with `{ seed, path }` in the failing `fc.assert`.
  */
 import {
-  BROADCAST_RECIPIENT,
   ConclaveError,
   type CryptoBackend,
+  ERROR_CODES,
+  type ErrorCode,
+  generateIdentity,
+  isErrorCode,
+  type Limits,
+  type PartyEvent,
+  type PartyId,
+  partyIdFromBytes,
+  partyIdToBytes,
+  type SessionId,
+  type SigningKey,
+  sessionIdFromBytes,
+  sessionIdToBytes,
+  toHex,
+  utf8,
+} from '@conclave/core'
+import { SecureChannel } from '@conclave/core/channel'
+import { createNodeCrypto } from '@conclave/core/node'
+import type { Link, MemoryNetwork, Transport } from '@conclave/core/transport'
+import {
+  BROADCAST_RECIPIENT,
   decodeBatch,
   decodeFrame,
   decodeHandshake,
@@ -25,8 +45,6 @@ import {
   decodeUnit,
   deriveSessionId,
   type EnvelopeFields,
-  ERROR_CODES,
-  type ErrorCode,
   encodeAuth,
   encodeBatch,
   encodeFrameHeader,
@@ -40,28 +58,10 @@ import {
   equalBytes,
   type Record as FrameRecord,
   FrameType,
-  generateIdentity,
   type Hello,
-  isErrorCode,
-  type Limits,
-  type Link,
-  type MemoryNetwork,
-  type PartyEvent,
-  type PartyId,
-  partyIdFromBytes,
-  partyIdToBytes,
   RecordType,
-  SecureChannel,
-  type SessionId,
-  type SigningKey,
-  sessionIdFromBytes,
-  sessionIdToBytes,
-  type Transport,
-  toHex,
-  utf8,
   Writer,
-} from '@conclave/core'
-import { createNodeCrypto } from '@conclave/core/node'
+} from '@conclave/core/wire'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeParty, network, randomSid, type TestParty, until } from './helpers.ts'

@@ -3,13 +3,8 @@
  * for a session not opened yet (up to 60 s) is delivered when the session opens later than the
  * 30 s skew window after it arrived.
  */
-import {
-  createInThreadSessionHost,
-  createParty,
-  generateIdentity,
-  type PartyEvent,
-  partyIdToBytes,
-} from '@conclave/core'
+import { generateIdentity, type PartyEvent, partyIdToBytes } from '@conclave/core'
+import { createInThreadSessionHost, createParty } from '@conclave/core/host'
 import { createNodeCrypto } from '@conclave/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { network, RawPeer, randomSid, sidBytes, until } from './helpers.ts'

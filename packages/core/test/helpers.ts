@@ -3,35 +3,32 @@
  * handshake but then sends whatever units and records a test crafts (the attacker).
  */
 import {
-  batchSignedBytes,
   type CryptoBackend,
-  createInThreadSessionHost,
-  createMemoryNetwork,
-  createParty,
+  type GrantStore,
+  generateIdentity,
+  type Limits,
+  type Party,
+  type PartyEvent,
+  type PartyId,
+  partyIdToBytes,
+  type SessionId,
+  type SigningKey,
+  sessionIdToBytes,
+} from '@conclave/core'
+import { type HandshakeResult, SecureChannel } from '@conclave/core/channel'
+import { createInThreadSessionHost, createParty, type InThreadSessionHost } from '@conclave/core/host'
+import { createMemoryNetwork, type Link, type MemoryNetwork } from '@conclave/core/transport'
+import {
+  batchSignedBytes,
   type EnvelopeFields,
   encodeBatch,
   encodeFullBatch,
   encodePayload,
   encodeUnit,
   envelopeSignedBytes,
-  type GrantStore,
-  generateIdentity,
-  type HandshakeResult,
-  type InThreadSessionHost,
-  type Limits,
-  type Link,
-  type MemoryNetwork,
-  type Party,
-  type PartyEvent,
-  type PartyId,
-  partyIdToBytes,
   type Record,
   RecordType,
-  SecureChannel,
-  type SessionId,
-  type SigningKey,
-  sessionIdToBytes,
-} from '@conclave/core'
+} from '@conclave/core/wire'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { randomSid, until as waitUntil } from './kit.ts'
 

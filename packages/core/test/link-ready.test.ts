@@ -2,17 +2,10 @@
  * The party tells its transport which links finished their handshake (`Link.markReady`), so a
  * transport that counts failed attempts counts a link as good only then (DESIGN "Connections").
  */
-import {
-  createMemoryNetwork,
-  createNobleBackend,
-  createParty,
-  generateIdentity,
-  type Link,
-  type PartyEvent,
-  type PartyId,
-  parseRoster,
-  type Transport,
-} from '@conclave/core'
+import { generateIdentity, type PartyEvent, type PartyId, parseRoster } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
+import { createParty } from '@conclave/core/host'
+import { createMemoryNetwork, type Link, type Transport } from '@conclave/core/transport'
 import { afterEach, describe, expect, it } from 'vitest'
 import { until } from './helpers.ts'
 

@@ -1,4 +1,6 @@
-import { createMemoryNetwork, createNobleBackend, generateIdentity } from '@conclave/core'
+import { generateIdentity } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
+import { createMemoryNetwork } from '@conclave/core/transport'
 import { runTransportTests } from './kit.ts'
 
 runTransportTests('memory', async () => {

@@ -2,7 +2,8 @@
  * The IndexedDB outbox store in Chromium: the store's suite on the page's IndexedDB, and a Web
  * Worker host that opens it from its config (`outbox: { indexedDb }`), restarted in a new Worker.
  */
-import { createBrowserWorkerSessionHost, createWebCryptoBackend } from '@conclave/core'
+import { createWebCryptoBackend } from '@conclave/core/crypto'
+import { createBrowserWorkerSessionHost } from '@conclave/core/host'
 import { runIndexedDbOutboxStoreTests } from './outbox-idb.suite.ts'
 import { runWorkerOutboxTests } from './worker-outbox.suite.ts'
 

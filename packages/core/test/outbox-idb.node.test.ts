@@ -3,13 +3,8 @@
  * suite, a context without IndexedDB, and a party restarted with its store keeping its epoch
  * and resuming its session.
  */
-import {
-  createInThreadSessionHost,
-  createParty,
-  generateIdentity,
-  openIndexedDbOutboxStore,
-  toHex,
-} from '@conclave/core'
+import { generateIdentity, openIndexedDbOutboxStore, toHex } from '@conclave/core'
+import { createInThreadSessionHost, createParty } from '@conclave/core/host'
 import { createNodeCrypto } from '@conclave/core/node'
 import { IDBFactory } from 'fake-indexeddb'
 import { describe, expect, it } from 'vitest'

@@ -6,14 +6,12 @@
  * refuses appends with OUTBOX_UNAVAILABLE.
  */
 import {
-  encodeOutboxRecord,
-  encodeOutboxSnapshot,
   type IndexedDbOutboxStoreOptions,
-  type OutboxRecord,
   openIndexedDbOutboxStore,
   type PartyId,
   type SessionId,
 } from '@conclave/core'
+import { encodeOutboxRecord, encodeOutboxSnapshot, type OutboxRecord } from '@conclave/core/host'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const P = 'b'.repeat(64) as PartyId

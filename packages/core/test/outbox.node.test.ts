@@ -5,7 +5,8 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { encodeOutboxSnapshot, type OutboxRecord, type PartyId, type SessionId } from '@conclave/core'
+import type { PartyId, SessionId } from '@conclave/core'
+import { encodeOutboxSnapshot, type OutboxRecord } from '@conclave/core/host'
 import { createFileOutboxStore } from '@conclave/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
 

@@ -5,31 +5,31 @@
  * PEER_RESTARTED.
  */
 import {
-  applyOutboxRecord,
-  createInThreadSessionHost,
   createMemoryOutboxStore,
-  createOutboxState,
-  createParty,
-  encodeBatch,
-  encodeFullBatch,
-  encodeOutboxRecord,
-  encodeOutboxSnapshot,
-  encodePayload,
   generateIdentity,
   type Limits,
-  type MemoryNetwork,
-  type OutboxRecord,
   type OutboxStore,
   type PartyEvent,
   type PartyId,
   partyIdToBytes,
-  readOutboxLines,
   type SessionId,
   type SigningKey,
   sessionIdToBytes,
   toHex,
 } from '@conclave/core'
+import {
+  applyOutboxRecord,
+  createInThreadSessionHost,
+  createOutboxState,
+  createParty,
+  encodeOutboxRecord,
+  encodeOutboxSnapshot,
+  type OutboxRecord,
+  readOutboxLines,
+} from '@conclave/core/host'
 import { createNodeCrypto } from '@conclave/core/node'
+import type { MemoryNetwork } from '@conclave/core/transport'
+import { encodeBatch, encodeFullBatch, encodePayload } from '@conclave/core/wire'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeParty, network, randomSid, type TestParty, until } from './helpers.ts'
 

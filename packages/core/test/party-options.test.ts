@@ -3,19 +3,16 @@
  * clock, next turn) would be silently dropped beside a custom host (a Worker proxy), so it is
  * refused there; and `party.open` is what the host enforces, not what createParty was told.
  */
+import { createMemoryOutboxStore, errorCode, generateIdentity, parseRoster } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
 import {
   createInThreadSessionHost,
   createMemoryGrantStore,
-  createMemoryNetwork,
-  createMemoryOutboxStore,
-  createNobleBackend,
   createParty,
-  errorCode,
-  generateIdentity,
   type PartyOptions,
-  parseRoster,
   type SessionHost,
-} from '@conclave/core'
+} from '@conclave/core/host'
+import { createMemoryNetwork } from '@conclave/core/transport'
 import { describe, expect, it } from 'vitest'
 
 describe('createParty with a custom host', async () => {

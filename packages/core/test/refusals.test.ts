@@ -1,16 +1,10 @@
 /**
  * Every bad input is refused with its code, counted and reported, and the session goes on.
  */
-import {
-  BROADCAST_RECIPIENT,
-  type CryptoBackend,
-  createNobleBackend,
-  generateIdentity,
-  partyIdToBytes,
-  RecordType,
-  type SessionId,
-} from '@conclave/core'
+import { type CryptoBackend, generateIdentity, partyIdToBytes, type SessionId } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
 import { createNodeCrypto } from '@conclave/core/node'
+import { BROADCAST_RECIPIENT, RecordType } from '@conclave/core/wire'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   makeParty,

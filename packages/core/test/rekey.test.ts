@@ -4,18 +4,11 @@
  * or reordering a message, and without counting it as a failure (no drop, no penalty, no
  * backoff); a peer that sends on past the bound is cut by the receiver, without penalty.
  */
-import {
-  createInThreadSessionHost,
-  createParty,
-  generateIdentity,
-  type Limits,
-  type MemoryNetwork,
-  type PartyEvent,
-  type PartyId,
-  RecordType,
-  resolveLimits,
-} from '@conclave/core'
+import { generateIdentity, type Limits, type PartyEvent, type PartyId, resolveLimits } from '@conclave/core'
+import { createInThreadSessionHost, createParty } from '@conclave/core/host'
 import { createNodeCrypto } from '@conclave/core/node'
+import type { MemoryNetwork } from '@conclave/core/transport'
+import { RecordType } from '@conclave/core/wire'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeParty, network, RawPeer, randomSid, type TestParty, until } from './helpers.ts'
 

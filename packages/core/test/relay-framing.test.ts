@@ -7,13 +7,11 @@ import { describe, expect, it } from 'vitest'
 import {
   decodeRelayMessage,
   encodeRelayMessage,
-  errorCode,
-  fromHex,
   RELAY_HEADER_BYTES,
   RelayKind,
   type RelayMessage,
-  toHex,
-} from '../src/index.ts'
+} from '../src/entries/wire.ts'
+import { errorCode, fromHex, toHex } from '../src/index.ts'
 import vectors from './vectors/relay.json'
 
 interface RelayCase {

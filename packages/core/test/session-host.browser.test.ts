@@ -2,12 +2,12 @@
  * The session host compliance suite against a Web Worker host (WebCrypto with @noble/ciphers in
  * the Worker, the outbox store in IndexedDB), in a real browser.
  */
+import { createWebCryptoBackend } from '@conclave/core/crypto'
 import {
   createBrowserWorkerSessionHost,
-  createWebCryptoBackend,
   toWorkerHostConfig,
   type WorkerSessionHost,
-} from '@conclave/core'
+} from '@conclave/core/host'
 import { runSessionHostTests } from './kit.ts'
 
 const run = Math.random().toString(36).slice(2)

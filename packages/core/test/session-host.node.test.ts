@@ -6,22 +6,18 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MessageChannel } from 'node:worker_threads'
+import { ConclaveError, generateIdentity, type PartyEvent, type PartyId } from '@conclave/core'
+import { createWebCryptoBackend, nobleAead } from '@conclave/core/crypto'
 import {
-  ConclaveError,
   createInThreadSessionHost,
-  createWebCryptoBackend,
   createWorkerSessionHost,
   exposeSessionHost,
-  generateIdentity,
-  nobleAead,
-  type PartyEvent,
-  type PartyId,
   registerErrorTransfer,
   type SessionHost,
   toWorkerHostConfig,
   type WorkerSessionHost,
   workerCrypto,
-} from '@conclave/core'
+} from '@conclave/core/host'
 import {
   createFileGrantStore,
   createFileOutboxStore,

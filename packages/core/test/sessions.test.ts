@@ -2,7 +2,8 @@
  * Session behaviour over the memory transport: inboxes, rounds, timeouts, aborts, restarts,
  * large messages and coalescing.
  */
-import { createNobleBackend, type PartyId, utf8 } from '@conclave/core'
+import { type PartyId, utf8 } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
 import { createNodeCrypto } from '@conclave/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeParty, network, randomSid, type TestParty, until } from './helpers.ts'

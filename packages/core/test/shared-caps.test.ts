@@ -4,16 +4,9 @@
  * unit is dropped without blame (an honest peer's early units are not misbehaviour). Pending
  * proposals are capped per proposer first too, and expire (with their preimages) on a timer.
  */
-import {
-  BROADCAST_RECIPIENT,
-  type CryptoBackend,
-  deriveSessionId,
-  encodeProposal,
-  type PartyId,
-  partyIdToBytes,
-  sessionIdToBytes,
-} from '@conclave/core'
+import { type CryptoBackend, type PartyId, partyIdToBytes, sessionIdToBytes } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
+import { BROADCAST_RECIPIENT, deriveSessionId, encodeProposal } from '@conclave/core/wire'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeParty, network, RawPeer, randomSid, sidBytes, type TestParty, until } from './helpers.ts'
 

@@ -5,13 +5,12 @@
  */
 import { describe, expect, it } from 'vitest'
 import {
-  ConclaveError,
   createSignalingClient,
   DEFAULT_MAX_PAYLOAD_BYTES,
-  isErrorCode,
   type SignalData,
   SignalingError,
-} from '../src/index.ts'
+} from '../src/entries/signaling.ts'
+import { ConclaveError, isErrorCode } from '../src/index.ts'
 
 const to = 'ab'.repeat(32)
 

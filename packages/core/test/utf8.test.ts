@@ -2,7 +2,8 @@
  * Strings on the wire are decoded strictly, and a leading byte-order mark is part of the string
  * (DESIGN "Encoding conventions"): a mode of BOM + "conclave" must not pass for "conclave".
  */
-import { Reader, utf8, Writer } from '@conclave/core'
+import { utf8 } from '@conclave/core'
+import { Reader, Writer } from '@conclave/core/wire'
 import { describe, expect, it } from 'vitest'
 import { decodeKind } from '../src/wire/envelope-core.ts'
 

@@ -14,13 +14,25 @@
  * real Handshake class with the cases' fixed secrets. Codes are asserted, never messages.
  */
 import {
-  type Aead,
-  authSignedBytes,
-  batchSignedBytes,
   ConclaveError,
   type CryptoBackend,
-  createMemoryNetwork,
-  createNobleBackend,
+  type ErrorCode,
+  errorCode,
+  fromHex,
+  isErrorCode,
+  type PartyEvent,
+  parsePartyId,
+  parseSessionId,
+  toHex,
+} from '@conclave/core'
+import { Handshake, type HandshakeResult, Reassembler, SecureChannel } from '@conclave/core/channel'
+import { type Aead, createNobleBackend, nobleAead } from '@conclave/core/crypto'
+import { InThreadSessionHost } from '@conclave/core/host'
+import { createNodeCrypto, nodeAead } from '@conclave/core/node'
+import { createMemoryNetwork, type Link } from '@conclave/core/transport'
+import {
+  authSignedBytes,
+  batchSignedBytes,
   decodeBatch,
   decodeFrame,
   decodeHandshake,
@@ -28,7 +40,6 @@ import {
   decodeUnit,
   deriveKeys,
   type EnvelopeUnit,
-  type ErrorCode,
   encodeAuth,
   encodeBatch,
   encodeFrameHeader,
@@ -37,29 +48,14 @@ import {
   encodeRecords,
   encodeUnit,
   envelopeSignedBytes,
-  errorCode,
   expandCompactBatch,
   type Record as FrameRecord,
   FrameType,
   frameNonce,
-  fromHex,
-  Handshake,
-  type HandshakeResult,
   HandshakeType,
-  InThreadSessionHost,
-  isErrorCode,
-  type Link,
-  nobleAead,
-  type PartyEvent,
-  parsePartyId,
-  parseSessionId,
-  Reassembler,
   RecordType,
-  SecureChannel,
-  toHex,
   transcriptHash,
-} from '@conclave/core'
-import { createNodeCrypto, nodeAead } from '@conclave/core/node'
+} from '@conclave/core/wire'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
 import batchJson from './vectors/batch.json'

@@ -5,23 +5,25 @@
  * worker_threads Worker.
  */
 import {
-  createInThreadSessionHost,
-  createMemoryNetwork,
-  createParty,
   generateIdentity,
   issueGrant,
   type PartyEvent,
   type PartyId,
   parseRoster,
-  type SessionHost,
-  type SessionHostConfig,
   type SigningKey,
   toHex,
-  toWorkerHostConfig,
   utf8,
-  type WorkerSessionHost,
 } from '@conclave/core'
+import {
+  createInThreadSessionHost,
+  createParty,
+  type SessionHost,
+  type SessionHostConfig,
+  toWorkerHostConfig,
+  type WorkerSessionHost,
+} from '@conclave/core/host'
 import { createNodeCrypto, createNodeWorkerSessionHost } from '@conclave/core/node'
+import { createMemoryNetwork } from '@conclave/core/transport'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hostConfigInWorker, rosterHostConfig } from '../src/worker/config.ts'
 import { until } from './helpers.ts'

@@ -7,19 +7,18 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MessageChannel } from 'node:worker_threads'
+import { generateIdentity, openIndexedDbOutboxStore } from '@conclave/core'
+import { nobleAead } from '@conclave/core/crypto'
 import {
   checkWorkerHostConfig,
   createWorkerSessionHost,
   exposeSessionHost,
-  generateIdentity,
-  nobleAead,
-  openIndexedDbOutboxStore,
   toWorkerHostConfig,
   type WorkerHostConfig,
   type WorkerOutboxConfig,
   workerCrypto,
   workerOutbox,
-} from '@conclave/core'
+} from '@conclave/core/host'
 import { createNodeCrypto, createNodeWorkerSessionHost, nodeAead } from '@conclave/core/node'
 import type { Endpoint } from 'comlink'
 import { IDBFactory } from 'fake-indexeddb'

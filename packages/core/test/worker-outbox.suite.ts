@@ -5,19 +5,15 @@
  * with a file; comlink over a MessageChannel with fake-indexeddb) and in Chromium (a Web Worker
  * with IndexedDB).
  */
+import { type CryptoBackend, generateIdentity, type PartyEvent, type SessionId, utf8 } from '@conclave/core'
 import {
-  type CryptoBackend,
-  createMemoryNetwork,
   createParty,
-  generateIdentity,
-  type PartyEvent,
-  type SessionId,
   toWorkerHostConfig,
-  utf8,
   type WorkerHostConfig,
   type WorkerOutboxConfig,
   type WorkerSessionHost,
-} from '@conclave/core'
+} from '@conclave/core/host'
+import { createMemoryNetwork } from '@conclave/core/transport'
 import { afterEach, describe, expect, it } from 'vitest'
 
 /** How one environment runs the Worker host. */

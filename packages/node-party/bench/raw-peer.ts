@@ -25,7 +25,7 @@
  * @module
  */
 import { createRequire } from 'node:module'
-import { loopbackOnly } from '@conclave/core'
+import { loopbackOnly } from '@conclave/core/transport'
 import { type Command, emit, now, num, serveCommands, sleep } from './child-io.ts'
 import { median } from './stats.ts'
 

@@ -17,8 +17,8 @@
  * Bounded: the number of parties and signals is given, every wait has a time limit.
  * @module
  */
-import { createSignalingClient, type SignalData, type SignalingClient } from '@conclave/core'
 import { createNodeCrypto } from '@conclave/core/node'
+import { createSignalingClient, type SignalData, type SignalingClient } from '@conclave/core/signaling'
 import { type Command, emit, now, num, serveCommands } from './child-io.ts'
 
 const crypto = createNodeCrypto()

@@ -4,16 +4,9 @@
  * client, the webrtc, relay or hybrid transport on @roamhq/wrtc). Used by the CLI and tests.
  * @module
  */
-import {
-  type CryptoBackend,
-  type Limits,
-  loopbackOnly,
-  type OutboxStore,
-  type RoomParty,
-  type Roster,
-  type SigningKey,
-} from '@conclave/core'
+import type { CryptoBackend, Limits, OutboxStore, RoomParty, Roster, SigningKey } from '@conclave/core'
 import { joinRoom } from '@conclave/core/node'
+import { loopbackOnly } from '@conclave/core/transport'
 
 export { loadNodeSimplePeer as loadSimplePeer, loadWrtc } from '@conclave/core/node'
 

@@ -6,13 +6,12 @@
 import { createRequire } from 'node:module'
 import {
   createHybridTransport,
-  decodeRelayMessage,
   type HybridTransportOptions,
   type LinkStateEvent,
   loopbackOnly,
-  RelayKind,
   type SimplePeerConstructor,
-} from '@conclave/core'
+} from '@conclave/core/transport'
+import { decodeRelayMessage, RelayKind } from '@conclave/core/wire'
 import { runTransportTests } from '@conclave/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { signalingRoom, transportPair } from './signaling-room.ts'

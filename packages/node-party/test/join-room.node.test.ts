@@ -10,18 +10,18 @@ import { tmpdir } from 'node:os'
 import { join as joinPath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  createMemoryGrantStore,
   createMemoryOutboxStore,
-  createNobleBackend,
   generateIdentity,
   type Identity,
-  loopbackOnly,
   type Party,
   type PartyEvent,
   parseRoster,
   type RoomParty,
 } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
+import { createMemoryGrantStore } from '@conclave/core/host'
 import { createNodeCrypto, createRoomParty, joinRoom, type NodeJoinRoomOptions } from '@conclave/core/node'
+import { loopbackOnly } from '@conclave/core/transport'
 import { runSecureSum, SECURE_SUM } from '@conclave/protocols'
 import { createSignalingServer } from '@conclave/signaling-server'
 import { afterEach, describe, expect, it } from 'vitest'

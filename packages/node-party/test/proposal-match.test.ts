@@ -3,13 +3,8 @@
  * names why a proposal does not match, and `runCoordinated` declines such a proposal (a
  * `declined` event with that code) instead of joining it, then still joins the right one.
  */
-import {
-  createNobleBackend,
-  type Party,
-  type PartyId,
-  type ProposalInfo,
-  type SessionId,
-} from '@conclave/core'
+import type { Party, PartyId, ProposalInfo, SessionId } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
 import { encodeFrostDkgParams, FROST_DKG } from '@conclave/protocols'
 import { startMemoryParties } from '@conclave/protocols/testing'
 import { afterEach, describe, expect, it } from 'vitest'

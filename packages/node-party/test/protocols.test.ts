@@ -6,7 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createNobleBackend, type Party, type SessionId, toHex } from '@conclave/core'
+import { type Party, type SessionId, toHex } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
 import {
   decodeFrostDkgParams,
   decodeFrostSignParams,

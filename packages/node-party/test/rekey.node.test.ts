@@ -8,22 +8,23 @@
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import {
-  createHybridTransport,
-  createParty,
-  createRelayTransport,
-  createSignalingClient,
-  createWebRtcTransport,
   generateIdentity,
   type Limits,
-  loopbackOnly,
   type Party,
   type PartyEvent,
   type PartyId,
   parseSessionId,
-  type SimplePeerConstructor,
-  toWorkerHostConfig,
 } from '@conclave/core'
+import { createParty, toWorkerHostConfig } from '@conclave/core/host'
 import { createNodeCrypto, createNodeWorkerSessionHost } from '@conclave/core/node'
+import { createSignalingClient } from '@conclave/core/signaling'
+import {
+  createHybridTransport,
+  createRelayTransport,
+  createWebRtcTransport,
+  loopbackOnly,
+  type SimplePeerConstructor,
+} from '@conclave/core/transport'
 import { createSignalingServer } from '@conclave/signaling-server'
 import { afterEach, describe, expect, it } from 'vitest'
 

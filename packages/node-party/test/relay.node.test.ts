@@ -5,35 +5,36 @@
  * in afterEach (peer connections are also checked closed where tests make them).
  */
 import {
-  createHybridTransport,
-  createParty,
-  createRelayTransport,
-  createSignalingClient,
-  decodeRelayMessage,
   type ErrorCode,
-  FrameType,
-  frameNonce,
   generateIdentity,
-  type HybridTransport,
-  type HybridTransportOptions,
   type Identity,
-  type Link,
-  loopbackOnly,
   type Party,
   type PartyEvent,
   type PartyId,
-  RelayKind,
   type Session,
+  utf8,
+} from '@conclave/core'
+import { createParty } from '@conclave/core/host'
+import { createNodeCrypto, createRoomParty, joinRoom, type NodeJoinRoomOptions } from '@conclave/core/node'
+import {
+  createSignalingClient,
   type SignalData,
   type SignalEvent,
   type SignalingClient,
+} from '@conclave/core/signaling'
+import {
+  createHybridTransport,
+  createRelayTransport,
+  type HybridTransport,
+  type HybridTransportOptions,
+  type Link,
+  loopbackOnly,
   type SimplePeerConstructor,
   type SimplePeerInstance,
   type SimplePeerSignal,
   type Transport,
-  utf8,
-} from '@conclave/core'
-import { createNodeCrypto, createRoomParty, joinRoom, type NodeJoinRoomOptions } from '@conclave/core/node'
+} from '@conclave/core/transport'
+import { decodeRelayMessage, FrameType, frameNonce, RelayKind } from '@conclave/core/wire'
 import { runSecureSum, SECURE_SUM } from '@conclave/protocols'
 import {
   createSignalingServer,

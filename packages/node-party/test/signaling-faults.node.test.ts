@@ -5,26 +5,30 @@
  * and swaps the fingerprints or rewrites them inside the hellos.
  */
 import {
-  createHybridTransport,
-  createNobleBackend,
-  createParty,
-  createSignalingClient,
-  createWebRtcTransport,
-  type DialPolicy,
   generateIdentity,
-  type HybridTransport,
   type Identity,
-  loopbackOnly,
   type Party,
   type PartyEvent,
   type PartyId,
+  utf8,
+} from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
+import { createParty } from '@conclave/core/host'
+import { createNodeCrypto, setImmediateTurn } from '@conclave/core/node'
+import {
+  createSignalingClient,
   type PresenceEntry,
   type SignalData,
   type SignalEvent,
+} from '@conclave/core/signaling'
+import {
+  createHybridTransport,
+  createWebRtcTransport,
+  type DialPolicy,
+  type HybridTransport,
+  loopbackOnly,
   type Transport,
-  utf8,
-} from '@conclave/core'
-import { createNodeCrypto, setImmediateTurn } from '@conclave/core/node'
+} from '@conclave/core/transport'
 import { runSecureSum } from '@conclave/protocols'
 import { createSignalingServer, type SignalingServer } from '@conclave/signaling-server'
 import { afterEach, describe, expect, it } from 'vitest'

@@ -2,14 +2,10 @@
  * A signaling server on a random local port with one room, and members of it (started
  * signaling clients): the setup of the transport compliance runs over real signaling.
  */
-import {
-  createNobleBackend,
-  createSignalingClient,
-  generateIdentity,
-  type PartyId,
-  type SignalingClient,
-  type Transport,
-} from '@conclave/core'
+import { generateIdentity, type PartyId } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
+import { createSignalingClient, type SignalingClient } from '@conclave/core/signaling'
+import type { Transport } from '@conclave/core/transport'
 import { createSignalingServer } from '@conclave/signaling-server'
 import type { TransportPair } from '@conclave/testing'
 

@@ -5,17 +5,17 @@
  * party's part.
  */
 import { createRequire } from 'node:module'
+import { generateIdentity } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
+import { createSignalingClient } from '@conclave/core/signaling'
 import {
-  createNobleBackend,
-  createSignalingClient,
   createWebRtcTransport,
-  generateIdentity,
   type Link,
   type LinkStateEvent,
   loopbackOnly,
   type SimplePeerConstructor,
   type Transport,
-} from '@conclave/core'
+} from '@conclave/core/transport'
 import { createSignalingServer } from '@conclave/signaling-server'
 import { afterEach, describe, expect, it } from 'vitest'
 

@@ -1,12 +1,8 @@
 import { createRequire } from 'node:module'
-import {
-  createNobleBackend,
-  createSignalingClient,
-  createWebRtcTransport,
-  generateIdentity,
-  loopbackOnly,
-  type SimplePeerConstructor,
-} from '@conclave/core'
+import { generateIdentity } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
+import { createSignalingClient } from '@conclave/core/signaling'
+import { createWebRtcTransport, loopbackOnly, type SimplePeerConstructor } from '@conclave/core/transport'
 import { createSignalingServer } from '@conclave/signaling-server'
 import { runTransportTests } from '@conclave/testing'
 import { describe, expect, it } from 'vitest'

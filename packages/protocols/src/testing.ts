@@ -3,13 +3,9 @@
  * memory transport. Not for production code.
  * @module
  */
-import {
-  type CryptoBackend,
-  createMemoryNetwork,
-  createParty,
-  generateIdentity,
-  type Party,
-} from '@conclave/core'
+import { type CryptoBackend, generateIdentity, type Party } from '@conclave/core'
+import { createParty } from '@conclave/core/host'
+import { createMemoryNetwork } from '@conclave/core/transport'
 
 /**
  * Start `n` parties, each with a fresh identity, on one new memory network. The caller stops

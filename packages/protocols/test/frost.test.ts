@@ -1,7 +1,6 @@
 import { inspect } from 'node:util'
 import {
   ConclaveError,
-  createNobleBackend,
   fromHex,
   type Party,
   type PartyId,
@@ -9,6 +8,7 @@ import {
   type SessionId,
   toHex,
 } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
 import { createNodeCrypto } from '@conclave/core/node'
 import { ed25519, ed25519_FROST } from '@noble/curves/ed25519.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -1,4 +1,5 @@
-import { createNobleBackend, type Party, type SessionId } from '@conclave/core'
+import type { Party, SessionId } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
 import { createNodeCrypto } from '@conclave/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runSecureSum } from '../src/index.ts'

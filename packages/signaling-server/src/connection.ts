@@ -3,7 +3,7 @@
  * registration and routing handlers, cut it on timeouts, and clean up when it goes.
  * @module
  */
-import type { ClientToServerEvents, SignalingErrorCode } from '@conclave/core'
+import type { ClientToServerEvents, SignalingErrorCode } from '@conclave/core/signaling'
 import { announce, type ConnectionContext, type SignalingSocket } from './context.ts'
 import { ackOf, createGuard } from './guard.ts'
 import { createRegistration } from './registration.ts'

@@ -8,7 +8,7 @@ import type {
   PresenceEntry,
   ServerToClientEvents,
   SignalingLimits,
-} from '@conclave/core'
+} from '@conclave/core/signaling'
 import type { Server, Socket } from 'socket.io'
 import type { SignalingServerConfig } from './config.ts'
 import type { Logger } from './log.ts'

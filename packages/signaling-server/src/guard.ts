@@ -3,7 +3,7 @@
  * names, and the abuse counter that cuts a socket which keeps getting refused.
  * @module
  */
-import type { ClientToServerEvents, ServerErrorEvent, SignalingErrorCode } from '@conclave/core'
+import type { ClientToServerEvents, ServerErrorEvent, SignalingErrorCode } from '@conclave/core/signaling'
 import { createTokenBucket } from './bucket.ts'
 import type { ConnectionContext, SignalingSocket } from './context.ts'
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
-import { SIGNALING_VERSIONS, type SignalingErrorCode } from '@conclave/core'
+import { SIGNALING_VERSIONS, type SignalingErrorCode } from '@conclave/core/signaling'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 /** Values read at scrape time rather than counted. */

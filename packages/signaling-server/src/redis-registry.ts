@@ -18,7 +18,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { PresenceEntry } from '@conclave/core'
+import type { PresenceEntry } from '@conclave/core/signaling'
 import type { Redis } from 'ioredis'
 import type { KeepAliveStatus } from './cluster.ts'
 import type { Logger } from './log.ts'

@@ -9,11 +9,11 @@
 import { randomBytes } from 'node:crypto'
 import {
   type ChallengeMessage,
-  registrationSignedBytes,
   SIGNALING_VERSIONS,
   type SignalingErrorCode,
   validateRegisterRequest,
-} from '@conclave/core'
+} from '@conclave/core/signaling'
+import { registrationSignedBytes } from '@conclave/core/wire'
 import {
   announce,
   announcedLimits,

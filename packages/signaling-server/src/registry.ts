@@ -9,7 +9,7 @@
  * Redis adapter already spreads across instances.
  * @module
  */
-import type { PresenceEntry } from '@conclave/core'
+import type { PresenceEntry } from '@conclave/core/signaling'
 
 /** A registered party as the registry keeps it. */
 export interface PartyRecord {

@@ -12,7 +12,7 @@ import {
   validateJoinRequest,
   validateRelayRequest,
   validateSignalRequest,
-} from '@conclave/core'
+} from '@conclave/core/signaling'
 import { announce, type ConnectionContext, partyRoom, roomRoom, type SignalingSocket } from './context.ts'
 import type { AckFn, Guard, Where } from './guard.ts'
 import type { Member, Registry } from './registry.ts'

@@ -3,7 +3,7 @@
  * current one cannot be reached, signs each challenge for the origin it dialled, keeps its rooms,
  * and still refuses a challenge naming another origin.
  */
-import { createSignalingClient, type SignalingClientOptions } from '@conclave/core'
+import { createSignalingClient, type SignalingClientOptions } from '@conclave/core/signaling'
 import { afterEach, describe, expect, it } from 'vitest'
 import { freePort } from './daemons.ts'
 import { cleanup, identity, onCleanup, startServer, until } from './harness.ts'

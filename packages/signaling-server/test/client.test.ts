@@ -7,7 +7,7 @@ import {
   type SignalingClient,
   type SignalingClientOptions,
   SignalingError,
-} from '@conclave/core'
+} from '@conclave/core/signaling'
 import { Server } from 'socket.io'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSignalingServer } from '../src/index.ts'

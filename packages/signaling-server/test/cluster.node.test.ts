@@ -8,14 +8,14 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { generateIdentity } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
 import {
-  createNobleBackend,
   createSignalingClient,
-  generateIdentity,
   type PresenceEvent,
   type RelayEvent,
   type SignalEvent,
-} from '@conclave/core'
+} from '@conclave/core/signaling'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { parseCommandLine, resolveConfig } from '../src/index.ts'

@@ -19,7 +19,7 @@ import {
   type SignalingErrorCode,
   validateRelayEvent,
   validateSignalEvent,
-} from '@conclave/core'
+} from '@conclave/core/signaling'
 import fc from 'fast-check'
 import type { Socket } from 'socket.io-client'
 import { afterEach, describe, expect, it } from 'vitest'

@@ -3,13 +3,10 @@
  * protocol by hand, and noble Ed25519 identities. Everything started here is stopped by
  * {@link cleanup} (call it in `afterEach`).
  */
-import {
-  type ChallengeMessage,
-  createNobleBackend,
-  registrationSignedBytes,
-  type ServerErrorEvent,
-  toHex,
-} from '@conclave/core'
+import { toHex } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
+import type { ChallengeMessage, ServerErrorEvent } from '@conclave/core/signaling'
+import { registrationSignedBytes } from '@conclave/core/wire'
 import { io, type Socket } from 'socket.io-client'
 import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../src/index.ts'
 

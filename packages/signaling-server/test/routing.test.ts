@@ -1,4 +1,4 @@
-import type { PresenceEvent, RelayEvent, SignalEvent } from '@conclave/core'
+import type { PresenceEvent, RelayEvent, SignalEvent } from '@conclave/core/signaling'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, collect, once, party, request, settle, startServer } from './harness.ts'
 

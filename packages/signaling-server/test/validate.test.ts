@@ -11,7 +11,7 @@ import {
   validateServerError,
   validateSignalData,
   validateSignalRequest,
-} from '@conclave/core'
+} from '@conclave/core/signaling'
 import { describe, expect, it } from 'vitest'
 
 const ID = 'ab'.repeat(32)

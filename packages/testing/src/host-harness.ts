@@ -5,20 +5,21 @@
  */
 import {
   type CryptoBackend,
-  createMemoryNetwork,
-  createNobleBackend,
-  createParty,
   generateIdentity,
-  type MemoryNetwork,
   type Party,
   type PartyEvent,
-  type SessionHost,
-  type SessionHostConfig,
   type SessionId,
   type SigningKey,
+} from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
+import {
+  createParty,
+  type SessionHost,
+  type SessionHostConfig,
   type WorkerGrantStoreConfig,
   type WorkerOutboxConfig,
-} from '@conclave/core'
+} from '@conclave/core/host'
+import { createMemoryNetwork, type MemoryNetwork } from '@conclave/core/transport'
 import { afterEach } from 'vitest'
 
 /**

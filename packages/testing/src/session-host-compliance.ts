@@ -13,22 +13,17 @@
 import {
   ConclaveError,
   type CryptoBackend,
-  encodePayload,
-  encodeUnit,
-  envelopeSignedBytes,
-  equalBytes,
   generateIdentity,
-  type Link,
-  type MemoryNetwork,
   type Party,
   type PartyId,
   partyIdToBytes,
-  RecordType,
-  SecureChannel,
   type SigningKey,
   sessionIdToBytes,
   utf8,
 } from '@conclave/core'
+import { SecureChannel } from '@conclave/core/channel'
+import type { Link, MemoryNetwork } from '@conclave/core/transport'
+import { encodePayload, encodeUnit, envelopeSignedBytes, equalBytes, RecordType } from '@conclave/core/wire'
 import { describe, expect, it } from 'vitest'
 import {
   hostHarness,

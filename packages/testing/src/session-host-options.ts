@@ -8,7 +8,6 @@
  */
 import {
   type CryptoBackend,
-  createMemoryNetwork,
   type ErrorCode,
   generateIdentity,
   issueGrant,
@@ -18,6 +17,7 @@ import {
   toHex,
   utf8,
 } from '@conclave/core'
+import { createMemoryNetwork } from '@conclave/core/transport'
 import { describe, expect, it } from 'vitest'
 import {
   hostHarness,

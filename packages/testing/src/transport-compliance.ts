@@ -5,7 +5,8 @@
  * runTransportTests('memory', async () => { … return { a, b, idA, idB, cleanup } })
  * ```
  */
-import { type ErrorCode, isConclaveError, type Link, type PartyId, type Transport } from '@conclave/core'
+import { type ErrorCode, isConclaveError, type PartyId } from '@conclave/core'
+import type { Link, Transport } from '@conclave/core/transport'
 import { afterEach, describe, expect, it } from 'vitest'
 
 /** Two transports for two parties, not started yet. */

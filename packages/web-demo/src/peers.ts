@@ -4,7 +4,8 @@
  * (`party.peers()`, polled).
  * @module
  */
-import type { Party, PartyEvent, PartyId, PeerInfo, PeerState, SignalingClient } from '@conclave/core'
+import type { Party, PartyEvent, PartyId, PeerInfo, PeerState } from '@conclave/core'
+import type { SignalingClient } from '@conclave/core/signaling'
 import { frameScheduler, h, short } from './dom.ts'
 
 /** What the page knows of one other party. */

@@ -1,4 +1,5 @@
-import { createNobleBackend, type Party, type PartyId, type SessionId, toHex } from '@conclave/core'
+import { type Party, type PartyId, type SessionId, toHex } from '@conclave/core'
+import { createNobleBackend } from '@conclave/core/crypto'
 import { encodeKeyShare, type FrostKeyShare, runFrostDkg } from '@conclave/protocols'
 import { startMemoryParties } from '@conclave/protocols/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -45,7 +45,7 @@ function requireHere(id: string): unknown {
 }
 
 /**
- * @roamhq/wrtc (`RTCPeerConnection` and friends for simple-peer), loaded now.
+ * `@roamhq/wrtc` (`RTCPeerConnection` and friends for simple-peer), loaded now.
  * @throws ConclaveError `WEBRTC_UNAVAILABLE` when it is not installed (or does not load)
  * @example
  * ```ts

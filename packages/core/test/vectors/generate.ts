@@ -18,19 +18,24 @@
 import { writeFileSync } from 'node:fs'
 import {
   type CryptoBackend,
-  createNobleBackend,
-  decodeHandshake,
   type ErrorCode,
+  errorCode,
+  fromHex,
+  type PartyId,
+  partyIdFromBytes,
+  type SigningKey,
+  toHex,
+} from '@conclave/core'
+import { Handshake, type HandshakeResult } from '@conclave/core/channel'
+import { createNobleBackend, nobleAead } from '@conclave/core/crypto'
+import {
+  decodeHandshake,
   encodeFrameHeader,
   encodeFullBatch,
   encodePayload,
   encodeRecords,
   encodeUnit,
-  errorCode,
   type Record as FrameRecord,
-  fromHex,
-  Handshake,
-  type HandshakeResult,
   HandshakeType,
   authSignedBytes as libAuthSignedBytes,
   batchSignedBytes as libBatchSignedBytes,
@@ -39,12 +44,7 @@ import {
   envelopeSignedBytes as libEnvelopeSignedBytes,
   frameNonce as libFrameNonce,
   transcriptHash as libTranscriptHash,
-  nobleAead,
-  type PartyId,
-  partyIdFromBytes,
-  type SigningKey,
-  toHex,
-} from '@conclave/core'
+} from '@conclave/core/wire'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'

@@ -9,15 +9,15 @@ import {
   createRoomParty,
   generateIdentity,
   type Identity,
-  loopbackOnly,
   type Party,
   type PartyId,
   parsePartyId,
   parseSessionId,
   type RoomParty,
   type Session,
-  type SignalingClient,
 } from '@conclave/core/node'
+import type { SignalingClient } from '@conclave/core/signaling'
+import { loopbackOnly } from '@conclave/core/transport'
 import type { FrostKeyShare } from '@conclave/protocols'
 import { type Command, emit, now, num, str } from '../child-io.ts'
 import { closeAllPeers, TrackedSimplePeer, wrtc } from './wrtc-peers.ts'

@@ -4,9 +4,11 @@
  * @module
  */
 import { createHash, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
+import { Packer } from '@conclave/core/channel'
+import { createNobleBackend } from '@conclave/core/crypto'
+import { generateIdentity } from '@conclave/core/node'
 import {
   batchSignedBytes,
-  createNobleBackend,
   decodeFrame,
   decodeRecords,
   decodeUnit,
@@ -17,10 +19,8 @@ import {
   FRAME_HEADER_BYTES,
   FrameType,
   frameNonce,
-  generateIdentity,
-  Packer,
   RecordType,
-} from '@conclave/core/node'
+} from '@conclave/core/wire'
 import { emit } from '../child-io.ts'
 import { crypto, identity } from './party.ts'
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { createRequire } from 'node:module'
-import type { SimplePeerConstructor, SimplePeerInstance } from '@conclave/core/node'
+import type { SimplePeerConstructor, SimplePeerInstance } from '@conclave/core/transport'
 import { now } from '../child-io.ts'
 
 const require = createRequire(import.meta.url)

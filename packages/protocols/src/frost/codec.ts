@@ -19,15 +19,8 @@
  * broadcasts before anyone relies on them.
  * @module
  */
-import {
-  ConclaveError,
-  type PartyId,
-  partyIdToBytes,
-  Reader,
-  type SessionId,
-  sessionIdToBytes,
-  Writer,
-} from '@conclave/core'
+import { ConclaveError, type PartyId, partyIdToBytes, type SessionId, sessionIdToBytes } from '@conclave/core'
+import { Reader, Writer } from '@conclave/core/wire'
 import { sha256 } from '@noble/hashes/sha2.js'
 
 /** Version of every FROST round message. */

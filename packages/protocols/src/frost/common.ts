@@ -3,7 +3,8 @@
  * and how a run that fails aborts its session.
  * @module
  */
-import { ConclaveError, equalBytes, type PartyId, type Session, type SessionId } from '@conclave/core'
+import { ConclaveError, type PartyId, type Session, type SessionId } from '@conclave/core'
+import { equalBytes } from '@conclave/core/wire'
 import { ed25519, ed25519_FROST } from '@noble/curves/ed25519.js'
 import { isProtocolError, ProtocolError, type ProtocolErrorDetails } from '../errors.ts'
 

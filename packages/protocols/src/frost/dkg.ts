@@ -12,7 +12,8 @@
  *    session layer does not echo broadcasts itself) and that everyone accepted its shares.
  * @module
  */
-import { ConclaveError, equalBytes, type PartyId, type Session, toHex } from '@conclave/core'
+import { ConclaveError, type PartyId, type Session, toHex } from '@conclave/core'
+import { equalBytes } from '@conclave/core/wire'
 import type { DKG_Round1, DKG_Round2, DKG_Secret } from '@noble/curves/abstract/frost.js'
 import {
   type DkgCommitMessage,

@@ -21,7 +21,6 @@
  */
 import {
   ConclaveError,
-  equalBytes,
   fromHex,
   type PartyId,
   parsePartyId,
@@ -29,6 +28,7 @@ import {
   type SessionId,
   toHex,
 } from '@conclave/core'
+import { equalBytes } from '@conclave/core/wire'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { ProtocolError } from '../errors.ts'
 import { FROST_SUITE, frost, frostIdentifier, isValidElement } from './common.ts'

@@ -13,14 +13,9 @@
  * every case, never sent.
  * @module
  */
-import {
-  ConclaveError,
-  equalBytes,
-  fromHex,
-  type PartyId,
-  type Session,
-  strictVerifyNoble,
-} from '@conclave/core'
+import { ConclaveError, fromHex, type PartyId, type Session } from '@conclave/core'
+import { strictVerifyNoble } from '@conclave/core/crypto'
+import { equalBytes } from '@conclave/core/wire'
 import type { NonceCommitments, Nonces } from '@noble/curves/abstract/frost.js'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import {
