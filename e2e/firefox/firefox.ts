@@ -144,6 +144,24 @@ export class FirefoxTab {
     return this.page.$eval(selector, (el) => el.textContent ?? '')
   }
 
+  /** Wait until `n` parties have a chat session with this tab. */
+  async chatPartners(n: number, timeout = 30_000): Promise<void> {
+    await this.waitFor(`${byTestId('chat-peers')}[data-count="${n}"]`, timeout, `${n} chat partners`)
+  }
+
+  /** Send a chat message to everyone, `repeat` times. */
+  async chat(text: string, repeat = 1): Promise<void> {
+    await this.page.select(byTestId('chat-to'), 'everyone')
+    await this.fill(byTestId('chat-repeat'), String(repeat))
+    await this.fill(byTestId('chat-text'), text)
+    await this.click(byTestId('chat-send'))
+  }
+
+  /** Wait until the page has received (and verified) exactly `n` chat messages. */
+  async received(n: number, timeout = 60_000): Promise<void> {
+    await this.waitFor(`${byTestId('received-count')}[data-count="${n}"]`, timeout, `${n} messages received`)
+  }
+
   /** Propose a secure-sum to every ready peer with this tab's `input`. */
   async startSum(input: bigint | number): Promise<void> {
     await this.fill(byTestId('sum-input'), String(input))

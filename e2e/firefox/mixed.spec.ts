@@ -1,7 +1,7 @@
 /**
  * A Firefox tab, a Chromium tab and a Node party in one room: every link is a webrtc data channel
- * between two different WebRTC stacks (Gecko's, Chromium's, @roamhq/wrtc's). The Firefox tab
- * proposes a secure-sum that the other two join; the Chromium tab proposes a 2-of-3 FROST DKG
+ * between two different WebRTC stacks (Gecko's, Chromium's, @roamhq/wrtc's). The two tabs send
+ * each other a burst of chat messages at once; the Firefox tab proposes a secure-sum that the other two join; the Chromium tab proposes a 2-of-3 FROST DKG
  * that the others join; then the Firefox tab signs a message with all three (the Node party run
  * again with its share), and the signature verifies with plain Ed25519 in the test process.
  */
@@ -23,6 +23,9 @@ const test = base.extend<{ firefox: Firefox }>({
 })
 
 test.setTimeout(240_000)
+
+/** Chat messages each browser sends the other (2 kB each). */
+const BURST = 300
 
 const FOLLOW = ['--follow', '--timeout', '600000', '--round-timeout', '120000']
 
@@ -50,6 +53,18 @@ test('a Firefox tab, a Chromium tab and a Node party run secure-sum and a FROST 
       `ready ${id}`,
     )
   }
+
+  // ── chat between the two browsers, both ways at once: batches fill frames up to the link's
+  //    largest message, which each side read from its connection (Gecko and Chromium announce
+  //    different SCTP limits) ──
+  await fox.chatPartners(1)
+  await chrome.chatPartners(1)
+  const line = 'ü'.repeat(1000) // 2,000 bytes
+  await Promise.all([fox.chat(line, BURST), chrome.chat(line, { repeat: BURST })])
+  await fox.received(BURST)
+  await expect(chrome.page.getByTestId('received-count')).toHaveAttribute('data-count', String(BURST), {
+    timeout: 60_000,
+  })
 
   // ── secure-sum, proposed by Firefox ──
   await fox.startSum(1)
