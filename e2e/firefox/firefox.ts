@@ -66,6 +66,21 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const byTestId = (id: string): string => `[data-testid="${id}"]`
 
 /**
+ * A script run before the page's own: it records the largest message the page hands to a data
+ * channel (`window.__largestSend`), to show what frame size a link used. A string, not a function:
+ * the test's TypeScript transform would add helpers the page does not have.
+ */
+export const RECORD_LARGEST_SEND = `(() => {
+  const send = RTCDataChannel.prototype.send
+  window.__largestSend = 0
+  RTCDataChannel.prototype.send = function (data) {
+    const n = typeof data === 'string' ? data.length : (data.byteLength ?? data.size ?? 0)
+    if (n > window.__largestSend) window.__largestSend = n
+    return send.call(this, data)
+  }
+})()`
+
+/**
  * The demo page in a Firefox tab. Every wait is bounded; a timeout names what was awaited and
  * what the page showed meanwhile.
  */
@@ -79,6 +94,7 @@ export class FirefoxTab {
   static async open(firefox: Firefox, name: string, url: string): Promise<FirefoxTab> {
     const page = await firefox.browser.newPage()
     page.on('pageerror', (e) => console.error(`[${name}] page error: ${String(e)}`))
+    await page.evaluateOnNewDocument(RECORD_LARGEST_SEND)
     await page.goto(url, { timeout: 30_000 })
     const tab = new FirefoxTab(name, page)
     await tab.waitFor(`${byTestId('self')}[data-started="true"]`, 30_000, 'the page to join its room')
@@ -160,6 +176,11 @@ export class FirefoxTab {
   /** Wait until the page has received (and verified) exactly `n` chat messages. */
   async received(n: number, timeout = 60_000): Promise<void> {
     await this.waitFor(`${byTestId('received-count')}[data-count="${n}"]`, timeout, `${n} messages received`)
+  }
+
+  /** The largest message this page has sent on a data channel, in bytes. */
+  async largestSend(): Promise<number> {
+    return this.page.evaluate(() => (window as unknown as { __largestSend: number }).__largestSend)
   }
 
   /** Propose a secure-sum to every ready peer with this tab's `input`. */

@@ -65,6 +65,12 @@ test('a Firefox tab, a Chromium tab and a Node party run secure-sum and a FROST 
   await expect(chrome.page.getByTestId('received-count')).toHaveAttribute('data-count', String(BURST), {
     timeout: 60_000,
   })
+  // Firefox packed its 600 kB into frames past 16 KiB (the old interoperable limit), none past
+  // the 64 KiB cap on what a link takes
+  const largest = await fox.largestSend()
+  console.log(`largest message Firefox sent on a data channel: ${largest} bytes`)
+  expect(largest).toBeGreaterThan(16 * 1024)
+  expect(largest).toBeLessThanOrEqual(64 * 1024)
 
   // ── secure-sum, proposed by Firefox ──
   await fox.startSum(1)
