@@ -1,9 +1,10 @@
 /**
  * A Firefox tab, a Chromium tab and a Node party in one room: every link is a webrtc data channel
  * between two different WebRTC stacks (Gecko's, Chromium's, @roamhq/wrtc's). The two tabs send
- * each other a burst of chat messages at once; the Firefox tab proposes a secure-sum that the other two join; the Chromium tab proposes a 2-of-3 FROST DKG
- * that the others join; then the Firefox tab signs a message with all three (the Node party run
- * again with its share), and the signature verifies with plain Ed25519 in the test process.
+ * each other a burst of chat messages at once; the Firefox tab proposes a secure-sum that the
+ * other two join; the Chromium tab proposes a 2-of-3 FROST DKG that the others join; then the
+ * Firefox tab signs a message with all three (the Node party run again with its share), and the
+ * signature verifies with plain Ed25519 in the test process.
  */
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { test as base, expect } from '../support/fixtures.ts'
