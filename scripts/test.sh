@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Conclave on a fresh machine: installs pnpm, the packages, and from Debian
-# what the tests start (Chromium, redis-server, coturn); then type checks, lints, runs the unit
-# and integration tests (vitest) and the browser tests (Playwright). The packages are built first
+# what the tests start (Chromium, Firefox ESR, redis-server, coturn); then type checks, lints, runs
+# the unit and integration tests (vitest), the browser tests (Playwright, Chromium) and the
+# Firefox tests (a Firefox tab beside a Chromium tab and a Node party). The packages are built first
 # (the tests spawn the CLIs, which run dist/), and the packed packages are checked (publint, attw,
 # the API reference builds, and the tarballs installed with npm outside the workspace work).
 # Usage: ./scripts/test.sh            everything
@@ -14,6 +15,8 @@ install_deps
 apt_install redis-server redis-server
 apt_install turnserver coturn
 if [ $# -eq 0 ] && [ -z "${CONCLAVE_CHROMIUM:-}" ]; then apt_install chromium chromium; fi
+# Debian's Firefox ESR, driven by puppeteer-core over WebDriver BiDi (e2e/firefox)
+if [ $# -eq 0 ] && [ -z "${CONCLAVE_FIREFOX:-}" ]; then apt_install firefox-esr firefox-esr; fi
 
 build_packages
 log "type check"
@@ -32,7 +35,7 @@ if [ $# -eq 0 ]; then
 fi
 log "unit and integration tests (vitest)"
 mkdir -p .tmp
-rm -f .tmp/vitest.json .tmp/e2e.json
+rm -f .tmp/vitest.json .tmp/e2e.json .tmp/e2e-firefox.json
 status=0
 run_vitest() {
   pnpm -s exec vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
@@ -52,6 +55,9 @@ fi
 if [ $# -eq 0 ]; then
   log "browser tests (Playwright, Chromium)"
   PLAYWRIGHT_JSON_OUTPUT_NAME="$ROOT/.tmp/e2e.json" pnpm -s run e2e --reporter=list,json || status=$?
+  log "Firefox tests (a Firefox tab, a Chromium tab and a Node party; the browser tests in Firefox)"
+  PLAYWRIGHT_JSON_OUTPUT_NAME="$ROOT/.tmp/e2e-firefox.json" pnpm -s run e2e:firefox --reporter=list,json ||
+    status=$?
 fi
 node -e '
   const fs = require("fs");
@@ -59,10 +65,11 @@ node -e '
   let passed = 0, failed = 0, skipped = 0;
   if (v) { passed += v.numPassedTests; failed += v.numFailedTests; skipped += v.numPendingTests + v.numTodoTests;
     console.log(`vitest: ${v.numPassedTests} passed, ${v.numFailedTests} failed, ${v.numPendingTests + v.numTodoTests} skipped`) }
-  if (fs.existsSync(".tmp/e2e.json")) {
-    const s = require("./.tmp/e2e.json").stats;
+  for (const [name, file] of [["playwright", ".tmp/e2e.json"], ["playwright (firefox)", ".tmp/e2e-firefox.json"]]) {
+    if (!fs.existsSync(file)) continue;
+    const s = require("./" + file).stats;
     passed += s.expected; failed += s.unexpected + s.flaky; skipped += s.skipped;
-    console.log(`playwright: ${s.expected} passed, ${s.unexpected} failed, ${s.flaky} flaky, ${s.skipped} skipped`)
+    console.log(`${name}: ${s.expected} passed, ${s.unexpected} failed, ${s.flaky} flaky, ${s.skipped} skipped`)
   }
   console.log(`${passed} passed, ${failed} failed`);
   if (passed === 0) { console.error("no test ran"); process.exit(1) }

@@ -1,9 +1,10 @@
 /**
- * ed25519.json in Chromium: the strict verification rule gives the vectors' verdicts with the
- * browser's WebCrypto Ed25519 and with noble, on the page and inside a Web Worker (where the
- * session host verifies every envelope).
+ * ed25519.json in a browser (Chromium or Firefox, whichever runs this file): the strict
+ * verification rule gives the vectors' verdicts with the browser's WebCrypto Ed25519 and with
+ * noble, on the page and inside a Web Worker (where the session host verifies every envelope).
  */
 import { hasWebCryptoCurves } from '@conclave/core/crypto'
+import { server } from '@vitest/browser/context'
 import { describe, expect, it } from 'vitest'
 import { cases, runEd25519Vectors, type Verdict } from './ed25519-check.ts'
 
@@ -22,8 +23,8 @@ function check(verdicts: Verdict[]): void {
   }
 }
 
-describe('ed25519.json in Chromium', () => {
-  it('this Chromium has WebCrypto Ed25519 and X25519', async () => {
+describe(`ed25519.json in ${server.browser}`, () => {
+  it('this browser has WebCrypto Ed25519 and X25519', async () => {
     expect(await hasWebCryptoCurves()).toBe(true)
   })
 

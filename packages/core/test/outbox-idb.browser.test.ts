@@ -1,13 +1,14 @@
 /**
- * The IndexedDB outbox store in Chromium: the store's suite on the page's IndexedDB, and a Web
- * Worker host that opens it from its config (`outbox: { indexedDb }`), restarted in a new Worker.
+ * The IndexedDB outbox store in a browser (Chromium or Firefox): the store's suite on the page's
+ * IndexedDB, and a Web Worker host that opens it from its config (`outbox: { indexedDb }`),
+ * restarted in a new Worker.
  */
 import { createWebCryptoBackend } from '@conclave/core/crypto'
 import { createBrowserWorkerSessionHost } from '@conclave/core/host'
 import { runIndexedDbOutboxStoreTests } from './outbox-idb.suite.ts'
 import { runWorkerOutboxTests } from './worker-outbox.suite.ts'
 
-runIndexedDbOutboxStoreTests('Chromium', () => indexedDB)
+runIndexedDbOutboxStoreTests('the browser', () => indexedDB)
 
 const run = Math.random().toString(36).slice(2)
 let n = 0

@@ -1,9 +1,9 @@
 /**
  * The IndexedDB outbox store's tests, run against fake-indexeddb in Node
- * (`outbox-idb.node.test.ts`) and against Chromium's IndexedDB (`outbox-idb.browser.test.ts`):
- * reopening folds the same state, compaction (on open, every N records, on demand) keeps it,
- * appends are batched and committed in order, a damaged journal is refused, and a failed store
- * refuses appends with OUTBOX_UNAVAILABLE.
+ * (`outbox-idb.node.test.ts`) and against a browser's IndexedDB (`outbox-idb.browser.test.ts`, in
+ * Chromium and in Firefox): reopening folds the same state, compaction (on open, every N records,
+ * on demand) keeps it, appends are batched and committed in order, a damaged journal is refused,
+ * and a failed store refuses appends with OUTBOX_UNAVAILABLE.
  */
 import {
   type IndexedDbOutboxStoreOptions,
@@ -96,7 +96,7 @@ async function rawWrite(factory: IDBFactory, name: string, values: unknown[]): P
 
 /**
  * Run the suite against the IndexedDB `factory()` returns.
- * @param env names the run (`'fake-indexeddb'`, `'Chromium'`)
+ * @param env names the run (`'fake-indexeddb'`, `'the browser'`)
  */
 export function runIndexedDbOutboxStoreTests(env: string, factory: () => IDBFactory): void {
   describe(`IndexedDB outbox store (${env})`, () => {

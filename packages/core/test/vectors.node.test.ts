@@ -12,24 +12,24 @@
  * order, a refused one delivers none and counts its code once). Frames run
  * through decodeFrame / frameNonce / aead.open / decodeRecords / Reassembler; handshakes through the
  * real Handshake class with the cases' fixed secrets. Codes are asserted, never messages.
+ *
+ * The envelope checks and both receivers live in `envelope-check.ts`, which has no test runner in
+ * it, so that browsers run the same checks on the page and in a Worker (e2e/browser).
  */
+
 import {
   ConclaveError,
   type CryptoBackend,
   type ErrorCode,
-  errorCode,
   fromHex,
   isErrorCode,
-  type PartyEvent,
   parsePartyId,
   parseSessionId,
   toHex,
 } from '@conclave/core'
-import { Handshake, type HandshakeResult, Reassembler, SecureChannel } from '@conclave/core/channel'
+import { Handshake, type HandshakeResult, Reassembler } from '@conclave/core/channel'
 import { type Aead, createNobleBackend, nobleAead } from '@conclave/core/crypto'
-import { InThreadSessionHost } from '@conclave/core/host'
 import { createNodeCrypto, nodeAead } from '@conclave/core/node'
-import { createMemoryNetwork, type Link } from '@conclave/core/transport'
 import {
   authSignedBytes,
   batchSignedBytes,
@@ -37,7 +37,6 @@ import {
   decodeFrame,
   decodeHandshake,
   decodeRecords,
-  decodeUnit,
   deriveKeys,
   type EnvelopeUnit,
   encodeAuth,
@@ -46,7 +45,6 @@ import {
   encodeFullBatch,
   encodePayload,
   encodeRecords,
-  encodeUnit,
   envelopeSignedBytes,
   expandCompactBatch,
   type Record as FrameRecord,
@@ -58,57 +56,43 @@ import {
 } from '@conclave/core/wire'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
+import {
+  addLToS,
+  afterSignature,
+  applyMutation,
+  BATCH_MARKER_BYTE,
+  type BaseCase,
+  be,
+  cat,
+  checkEnvelopeCase,
+  checkEnvelopeCaseOnHost,
+  codeOf,
+  designReceive,
+  designVerdicts,
+  type EnvelopeCase,
+  envelopeFile,
+  envelopesOf,
+  expected,
+  type HostOutcome,
+  hostCases,
+  hostVerdicts,
+  isBatch,
+  type Mutation,
+  partySeeds,
+  type ReceiverContext,
+  type ReceiverState,
+  seenAccepted,
+  TAG_BATCH,
+  TAG_ENVELOPE,
+  type VectorFile,
+  type Verdict,
+  withHost,
+} from './envelope-check.ts'
 import batchJson from './vectors/batch.json'
-import envelopeJson from './vectors/envelope.json'
 import frameJson from './vectors/frame.json'
 import handshakeJson from './vectors/handshake.json'
 
 // ── schema ────────────────────────────────────────────────────────────────────────────────
-
-type Mutation =
-  | { op: 'xor'; offset: number; mask: string }
-  | { op: 'replace'; offset: number; bytes: string }
-  | { op: 'truncate'; length: number }
-  | { op: 'append'; bytes: string }
-  | { op: 'set'; bytes: string }
-
-interface BaseCase {
-  name: string
-  description: string
-  valid: boolean
-  error?: string
-}
-
-interface EnvelopeCase extends BaseCase {
-  publicKey: string
-  secretKey?: string
-  signerPublicKey?: string
-  signatureOrigin: 'sign' | 'sign-s-plus-l' | 'forged-identity-key'
-  fields: {
-    version: number
-    sessionId: string
-    round: number
-    kind: string
-    from: string
-    epoch: string
-    seq: string
-    body: string
-  }
-  payload: string
-  recipient: string
-  timestamp: string
-  signedBytes: string
-  signatureInput?: string
-  signature: string
-  mutation?: Mutation
-  unit: string
-  now: string
-  clockOffset: string
-  receiver: string
-  linkPeer: string
-  participants: string[]
-  seenBefore?: string[]
-}
 
 interface BatchEnvelope {
   fields: EnvelopeCase['fields']
@@ -209,16 +193,7 @@ interface HandshakeCase extends BaseCase {
   }
 }
 
-interface VectorFile<C> {
-  version: number
-  source: string
-  cases: C[]
-}
-
 // The JSON imports are typed by their contents; the checks below are what validates them.
-const envelopeFile = envelopeJson as unknown as VectorFile<EnvelopeCase> & {
-  parties: Record<string, { secretKey: string; publicKey: string }>
-}
 const batchFile = batchJson as unknown as VectorFile<BatchCase> & {
   parties: Record<string, { secretKey: string; publicKey: string; epoch: string }>
 }
@@ -233,47 +208,6 @@ const BACKENDS: ReadonlyArray<[string, () => CryptoBackend]> = [
   ['noble + nodeAead', () => createNobleBackend({ aead: nodeAead })],
 ]
 
-/** Verdict of a receiver: `'accepted'` or the refusal's code. */
-type Verdict = 'accepted' | ErrorCode
-
-const expected = (c: BaseCase): string => (c.valid ? 'accepted' : c.error!)
-
-function applyMutation(b: Uint8Array, m: Mutation): Uint8Array {
-  switch (m.op) {
-    case 'xor': {
-      const out = b.slice()
-      const mask = fromHex(m.mask)
-      mask.forEach((x, i) => {
-        out[m.offset + i] = out[m.offset + i]! ^ x
-      })
-      return out
-    }
-    case 'replace': {
-      const out = b.slice()
-      out.set(fromHex(m.bytes), m.offset)
-      return out
-    }
-    case 'truncate':
-      return b.slice(0, m.length)
-    case 'append': {
-      const add = fromHex(m.bytes)
-      const out = new Uint8Array(b.length + add.length)
-      out.set(b)
-      out.set(add, b.length)
-      return out
-    }
-    case 'set':
-      return fromHex(m.bytes)
-  }
-}
-
-/** The code of a refusal; anything that is not a ConclaveError (an assertion) is rethrown. */
-function codeOf(e: unknown): ErrorCode {
-  const code = errorCode(e)
-  if (code === undefined) throw e
-  return code
-}
-
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T
 
 /** Flip the lowest bit of the byte at `index` of a hex string. */
@@ -281,174 +215,6 @@ function flipHex(h: string, index = 0): string {
   const b = fromHex(h)
   b[index] = b[index]! ^ 1
   return toHex(b)
-}
-
-const ZERO32 = '0'.repeat(64)
-const SKEW_MS = 30_000n
-const L = 2n ** 252n + 27742317777372353535851937790883648493n
-const BASE_POINT = '5866666666666666666666666666666666666666666666666666666666666666'
-
-/** `n` big-endian in `size` bytes (written here, not with the package's Writer). */
-function be(n: bigint | number, size: number): Uint8Array {
-  let v = BigInt(n)
-  const out = new Uint8Array(size)
-  for (let i = size - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn)
-    v >>= 8n
-  }
-  return out
-}
-
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.length
-  }
-  return out
-}
-
-/** A signed context's tag: the ASCII name and one 0x00 byte (DESIGN, "Signed contexts"). */
-const contextTag = (name: string): Uint8Array => cat(new TextEncoder().encode(name), new Uint8Array(1))
-const TAG_ENVELOPE = contextTag('conclave/msg/v1')
-const TAG_BATCH = contextTag('conclave/batch/v1')
-const BATCH_MARKER_BYTE = 0x80
-
-/** The signature with L added to S (little-endian, bytes 32..64), in place. */
-function addLToS(signature: Uint8Array): void {
-  let s = 0n
-  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(signature[i]!)
-  s += L
-  for (let i = 32; i < 64; i++) {
-    signature[i] = Number(s & 0xffn)
-    s >>= 8n
-  }
-}
-
-// ── envelope: rebuild the bytes ──────────────────────────────────────────────────────────
-
-async function checkEnvelopeBytes(c: EnvelopeCase, crypto: CryptoBackend): Promise<void> {
-  const f = c.fields
-  expect(c.publicKey).toBe(f.from)
-  const payload = encodePayload({
-    sessionId: fromHex(f.sessionId),
-    round: f.round,
-    kind: f.kind,
-    from: fromHex(f.from),
-    epoch: fromHex(f.epoch),
-    seq: BigInt(f.seq),
-    body: fromHex(f.body),
-  })
-  payload[0] = f.version
-  expect(toHex(payload)).toBe(c.payload)
-  const signedBytes = envelopeSignedBytes(payload, fromHex(c.recipient), BigInt(c.timestamp))
-  expect(toHex(signedBytes)).toBe(c.signedBytes)
-  let signature: Uint8Array
-  if (c.signatureOrigin === 'forged-identity-key') {
-    expect(c.secretKey).toBeUndefined()
-    signature = fromHex(BASE_POINT + '01'.padEnd(64, '0'))
-  } else {
-    const key = await crypto.ed25519.importSeed(fromHex(c.secretKey!))
-    expect(toHex(key.publicKey)).toBe(c.signerPublicKey)
-    if (c.valid) expect(c.signerPublicKey).toBe(c.publicKey)
-    signature = await crypto.ed25519.sign(key, fromHex(c.signatureInput ?? c.signedBytes))
-    if (c.signatureOrigin === 'sign-s-plus-l') addLToS(signature)
-  }
-  expect(toHex(signature)).toBe(c.signature)
-  const honest = encodeUnit(payload, fromHex(c.recipient), BigInt(c.timestamp), signature)
-  const unit = c.mutation ? applyMutation(honest, c.mutation) : honest
-  if (c.mutation) expect(toHex(unit)).not.toBe(toHex(honest))
-  expect(toHex(unit)).toBe(c.unit)
-}
-
-// ── envelope: a receiver written from DESIGN's pipeline order ────────────────────────────
-
-interface ReceiverState {
-  /** Streams `(sessionId, from, epoch)` already seen: freshness is checked at a stream's first unit. */
-  streams: Set<string>
-  /** `(sessionId, from, to, epoch)` → sequence numbers accepted. */
-  seen: Map<string, Set<bigint>>
-}
-
-interface ReceiverContext {
-  receiver: string
-  linkPeer: string
-  participants: readonly string[]
-  now: bigint
-  clockOffset: bigint
-}
-
-/** decode → sender is the link's peer → participant → strict signature → recipient → fresh → not a replay. */
-async function designReceive(
-  bytes: Uint8Array,
-  ctx: ReceiverContext,
-  state: ReceiverState,
-  crypto: CryptoBackend,
-): Promise<Verdict> {
-  let u: ReturnType<typeof decodeUnit>
-  try {
-    u = decodeUnit(bytes)
-  } catch (e) {
-    return codeOf(e)
-  }
-  const from = toHex(u.from)
-  if (from !== ctx.linkPeer) return 'ENVELOPE_WRONG_SENDER'
-  if (!ctx.participants.includes(from)) return 'ENVELOPE_NOT_PARTICIPANT'
-  const ok = await crypto.ed25519.verify(
-    u.from,
-    envelopeSignedBytes(u.payload, u.recipient, u.timestamp),
-    u.signature,
-  )
-  if (!ok) return 'ENVELOPE_BAD_SIGNATURE'
-  return afterSignature(u, ctx, state)
-}
-
-/** The checks after the signature: recipient → fresh → not a replay; records what it accepts. */
-function afterSignature(u: EnvelopeUnit, ctx: ReceiverContext, state: ReceiverState): Verdict {
-  const from = toHex(u.from)
-  const recipient = toHex(u.recipient)
-  const forMe =
-    recipient === ctx.receiver || (recipient === ZERO32 && ctx.participants.includes(ctx.receiver))
-  if (!forMe) return 'ENVELOPE_WRONG_RECIPIENT'
-  const stream = `${toHex(u.sessionId)}|${from}|${toHex(u.epoch)}`
-  if (!state.streams.has(stream)) {
-    const skew = u.timestamp - (ctx.now + ctx.clockOffset)
-    if (skew > SKEW_MS || -skew > SKEW_MS) return 'ENVELOPE_STALE'
-  }
-  const replayKey = `${toHex(u.sessionId)}|${from}|${recipient}|${toHex(u.epoch)}`
-  const seqs = state.seen.get(replayKey) ?? new Set<bigint>()
-  if (seqs.has(u.seq)) return 'ENVELOPE_REPLAY'
-  state.streams.add(stream)
-  seqs.add(u.seq)
-  state.seen.set(replayKey, seqs)
-  return 'accepted'
-}
-
-/** Verdicts of the seenBefore units (each at its own time) and of the case's unit. */
-async function designVerdicts(
-  c: EnvelopeCase,
-  crypto: CryptoBackend,
-): Promise<{ seen: Verdict[]; verdict: Verdict }> {
-  const state: ReceiverState = { streams: new Set(), seen: new Map() }
-  const clockOffset = BigInt(c.clockOffset)
-  const base = { receiver: c.receiver, linkPeer: c.linkPeer, participants: c.participants, clockOffset }
-  const seen: Verdict[] = []
-  for (const h of c.seenBefore ?? []) {
-    const unit = fromHex(h)
-    // accepted when the receiver's clock (corrected by the offset) read the unit's own timestamp
-    const now = decodeUnit(unit).timestamp - clockOffset
-    seen.push(await designReceive(unit, { ...base, now }, state, crypto))
-  }
-  const verdict = await designReceive(fromHex(c.unit), { ...base, now: BigInt(c.now) }, state, crypto)
-  return { seen, verdict }
-}
-
-async function checkEnvelopeCase(c: EnvelopeCase, crypto: CryptoBackend): Promise<void> {
-  await checkEnvelopeBytes(c, crypto)
-  const { seen, verdict } = await designVerdicts(c, crypto)
-  expect(seen).toEqual((c.seenBefore ?? []).map(() => 'accepted'))
-  expect(verdict).toBe(expected(c))
 }
 
 // ── batch: rebuild the bytes ─────────────────────────────────────────────────────────────
@@ -559,12 +325,6 @@ async function designReceiveBatch(
   )
 }
 
-const isBatch = (unit: Uint8Array): boolean => unit[0] === BATCH_MARKER_BYTE
-
-/** A unit's envelopes: one, or a batch's. */
-const envelopesOf = (unit: Uint8Array): EnvelopeUnit[] =>
-  isBatch(unit) ? decodeBatch(unit).units : [decodeUnit(unit)]
-
 /** The verdicts of any unit, envelope or batch. */
 async function designReceiveAny(
   bytes: Uint8Array,
@@ -579,10 +339,6 @@ async function designReceiveAny(
 
 /** What a batch case expects: each envelope's verdict when it passes, else its one refusal. */
 const expectedBatch = (c: BatchCase): Verdict[] => c.verdicts ?? [c.error as ErrorCode]
-
-/** What the seenBefore units of a case must give: every envelope accepted. */
-const seenAccepted = (seenBefore: readonly string[] | undefined): Verdict[][] =>
-  (seenBefore ?? []).map((h) => envelopesOf(fromHex(h)).map(() => 'accepted'))
 
 async function designBatchVerdicts(
   c: BatchCase,
@@ -617,247 +373,6 @@ async function checkBatchCase(c: BatchCase, crypto: CryptoBackend): Promise<void
   expect(seen).toEqual(seenAccepted(c.seenBefore))
   expect(verdicts).toEqual(expectedBatch(c))
 }
-
-// ── the real session host over a memory link ─────────────────────────────────────────────
-
-const partySeeds = new Map(
-  [...Object.values(envelopeFile.parties), ...Object.values(batchFile.parties)].map((p) => [
-    p.publicKey,
-    p.secretKey,
-  ]),
-)
-
-/**
- * Holds the frames arriving at one end until that end has sent its own hello. Works around a race
- * in `SecureChannel.start()`: it marks the channel `handshaking` before its own hello is computed
- * (asynchronous: with WebCrypto, an X25519 import takes real time), so a peer hello arriving
- * meanwhile is refused with `HANDSHAKE_UNEXPECTED_MESSAGE` ("hello before our own"). On a real
- * network the peer's hello comes a round trip later; the vectors are not about that race.
- */
-function helloGate(): {
-  sent(): void
-  hold(deliver: (frame: Uint8Array) => void): (frame: Uint8Array) => void
-} {
-  let open = false
-  const held: (() => void)[] = []
-  return {
-    sent() {
-      if (open) return
-      open = true
-      queueMicrotask(() => {
-        for (const d of held.splice(0)) d()
-      })
-    },
-    hold(deliver) {
-      return (frame) => {
-        if (open && held.length === 0) deliver(frame)
-        else held.push(() => deliver(frame))
-      }
-    },
-  }
-}
-
-/** The receiver, its session and the link peer of a case. */
-interface HostSetup {
-  receiver: string
-  linkPeer: string
-  participants: readonly string[]
-  sessionId: string
-  /** The link peer's stream epoch, as its hello reports it. */
-  epoch: string
-  clockOffset: string
-  /** The receiver's clock during the handshake. */
-  now: string
-}
-
-/** What the host did with one unit, from its events and counters. */
-interface HostOutcome {
-  /** `'accepted'` per `message` event, the code per `drop` event, in order. */
-  verdicts: Verdict[]
-  /** The `message` events, in order. */
-  messages: { round: number; kind: string; bytes: number }[]
-  /** How many refusals the counters gained, by code. */
-  drops: Partial<Record<ErrorCode, number>>
-  batchesReceived: number
-}
-
-interface HostRun {
-  host: InThreadSessionHost
-  /** Deliver `unit` with the receiver's clock at `clock`; resolves once the host acknowledged it. */
-  send(unit: Uint8Array, clock: number): Promise<HostOutcome>
-}
-
-/**
- * Run `body` against a real InThreadSessionHost for `setup.receiver`, with the session open and the
- * link peer connected over an authenticated memory link. A unit is done when the host's cumulative
- * ack covers it: the host acknowledges a unit once processed, accepted or refused, so every event
- * the unit causes has been emitted by then.
- */
-async function withHost<T>(
-  setup: HostSetup,
-  crypto: CryptoBackend,
-  body: (run: HostRun) => Promise<T>,
-): Promise<T> {
-  const receiver = parsePartyId(setup.receiver)
-  const peer = parsePartyId(setup.linkPeer)
-  const offset = Number(setup.clockOffset)
-  let clock = Number(setup.now)
-  let outcome: HostOutcome = { verdicts: [], messages: [], drops: {}, batchesReceived: 0 }
-  let acked = 0n
-  let wake: (() => void) | undefined
-  const onEvent = (e: PartyEvent): void => {
-    if (e.type === 'drop') outcome.verdicts.push(e.code)
-    else if (e.type === 'message') {
-      outcome.verdicts.push('accepted')
-      outcome.messages.push({ round: e.round, kind: e.kind, bytes: e.bytes })
-    }
-  }
-
-  const host = new InThreadSessionHost({
-    crypto,
-    identity: await crypto.ed25519.importSeed(fromHex(partySeeds.get(receiver)!)),
-    now: () => clock,
-    // the test moves the clock by minutes: no keepalive may judge the link silent meanwhile
-    limits: { keepaliveMs: 0 },
-  })
-  const links = new Map<string, Link>()
-  const receiverGate = helloGate()
-  const peerGate = helloGate()
-  host.connect({
-    sendFrame: (linkId, frame) => {
-      links.get(linkId)?.send(frame)
-      receiverGate.sent()
-    },
-    closeLink: (linkId, code, reason) => links.get(linkId)?.close(code, reason),
-    requestLink: () => {},
-    event: onEvent,
-  })
-  host.openSession({
-    id: parseSessionId(setup.sessionId),
-    participants: setup.participants.map(parsePartyId),
-  })
-
-  const net = createMemoryNetwork()
-  const receiverTransport = net.transport()
-  const peerTransport = net.transport()
-  const peerKey = await crypto.ed25519.importSeed(fromHex(partySeeds.get(peer)!))
-  let channel: SecureChannel | undefined
-  const ready = new Promise<void>((resolve, reject) => {
-    receiverTransport.onLink((link) => {
-      links.set(link.id, link)
-      host.linkOpened({
-        linkId: link.id,
-        peer: link.peer,
-        initiator: link.initiator,
-        kind: link.kind,
-        maxFrameSize: link.maxMessageSize,
-      })
-      link.onMessage(receiverGate.hold((frame) => host.linkFrame(link.id, frame)))
-      link.onClose((code, reason) => host.linkClosed(link.id, code, reason))
-    })
-    peerTransport.onLink((link) => {
-      const ch = new SecureChannel(
-        {
-          crypto,
-          identity: peerKey,
-          expectedPeer: receiver,
-          initiator: link.initiator,
-          mode: 'conclave',
-          epoch: fromHex(setup.epoch),
-          // the sender's clock, as its hello reports it: the receiver measures the offset from it
-          now: () => clock + offset,
-          maxFrameSize: link.maxMessageSize,
-        },
-        {
-          sendFrame: (frame) => {
-            link.send(frame)
-            peerGate.sent()
-          },
-          ready: () => {
-            // the delivery layer: units on this link are numbered from 0
-            ch.sendRecord({ type: RecordType.resume, seq: 0n })
-            resolve()
-          },
-          unit: () => undefined,
-          record: (rec) => {
-            if (rec.type === RecordType.ack && rec.seq > acked) {
-              acked = rec.seq
-              wake?.()
-            }
-          },
-          closed: (code, reason) =>
-            reject(new ConclaveError(code, `the link closed before it was ready: ${code} ${reason}`)),
-        },
-      )
-      channel = ch
-      link.onMessage(peerGate.hold((frame) => ch.receive(frame)))
-      void ch.start()
-    })
-  })
-  let sent = 0n
-  const send = async (unit: Uint8Array, at: number): Promise<HostOutcome> => {
-    clock = at
-    const before = host.counters()
-    outcome = { verdicts: [], messages: [], drops: {}, batchesReceived: 0 }
-    channel!.sendUnit(unit)
-    channel!.flush()
-    sent++
-    const deadline = Date.now() + 5000
-    while (acked < sent) {
-      if (Date.now() > deadline) {
-        throw new Error(`the host did not acknowledge the unit within 5 s (events: ${outcome.verdicts})`)
-      }
-      await new Promise<void>((resolve) => {
-        wake = resolve
-        setTimeout(resolve, 50)
-      })
-    }
-    const after = host.counters()
-    for (const [code, n] of Object.entries(after.drops) as [ErrorCode, number][]) {
-      const gained = n - (before.drops[code] ?? 0)
-      if (gained !== 0) outcome.drops[code] = gained
-    }
-    outcome.batchesReceived = after.batchesReceived - before.batchesReceived
-    return outcome
-  }
-  try {
-    await receiverTransport.start(receiver)
-    await peerTransport.start(peer)
-    await peerTransport.connect(receiver)
-    await ready
-    return await body({ host, send })
-  } finally {
-    host.stop()
-    await peerTransport.stop()
-    await receiverTransport.stop()
-  }
-}
-
-/** Deliver an envelope case's units to the host: the events of each seenBefore unit and of the case's. */
-async function hostVerdicts(
-  c: EnvelopeCase,
-  crypto: CryptoBackend,
-): Promise<{ seen: Verdict[][]; verdict: Verdict[] }> {
-  const setup = { ...c, sessionId: c.fields.sessionId, epoch: c.fields.epoch }
-  return withHost(setup, crypto, async ({ send }) => {
-    const seen: Verdict[][] = []
-    for (const h of c.seenBefore ?? []) {
-      const unit = fromHex(h)
-      seen.push((await send(unit, Number(decodeUnit(unit).timestamp - BigInt(c.clockOffset)))).verdicts)
-    }
-    const verdict = (await send(fromHex(c.unit), Number(c.now))).verdicts
-    return { seen, verdict }
-  })
-}
-
-async function checkEnvelopeCaseOnHost(c: EnvelopeCase, crypto: CryptoBackend): Promise<void> {
-  const { seen, verdict } = await hostVerdicts(c, crypto)
-  expect(seen).toEqual(seenAccepted(c.seenBefore))
-  expect(verdict).toEqual([expected(c)])
-}
-
-/** Cases whose link peer is a real party (the small-order case names a key no handshake admits). */
-const hostCases = envelopeFile.cases.filter((c) => partySeeds.has(c.linkPeer) && partySeeds.has(c.receiver))
 
 const batchPartyEpoch = new Map(Object.values(batchFile.parties).map((p) => [p.publicKey, p.epoch]))
 
