@@ -158,6 +158,40 @@ describe('webrtc transport: iceServers as a function', () => {
     30_000,
   )
 
+  it('a function that does not answer in time fails the attempt; its late answer makes nothing', async () => {
+    // end a's SimplePeer, counting the RTCPeerConnections it makes
+    let made = 0
+    const Counting = new Proxy(SimplePeer, {
+      construct(target, args) {
+        made++
+        return Reflect.construct(target, args)
+      },
+    })
+    let calls = 0
+    const slowFirst: IceServersFunction = async () => {
+      // the first answer comes after the attempt's time; the next ones at once
+      if (++calls === 1) await sleep(800)
+      return []
+    }
+    const { a, b } = await pair((end) => ({
+      ...(end === 'a' ? { iceServers: slowFirst, SimplePeer: Counting } : {}),
+      connectTimeoutMs: 300,
+      backoff: { initialMs: 20, maxMs: 40, jitter: 0 },
+    }))
+    await a.transport.connect(b.id)
+    await until(
+      'a link',
+      () => a.links.length === 1 && b.links.length === 1,
+      10_000,
+      () => a.states.join(' '),
+    )
+    await sleep(1000) // past the first, late answer
+    expect(a.states).toContain('backoff:ICE_SERVERS_UNAVAILABLE')
+    expect(calls).toBe(2)
+    expect(made).toBe(1)
+    expect(a.links[0]!.closed).toBe(false)
+  }, 20_000)
+
   it('failed asks count as failed attempts: backed off, then given up after maxAttempts', async () => {
     let calls = 0
     // a list without the TURN server's credentials: refused as the attempt's list

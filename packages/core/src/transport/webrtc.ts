@@ -223,7 +223,12 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
     if (c.connectTimer) clearTimeout(c.connectTimer)
     c.connectTimer = setTimeout(() => {
       c.connectTimer = undefined
-      if (!c.link) this.fail(c, 'PEER_UNREACHABLE', 'no data channel in time')
+      if (c.link) return
+      // the attempt's time includes asking for its ICE servers: a function that does not
+      // answer fails it like one that throws (its late answer is then dropped)
+      if (c.preparing)
+        this.fail(c, 'ICE_SERVERS_UNAVAILABLE', 'the iceServers function did not answer in time')
+      else this.fail(c, 'PEER_UNREACHABLE', 'no data channel in time')
     }, this.o.connectTimeoutMs ?? 15_000)
   }
 
