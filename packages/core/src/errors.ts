@@ -118,6 +118,11 @@ export const ERROR_CODES = [
   /** No WebRTC on this platform (Node: the optional @roamhq/wrtc is not installed). */
   'WEBRTC_UNAVAILABLE',
   /**
+   * The `iceServers` function threw, rejected, or gave a list that is not one of ICE servers:
+   * that connection attempt fails (and is retried with backoff like any failed attempt).
+   */
+  'ICE_SERVERS_UNAVAILABLE',
+  /**
    * A link closed on purpose to be re-keyed: it reached its frame or age bound
    * (`rekeyAfterFrames`, `rekeyAfterMs`) and is re-made at once with a fresh handshake. Not a
    * failure: no backoff, no penalty, no drop.

@@ -10,6 +10,8 @@
  *   receive / collect / abort ({@link Session}), and the party's events ({@link PartyEvent})
  * - errors with stable codes: {@link ConclaveError}, {@link errorCode}, {@link ERROR_CODES}
  * - trust and tuning: {@link parseRoster}, {@link DEFAULT_LIMITS}, {@link issueGrant}
+ * - ICE servers for `joinRoom`: {@link checkIceServers}, and time-limited TURN credentials
+ *   minted per connection attempt with {@link turnRestCredentials}
  * - outbox stores (a restarted party loses nothing): {@link openIndexedDbOutboxStore},
  *   {@link createMemoryOutboxStore}
  *
@@ -82,7 +84,13 @@ export type {
   SessionOptions,
   SessionResume,
 } from './session/types.ts'
+export { checkIceServers, type IceServersFunction, type IceServersOption } from './transport/ice-servers.ts'
 export { PATH_EVIDENCE_CODES, type PathAlarmCode } from './transport/path-evidence.ts'
+export {
+  TURN_REST_MAX_TTL_SECONDS,
+  type TurnRestOptions,
+  turnRestCredentials,
+} from './transport/turn-rest.ts'
 export type { TransportKind } from './transport/types.ts'
 export { type GrantFields, issueGrant } from './wire/grant.ts'
 export type { RestoredSession } from './worker/types.ts'

@@ -3,11 +3,13 @@
  * @module
  */
 import { parseArgs } from 'node:util'
+import { ConclaveError, checkIceServers, TURN_REST_MAX_TTL_SECONDS } from '@conclave/core'
 
 /**
  * The options of `run` that an environment variable may give too (a flag wins over its
  * variable): for containers and service managers, and for what should not be in argv
- * (`CONCLAVE_ICE_SERVERS` credentials, `CONCLAVE_INPUT`), which other users see in `ps`.
+ * (`CONCLAVE_ICE_SERVERS` credentials, `CONCLAVE_TURN_SECRET`, `CONCLAVE_INPUT`), which other
+ * users see in `ps`.
  */
 export const ENVIRONMENT: Readonly<Record<string, string>> = {
   signal: 'CONCLAVE_SIGNAL',
@@ -23,6 +25,10 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   'round-timeout': 'CONCLAVE_ROUND_TIMEOUT',
   timeout: 'CONCLAVE_TIMEOUT',
   'ice-servers': 'CONCLAVE_ICE_SERVERS',
+  'ice-servers-file': 'CONCLAVE_ICE_SERVERS_FILE',
+  'turn-url': 'CONCLAVE_TURN_URL',
+  'turn-secret': 'CONCLAVE_TURN_SECRET',
+  'turn-ttl': 'CONCLAVE_TURN_TTL',
   transport: 'CONCLAVE_TRANSPORT',
   label: 'CONCLAVE_LABEL',
   outbox: 'CONCLAVE_OUTBOX',
@@ -70,6 +76,19 @@ run
   --ice-servers JSON  ICE servers, e.g. '[{"urls":"turn:127.0.0.1:3478","username":"u","credential":"p"}]'
                       (also CONCLAVE_ICE_SERVERS, better for credentials: argv is visible to
                       other users in ps; default: none)
+  --ice-servers-file FILE
+                      ICE servers as in --ice-servers, read from FILE again for every
+                      connection attempt (replace it atomically, by a rename, to rotate
+                      credentials); instead of --ice-servers
+  --turn-url URL[,URL…]
+                      a TURN server (turn: or turns: URLs) whose credentials this party mints
+                      itself, fresh for every connection attempt (coturn use-auth-secret; added
+                      to the ICE servers above, if any); needs --turn-secret
+  --turn-secret SECRET
+                      coturn's static-auth-secret for --turn-url (better CONCLAVE_TURN_SECRET:
+                      argv is visible to other users in ps)
+  --turn-ttl S        how long each minted credential is valid, in seconds (default 3600,
+                      at most ${TURN_REST_MAX_TTL_SECONDS})
   --ice-relay-only    only use TURN relays (iceTransportPolicy 'relay')
   --transport MODE    webrtc (default), relay (frames through the signaling server, still
                       end-to-end encrypted), or hybrid (webrtc, relay while no direct link)
@@ -88,7 +107,7 @@ run
 
 Environment (run; a flag wins over its variable):
 ${Object.entries(ENVIRONMENT)
-  .map(([flag, name]) => `  ${name.padEnd(24)}--${flag}`)
+  .map(([flag, name]) => `  ${name.padEnd(27)}--${flag}`)
   .join('\n')}
 
 Exit status: 0 when the protocol succeeded (or on SIGINT/SIGTERM without a protocol),
@@ -122,7 +141,12 @@ export interface RunArgs {
   serve: boolean
   roundTimeoutMs: number
   timeoutMs: number
+  /** `--ice-servers`: a fixed list ([] when none, or with `iceServersFile`). */
   iceServers: RTCIceServer[]
+  /** `--ice-servers-file FILE`: the list, read again for every connection attempt. */
+  iceServersFile?: string
+  /** `--turn-url` and `--turn-secret`: a TURN server whose credentials are minted per attempt. */
+  turn?: TurnArgs
   iceRelayOnly: boolean
   transport: 'webrtc' | 'relay' | 'hybrid'
   loopbackOnly: boolean
@@ -133,6 +157,14 @@ export interface RunArgs {
   outbox?: string
   /** `--state DIR`: the state directory. @default `${key}.state` */
   state: string
+}
+
+/** A TURN server whose time-limited credentials the party mints itself (TURN REST, coturn). */
+export interface TurnArgs {
+  urls: string[]
+  secret: string
+  /** `--turn-ttl`. @default 3600 */
+  ttlSeconds: number
 }
 
 export type Args = KeygenArgs | RunArgs | { command: 'help' }
@@ -153,23 +185,49 @@ function int(name: string, v: string | undefined, min: number, max: number): num
   return n
 }
 
-/**
- * Check one ICE server: `stun:`, `turn:` or `turns:` URLs, and a TURN server's credentials
- * (without them the RTCPeerConnection would throw only when the first link is attempted).
- */
-function checkIceServer(server: RTCIceServer, i: number): void {
-  const urls = Array.isArray(server.urls) ? server.urls : [server.urls]
-  for (const url of urls) {
-    if (typeof url !== 'string' || !/^(stun|turns?):/.test(url))
-      throw new UsageError(
-        `--ice-servers[${i}] expected stun:, turn: or turns: URLs, got ${JSON.stringify(url)}`,
-      )
-    if (
-      url.startsWith('turn') &&
-      (typeof server.username !== 'string' || typeof server.credential !== 'string')
-    ) {
-      throw new UsageError(`--ice-servers[${i}] (${url}) expected "username" and "credential" strings`)
-    }
+/** `--ice-servers JSON`: checked as joinRoom checks it (one rule: core's `checkIceServers`). */
+function parseIceServers(text: string | undefined): RTCIceServer[] {
+  if (!text) return []
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new UsageError('--ice-servers expected a JSON array of RTCIceServer')
+  }
+  return usage(() => checkIceServers(value, '--ice-servers'))
+}
+
+/** `--turn-url`, `--turn-secret` (never echoed) and `--turn-ttl`: all or none of the first two. */
+function parseTurn(
+  urlText: string | undefined,
+  secret: string | undefined,
+  ttlText: string | undefined,
+): TurnArgs | undefined {
+  if (urlText === undefined && secret === undefined) {
+    if (ttlText !== undefined) throw new UsageError('--turn-ttl needs --turn-url and --turn-secret')
+    return undefined
+  }
+  if (urlText === undefined || secret === undefined) {
+    throw new UsageError(
+      '--turn-url and --turn-secret (or CONCLAVE_TURN_URL, CONCLAVE_TURN_SECRET) go together',
+    )
+  }
+  if (secret === '') throw new UsageError('--turn-secret expected a non-empty secret')
+  const urls = urlText.split(',').filter((u) => u !== '')
+  if (urls.length === 0 || urls.some((u) => !/^turns?:/.test(u))) {
+    throw new UsageError(`--turn-url expected turn: or turns: URLs, got ${JSON.stringify(urlText)}`)
+  }
+  const ttlSeconds = int('turn-ttl', ttlText, 1, TURN_REST_MAX_TTL_SECONDS) ?? 3600
+  return { urls, secret, ttlSeconds }
+}
+
+/** `f()`, its ConclaveError (a check of core's) as a usage error. */
+function usage<T>(f: () => T): T {
+  try {
+    return f()
+  } catch (e) {
+    if (e instanceof ConclaveError) throw new UsageError(e.message)
+    throw e
   }
 }
 
@@ -218,6 +276,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         'round-timeout': { type: 'string' },
         timeout: { type: 'string' },
         'ice-servers': { type: 'string' },
+        'ice-servers-file': { type: 'string' },
+        'turn-url': { type: 'string' },
+        'turn-secret': { type: 'string' },
+        'turn-ttl': { type: 'string' },
         'ice-relay-only': { type: 'boolean' },
         transport: { type: 'string' },
         'loopback-only': { type: 'boolean' },
@@ -314,19 +376,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     throw new UsageError(`--serve is for secure-sum; ${protocol} runs once (use --follow)`)
   }
   if (follow && !protocol) throw new UsageError('--follow needs --protocol')
-  const iceText = str('ice-servers')
-  let iceServers: RTCIceServer[] = []
-  if (iceText) {
-    try {
-      iceServers = JSON.parse(iceText) as RTCIceServer[]
-    } catch {
-      throw new UsageError('--ice-servers expected a JSON array of RTCIceServer')
-    }
-    if (!Array.isArray(iceServers) || !iceServers.every((s) => s && typeof s === 'object' && 'urls' in s)) {
-      throw new UsageError('--ice-servers expected a JSON array of objects with "urls"')
-    }
-    iceServers.forEach(checkIceServer)
+  const iceServers = parseIceServers(str('ice-servers'))
+  const iceServersFile = str('ice-servers-file')
+  if (iceServersFile !== undefined && iceServers.length > 0) {
+    throw new UsageError('--ice-servers and --ice-servers-file are one or the other')
   }
+  const turn = parseTurn(str('turn-url'), str('turn-secret'), str('turn-ttl'))
   const roster = str('roster')
   const label = str('label')
   const outbox = str('outbox')
@@ -348,6 +403,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     roundTimeoutMs: int('round-timeout', str('round-timeout'), 100, 3_600_000) ?? 30_000,
     timeoutMs: int('timeout', str('timeout'), 1000, 86_400_000) ?? 120_000,
     iceServers,
+    ...(iceServersFile !== undefined ? { iceServersFile } : {}),
+    ...(turn ? { turn } : {}),
     iceRelayOnly: v['ice-relay-only'] === true,
     transport: parseTransport(str('transport')),
     loopbackOnly: v['loopback-only'] === true,

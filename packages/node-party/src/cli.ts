@@ -9,6 +9,7 @@ import { createFileOutboxStore, createNodeCrypto } from '@conclave/core/node'
 import { HELP, parseCommandLine, type RunArgs, UsageError } from './args.ts'
 import { runCoordinated } from './coordinate.ts'
 import { createFinishedSessionsFile, type FinishedSessions } from './finished-sessions.ts'
+import { iceServersOption } from './ice.ts'
 import { readIdentity, readRoster, writeNewIdentity } from './keyfile.ts'
 import { startNodeParty } from './node-party.ts'
 import { createOutput, type Output } from './output.ts'
@@ -21,6 +22,9 @@ async function run(args: RunArgs, out: Output): Promise<number> {
   const roster = args.roster ? await readRoster(args.roster) : undefined
   // check protocol files and arguments before meeting anyone
   const protocol = args.protocol ? await prepareProtocol(args) : undefined
+  // a list, or a function that re-reads the file and mints TURN credentials per attempt (the
+  // credentials' id: this party's id, which the TURN server's log then shows)
+  const iceServers = await iceServersOption(args, identity.id.slice(0, 16))
   await mkdir(args.state, { recursive: true, mode: 0o700 })
   const finished = createFinishedSessionsFile(join(args.state, 'sessions.txt'))
   const abort = new AbortController()
@@ -33,7 +37,7 @@ async function run(args: RunArgs, out: Output): Promise<number> {
       room: args.room,
       roster,
       label: args.label ?? label,
-      iceServers: args.iceServers,
+      iceServers,
       ...(args.iceRelayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
       loopbackOnly: args.loopbackOnly,
       transport: args.transport,

@@ -4,7 +4,15 @@
  * client, the webrtc, relay or hybrid transport on @roamhq/wrtc). Used by the CLI and tests.
  * @module
  */
-import type { CryptoBackend, Limits, OutboxStore, RoomParty, Roster, SigningKey } from '@conclave/core'
+import type {
+  CryptoBackend,
+  IceServersOption,
+  Limits,
+  OutboxStore,
+  RoomParty,
+  Roster,
+  SigningKey,
+} from '@conclave/core'
 import { joinRoom } from '@conclave/core/node'
 import { loopbackOnly } from '@conclave/core/transport'
 
@@ -21,8 +29,11 @@ export interface NodePartyOptions {
   room: string
   roster?: Roster | undefined
   label?: string | undefined
-  /** @default [] (no STUN/TURN server) */
-  iceServers?: RTCIceServer[]
+  /**
+   * ICE servers: a list, or a function asked for every connection attempt (see `joinRoom`).
+   * @default [] (no STUN/TURN server)
+   */
+  iceServers?: IceServersOption
   iceTransportPolicy?: RTCIceTransportPolicy
   /** Keep only loopback ICE candidates. */
   loopbackOnly?: boolean

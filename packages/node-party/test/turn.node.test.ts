@@ -7,67 +7,19 @@
  */
 import { spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { createConnection } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Daemon, skipWithout, startDaemon } from '../../signaling-server/test/daemons.ts'
+import { skipWithout } from '../../signaling-server/test/daemons.ts'
 import { FROM_SOURCE } from './harness.ts'
+import { startTurn as startTurnDaemon } from './turn-daemon.ts'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-/** Whether something accepts TCP connections on 127.0.0.1:port (coturn listens on TCP and UDP). */
-function tcpOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port })
-    const done = (ok: boolean): void => {
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.setTimeout(1000, () => done(false))
-    socket.once('connect', () => done(true))
-    socket.once('error', () => done(false))
-  })
-}
-
-/** Start coturn on 127.0.0.1 only, relaying on 127.0.0.1, with `auth` flags. */
-async function startTurn(auth: string[]): Promise<Daemon> {
-  const dir = await mkdtemp(join(tmpdir(), 'conclave-turn-'))
-  cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  // a random relay port range; coturn skips ports it cannot bind
-  const minPort = 40_000 + Math.floor(Math.random() * 200) * 100
-  const turn = await startDaemon(
-    'turnserver',
-    (port) => [
-      '-n',
-      '--listening-ip=127.0.0.1',
-      '--relay-ip=127.0.0.1',
-      `--listening-port=${port}`,
-      `--min-port=${minPort}`,
-      `--max-port=${minPort + 99}`,
-      '--realm=conclave',
-      ...auth,
-      '--no-tls',
-      '--no-dtls',
-      '--no-cli',
-      '--allow-loopback-peers',
-      '--fingerprint',
-      `--userdb=${join(dir, 'turndb')}`,
-      `--pidfile=${join(dir, 'turnserver.pid')}`,
-      '--log-file=stdout',
-      '--simple-log',
-    ],
-    tcpOpen,
-    'turnserver',
-  )
-  cleanups.push(() => turn.stop())
-  return turn
-}
+/** Start coturn (see turn-daemon.ts), stopped after the test. */
+const startTurn = (auth: string[]) => startTurnDaemon(auth, (stop) => cleanups.push(stop))
 
 /** TURN REST credentials (coturn `--use-auth-secret`): `<expiry>:<name>` and its HMAC-SHA1. */
 function restCredentials(secret: string, name: string, ttlSeconds: number) {

@@ -9,6 +9,7 @@ import { ConclaveError } from '../errors.ts'
 import { resolveLimits } from '../session/limits.ts'
 import type { SignalingClientOptions } from '../signaling/client-types.ts'
 import { validateRoom } from '../signaling/validate.ts'
+import { checkIceServersOption } from '../transport/ice-servers.ts'
 import type { RoomHost, RoomOptions, RoomPlatform, RoomTransport } from './types.ts'
 
 /** What the checks settle: the key, the signaling client's options, the transport and the host. */
@@ -108,9 +109,8 @@ export function checkRoomOptions<O extends RoomOptions>(o: O, platform: RoomPlat
   if (o.roster !== undefined && !(isObject(o.roster) && o.roster.parties instanceof Map)) {
     fail(`"roster" expected a parsed roster (parseRoster), got ${describe(o.roster)}`)
   }
-  if (o.iceServers !== undefined && !Array.isArray(o.iceServers)) {
-    fail(`"iceServers" expected an array, got ${describe(o.iceServers)}`)
-  }
+  // a list is checked now, a function's lists on each attempt (ICE_SERVERS_UNAVAILABLE)
+  if (o.iceServers !== undefined) checkIceServersOption(o.iceServers)
   if (o.mode !== undefined && typeof o.mode !== 'string')
     fail(`"mode" expected a string, got ${describe(o.mode)}`)
   if (o.crypto !== undefined && (!isObject(o.crypto) || o.crypto.name !== key.backend)) {

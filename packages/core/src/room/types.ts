@@ -16,6 +16,7 @@ import type { OutboxStore } from '../session/outbox.ts'
 import type { SessionHost } from '../session/types.ts'
 import type { SignalingClient, SignalingClientOptions } from '../signaling/client-types.ts'
 import type { HybridTransportOptions } from '../transport/hybrid.ts'
+import type { IceServersOption } from '../transport/ice-servers.ts'
 import type { RelayTransportOptions } from '../transport/relay.ts'
 import type { SimplePeerConstructor } from '../transport/simple-peer-types.ts'
 import type { Transport } from '../transport/types.ts'
@@ -75,8 +76,16 @@ export interface RoomOptions {
    * @default 'webrtc'
    */
   transport?: RoomTransport
-  /** ICE servers. @default [] — no STUN/TURN server, never a public one */
-  iceServers?: RTCIceServer[]
+  /**
+   * ICE servers: a list (checked by `checkIceServers`), or a function called for each new
+   * connection attempt to a peer, on both ends, that may be async: time-limited TURN
+   * credentials (`turnRestCredentials`) are then minted per attempt, so a link lost after they
+   * expired is made again with fresh ones. A function that throws, rejects or gives a bad list
+   * fails that attempt with `ICE_SERVERS_UNAVAILABLE` (retried with backoff; with `hybrid`, the
+   * relay is used meanwhile). Ignored by `transport: 'relay'`.
+   * @default [] — no STUN/TURN server, never a public one
+   */
+  iceServers?: IceServersOption
   /** `'relay'` to use TURN relays only. @default 'all' */
   iceTransportPolicy?: RTCIceTransportPolicy
   /** Display label sent at registration (at most 64 characters). */

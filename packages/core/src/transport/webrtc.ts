@@ -6,7 +6,9 @@
  * wins), the teardown workarounds `rtc-teardown.ts`, SDP and candidates `sdp.ts`, and the
  * link itself `webrtc-link.ts`. Here: one simple-peer per attempt (simple-peer has no ICE
  * restart, so every attempt is a new RTCPeerConnection), its events, and signals in and out.
- * No STUN/TURN server unless configured.
+ * No STUN/TURN server unless configured; `iceServers` may be a function, asked for each attempt
+ * before its RTCPeerConnection is made (`ice-servers.ts`): signals of the attempt that arrive
+ * meanwhile wait for it.
  * @module
  */
 
@@ -16,6 +18,7 @@ import type { SignalingClient } from '../signaling/client.ts'
 import type { SignalData, SignalEvent } from '../signaling/protocol.ts'
 import { ConnectionManager, type DialPolicy, type DialRecord, safePartyId } from './connection-manager.ts'
 import { DialingTransport } from './dialing-transport.ts'
+import { checkIceServersOption, type IceServersOption, iceServersFor } from './ice-servers.ts'
 import {
   envelopeOf,
   judgeSignal,
@@ -46,8 +49,14 @@ export interface WebRtcTransportOptions extends DialPolicy {
   SimplePeer: SimplePeerConstructor
   /** `{ RTCPeerConnection, RTCSessionDescription, RTCIceCandidate }` (@roamhq/wrtc in Node); omit in browsers. */
   wrtc?: unknown
-  /** ICE servers. @default [] — never a public STUN/TURN host */
-  iceServers?: RTCIceServer[]
+  /**
+   * ICE servers: a list, or a function called for each new connection attempt (on both ends of
+   * the link) that may be async, e.g. to mint time-limited TURN credentials
+   * (`turnRestCredentials`) per attempt. A function that throws, rejects or gives a bad
+   * list fails that attempt with `ICE_SERVERS_UNAVAILABLE` (retried with backoff).
+   * @default [] — never a public STUN/TURN host
+   */
+  iceServers?: IceServersOption
   /** @default 'all' */
   iceTransportPolicy?: RTCIceTransportPolicy
   /** Keep only the ICE candidates (local and remote) for which this returns true (e.g. loopback in tests). */
@@ -59,6 +68,14 @@ export interface WebRtcTransportOptions extends DialPolicy {
 }
 
 const MAX_EARLY_FRAMES = 64
+/** Signals of one attempt kept while its ICE servers are being asked for (offer and candidates). */
+const MAX_WAITING_SIGNALS = 256
+
+/** An attempt whose ICE servers are being asked for: its RTCPeerConnection is not made yet. */
+interface Preparing {
+  /** The peer's signals of this attempt that arrived meanwhile, fed once it is made. */
+  signals: SimplePeerSignal[]
+}
 
 /** The webrtc path's record of one peer. */
 interface PeerConn extends DialRecord {
@@ -69,6 +86,8 @@ interface PeerConn extends DialRecord {
   /** We offer when our id is the smaller. */
   offerer: boolean
   sp: SimplePeerInstance | undefined
+  /** The attempt under way is waiting for its ICE servers (`sp` is then undefined). */
+  preparing: Preparing | undefined
   link: WebRtcLink | undefined
   /** The last state reported (`open` once a link is announced). */
   state: LinkState | 'open'
@@ -99,6 +118,7 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
         'createWebRtcTransport expected { signaling, room, SimplePeer }',
       )
     }
+    if (o.iceServers !== undefined) checkIceServersOption(o.iceServers)
     this.manager = new ConnectionManager<PeerConn>(
       {
         create: (peer) => ({
@@ -106,16 +126,18 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
           early: [],
           offerer: offers(this.local!, peer),
           sp: undefined,
+          preparing: undefined,
           link: undefined,
           state: 'idle',
           connectTimer: undefined,
           lastRequest: 0,
         }),
-        busy: (c) => (c.link !== undefined && !c.link.closed) || (c.sp !== undefined && !c.sp.destroyed),
+        busy: (c) => (c.link !== undefined && !c.link.closed) || underWay(c),
         dial: (c) => (c.offerer ? this.offer(c) : this.requestOffer(c)),
         abandon: (c) => {
           if (c.sp) destroyPeer(c.sp)
           c.sp = undefined
+          c.preparing = undefined
         },
         // keep an open link (the server may be restarting); just stop retrying
         left: (c) => {
@@ -201,11 +223,52 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
     if (c.connectTimer) clearTimeout(c.connectTimer)
     c.connectTimer = setTimeout(() => {
       c.connectTimer = undefined
-      if (!c.link) this.fail(c, 'PEER_UNREACHABLE', 'no data channel in time')
+      if (c.link) return
+      // the attempt's time includes asking for its ICE servers: a function that does not
+      // answer fails it like one that throws (its late answer is then dropped)
+      if (c.preparing)
+        this.fail(c, 'ICE_SERVERS_UNAVAILABLE', 'the iceServers function did not answer in time')
+      else this.fail(c, 'PEER_UNREACHABLE', 'no data channel in time')
     }, this.o.connectTimeoutMs ?? 15_000)
   }
 
-  private spawn(c: PeerConn, initiator: boolean): SimplePeerInstance {
+  /**
+   * Start the attempt's RTCPeerConnection: at once with a list of ICE servers; with a function,
+   * once it has given this attempt's list (the attempt is `preparing` meanwhile, and fails with
+   * `ICE_SERVERS_UNAVAILABLE` if the function does). A teardown in between drops the attempt.
+   */
+  private spawn(c: PeerConn, initiator: boolean): void {
+    if (c.state !== 'signaling') this.setState(c, 'signaling')
+    const servers = iceServersFor(this.o.iceServers, c.peer)
+    if (Array.isArray(servers)) {
+      this.makePeer(c, initiator, servers)
+      return
+    }
+    const preparing: Preparing = { signals: [] }
+    c.preparing = preparing
+    servers.then(
+      (list) => {
+        if (c.preparing !== preparing || !this.running) return
+        c.preparing = undefined
+        try {
+          this.makePeer(c, initiator, list)
+        } catch (e) {
+          // in a promise callback a throw would go unhandled: the attempt fails instead
+          const why = `RTCPeerConnection refused the ICE servers: ${e instanceof Error ? e.message : String(e)}`
+          this.fail(c, 'ICE_SERVERS_UNAVAILABLE', why)
+          return
+        }
+        for (const signal of preparing.signals) this.feed(c, signal)
+      },
+      (e: unknown) => {
+        if (c.preparing !== preparing || !this.running) return
+        c.preparing = undefined
+        this.fail(c, 'ICE_SERVERS_UNAVAILABLE', e instanceof Error ? e.message : String(e))
+      },
+    )
+  }
+
+  private makePeer(c: PeerConn, initiator: boolean, iceServers: RTCIceServer[]): void {
     const sp = new this.o.SimplePeer({
       initiator,
       trickle: true,
@@ -213,7 +276,7 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
       objectMode: true,
       channelConfig: { ordered: true },
       config: {
-        iceServers: this.o.iceServers ?? [],
+        iceServers,
         ...(this.o.iceTransportPolicy ? { iceTransportPolicy: this.o.iceTransportPolicy } : {}),
       },
       ...(this.o.wrtc ? { wrtc: this.o.wrtc } : {}),
@@ -253,8 +316,6 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
       if (c.sp === sp) this.fail(c, 'LINK_LOST', 'data channel closed')
       else this.retirements.reap(sp)
     })
-    if (c.state !== 'signaling') this.setState(c, 'signaling')
-    return sp
   }
 
   private opened(c: PeerConn, sp: SimplePeerInstance): void {
@@ -302,7 +363,7 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
         peer,
         attempt: c.attempt,
         linked: c.link !== undefined && !c.link.closed,
-        underWay: c.sp !== undefined && !c.sp.destroyed,
+        underWay: underWay(c),
         peerInstance: c.peerInstance,
         now: Date.now(),
       },
@@ -336,6 +397,12 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
   }
 
   private feed(c: PeerConn, payload: SimplePeerSignal | undefined): void {
+    if (payload && c.preparing) {
+      // the attempt's RTCPeerConnection waits for its ICE servers: so does its signal
+      if (c.preparing.signals.length < MAX_WAITING_SIGNALS) c.preparing.signals.push(payload)
+      else this.fail(c, 'PEER_UNREACHABLE', 'too many signals before the ICE servers came')
+      return
+    }
     if (!payload || !c.sp || c.sp.destroyed) return
     const data = filterCandidates(payload, this.o.candidateFilter)
     if (!data) return
@@ -398,6 +465,7 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
     c.connectTimer = undefined
     const sp = c.sp
     c.sp = undefined
+    c.preparing = undefined
     const link = c.link
     c.link = undefined
     c.early = []
@@ -407,4 +475,9 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
     if (retry && this.running) this.manager.retry(c, code, reason, counts)
     else this.manager.closed(c, code, reason)
   }
+}
+
+/** An attempt is under way: its RTCPeerConnection is alive, or waits for its ICE servers. */
+function underWay(c: PeerConn): boolean {
+  return c.preparing !== undefined || (c.sp !== undefined && !c.sp.destroyed)
 }

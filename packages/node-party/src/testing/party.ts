@@ -15,7 +15,8 @@ export type PartyChild = JsonLinesChild<CliLine>
 
 /**
  * Spawn `conclave-party ARGS…` (pass `--json` among them to get events). No ICE server is
- * configured unless `options.env` sets `CONCLAVE_ICE_SERVERS`: traffic stays on this machine.
+ * configured unless `options.env` or ARGS name one (`CONCLAVE_ICE_SERVERS`, `…_FILE`,
+ * `CONCLAVE_TURN_URL`): the test's own environment never adds one, so traffic stays on this machine.
  */
 export function spawnParty(
   name: string,
@@ -24,6 +25,12 @@ export function spawnParty(
 ): PartyChild {
   return spawnJsonLines<CliLine>(name, PARTY_BIN, args, {
     ...options,
-    env: { CONCLAVE_ICE_SERVERS: '', ...options.env },
+    env: {
+      CONCLAVE_ICE_SERVERS: '',
+      CONCLAVE_ICE_SERVERS_FILE: '',
+      CONCLAVE_TURN_URL: '',
+      CONCLAVE_TURN_SECRET: '',
+      ...options.env,
+    },
   })
 }
