@@ -98,7 +98,14 @@ export type {
   SimplePeerInstance,
   SimplePeerSignal,
 } from './transport/simple-peer-types.ts'
-export type { Link, LinkState, LinkStateEvent, Transport, TransportKind } from './transport/types.ts'
+export type {
+  Link,
+  LinkState,
+  LinkStateEvent,
+  PathHint,
+  Transport,
+  TransportKind,
+} from './transport/types.ts'
 export { createWebRtcTransport, type WebRtcTransportOptions } from './transport/webrtc.ts'
 export * from './wire/contexts.ts'
 export * from './wire/envelope.ts'

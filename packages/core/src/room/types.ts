@@ -52,7 +52,7 @@ export type RoomSignaling =
 export type RoomWebRtcOptions = Partial<
   Pick<
     WebRtcTransportOptions,
-    'wrtc' | 'candidateFilter' | 'connectTimeoutMs' | 'backoff' | 'maxAttempts'
+    'wrtc' | 'candidateFilter' | 'connectTimeoutMs' | 'backoff' | 'maxAttempts' | 'disconnectGraceMs'
   > & { SimplePeer: SimplePeerConstructor }
 >
 
