@@ -29,6 +29,7 @@ export { Emitter, type EventMap, type Events } from './events.ts'
 export * from './identity.ts'
 export * from './ids.ts'
 export { createParty, type Party, type PartyEvents, type PartyOptions } from './party.ts'
+export type { LifecycleTarget, PageLifecycleTargets } from './room/page-lifecycle.ts'
 export {
   createPlatformCrypto,
   createRoomParty,

@@ -27,6 +27,7 @@ import type {
   WorkerHostConfig,
   WorkerOutboxConfig,
 } from '../worker/types.ts'
+import type { PathHintSource } from './path-hints.ts'
 
 /** How links are made. */
 export type RoomTransport = 'webrtc' | 'relay' | 'hybrid'
@@ -179,4 +180,9 @@ export interface RoomPlatform<O extends RoomOptions> {
   storeNames: { outbox: string; grantStore: string }
   /** The in-thread host's next turn. @default a MessageChannel turn */
   nextTurn?: NextTurn
+  /**
+   * The platform's path hints for these options (`path-hints.ts`), followed while the party is
+   * started, or undefined for none. @throws ConclaveError `INVALID_ARGUMENT` for a bad option
+   */
+  pathHints?(options: O): PathHintSource | undefined
 }
