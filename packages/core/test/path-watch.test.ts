@@ -6,7 +6,13 @@
  * packages/node-party/test/relink.node.test.ts.)
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { errorCode, type PartyId } from '../src/index.ts'
+import {
+  createNobleBackend,
+  createRoomParty,
+  errorCode,
+  generateIdentity,
+  type PartyId,
+} from '../src/index.ts'
 import { watchPageLifecycle } from '../src/room/page-lifecycle.ts'
 import { withPathHints } from '../src/room/path-hints.ts'
 import type { RoomParty } from '../src/room/types.ts'
@@ -288,6 +294,20 @@ describe('path hint sources', () => {
     win.dispatchEvent(new Event('online'))
     doc.dispatchEvent(new Event('resume'))
     expect(hints).toHaveLength(4)
+  })
+
+  it('refuses pageLifecycle targets without addEventListener, before anything starts', async () => {
+    vi.useRealTimers()
+    const identity = await generateIdentity(createNobleBackend())
+    for (const pageLifecycle of [{}, { window: {} }, null, 'window']) {
+      const made = createRoomParty({
+        signaling: 'http://127.0.0.1:9',
+        room: 'r',
+        identity,
+        pageLifecycle: pageLifecycle as never,
+      })
+      await expect(made).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    }
   })
 
   it('follows a source only while the room party is started', async () => {

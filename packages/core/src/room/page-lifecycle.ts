@@ -8,8 +8,9 @@
  * - `visibilitychange` to `visible` (document): back in the foreground, where timers may have
  *   been throttled while hidden → `resumed`.
  *
- * On `resumed`, links whose connection is not up are replaced now and every pending backoff is
- * cut short; the signaling client reconnects on its own (socket.io). `freeze`, `pagehide` and
+ * After each, every pending backoff is cut short (a link whose connection failed or stays
+ * `disconnected` is replaced by its own path watch); the signaling client reconnects on its own
+ * (socket.io). `freeze`, `pagehide` and
  * `visibilitychange` to `hidden` need nothing here: a hidden tab keeps its session host running
  * in its Worker, which answers keepalives, so its links stay up; a frozen or cached one stops
  * answering and its peers see it as lost after `lostAfterMs` (telling them "away" instead

@@ -3,9 +3,9 @@
  * simple-peer over @roamhq/wrtc (an optional peer dependency, loaded only when a webrtc or
  * hybrid transport is asked for), the session host in a worker_threads Worker, node:crypto
  * (`createNodeCrypto`), files for named outbox and grant stores, `setImmediate` turns. While
- * the party is started, a change of the machine's addresses tells its transport to check its
- * links (`network-watch.node.ts`). Nothing is loaded or started at import time. (`@conclave/core` has the same functions on a browser's
- * parts.)
+ * the party is started, each change of the machine's addresses gives its transport a path hint
+ * (`network-watch.node.ts`). Nothing is loaded or started at import time. (`@conclave/core`
+ * has the same functions on a browser's parts.)
  * @module
  */
 import { createRequire } from 'node:module'
@@ -28,8 +28,9 @@ export interface NodeJoinRoomOptions extends RoomOptions {
   worker?: NodeWorkerSessionHostOptions
   /**
    * How often the machine's addresses are read (ms, an integer from 100), or `false` to not
-   * watch them: when they change, a link whose local address went away is replaced at once and
-   * pending backoffs are cut short (Node has no network-change event). @default 1000
+   * watch them: when they change, a link whose local address went away while another came is
+   * replaced at once, and peers waiting out a backoff are dialled now (Node has no
+   * network-change event). @default 1000
    */
   networkPollMs?: number | false
 }

@@ -5,9 +5,9 @@
  * in a module Web Worker that this package creates itself (`worker/browser-entry`), WebCrypto
  * (or noble where the browser lacks Ed25519/X25519), and IndexedDB for a named outbox store.
  * While the party is started, the page's lifecycle (`online`, `pageshow` from the back/forward
- * cache, `resume`, back to `visible`) tells its transport to check its links
- * (`page-lifecycle.ts`). Nothing is loaded or started at import time. (`@conclave/core/node` has the same functions on
- * Node's parts.)
+ * cache, `resume`, back to `visible`) gives its transport path hints (`page-lifecycle.ts`).
+ * Nothing is loaded or started at import time. (`@conclave/core/node` has the same functions
+ * on Node's parts.)
  * @module
  */
 
@@ -32,10 +32,9 @@ export interface JoinRoomOptions extends RoomOptions {
   worker?: () => Worker
   /**
    * Where the page's lifecycle events come from (`online`, `pageshow`, `resume`,
-   * `visibilitychange`), or `false` to not follow them: after each, links whose connection is
-   * not up are replaced at once and pending backoffs are cut short, so that a backgrounded,
-   * frozen or restored tab rejoins without a reload. @default the global scope (`window` and
-   * its `document`)
+   * `visibilitychange`), or `false` to not follow them: after each, peers without a link that
+   * wait out a backoff are dialled at once, so that a backgrounded, frozen or restored tab
+   * rejoins without a reload. @default the global scope (`window` and its `document`)
    */
   pageLifecycle?: PageLifecycleTargets | false
 }
