@@ -115,6 +115,12 @@ export const ERROR_CODES = [
   // links
   'LINK_CLOSED',
   'LINK_LOST',
+  /**
+   * A webrtc link whose path failed under it (its connection `failed`, stayed `disconnected`
+   * past a grace, or lost its local address in a network change): it is replaced at once, with
+   * backoff, instead of after the keepalive's silence (DESIGN "Connections").
+   */
+  'PATH_LOST',
   /** No WebRTC on this platform (Node: the optional @roamhq/wrtc is not installed). */
   'WEBRTC_UNAVAILABLE',
   /**

@@ -48,6 +48,7 @@ export {
   sessionIdToBytes,
 } from './ids.ts'
 export type { Party, PartyEvents } from './party.ts'
+export type { LifecycleTarget, PageLifecycleTargets } from './room/page-lifecycle.ts'
 export {
   createPlatformCrypto,
   createRoomParty,

@@ -73,6 +73,11 @@ export const CONFIG = {
   /** FROST among the `sumParties` parties: key generation with this threshold, then `signers` sign. */
   frost: { threshold: 3, signers: 3 },
   signaling: { parties: 1_000, pairs: 100, perSender: 150, pauseMs: 2_200 },
+  /**
+   * The relink section: the direct path cut for `cutMs`, each party sending a message every
+   * `intervalMs`, `messages` in all (the cut starts once 50 have arrived each way).
+   */
+  relink: { cutMs: 5000, messages: 400, intervalMs: 20 },
   /** Pause before and between stopping one party and the next (see bringDown). */
   downGapMs: 300,
   /** Time limit of one transfer (each loop also stops by its count). */

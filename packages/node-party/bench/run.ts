@@ -13,7 +13,7 @@
  *
  * Environment (all optional):
  * - `BENCH_REPS` repetitions of every figure (default 3, at least 3 for the report)
- * - `BENCH_ONLY` comma-separated sections to run: `pair,phases,probes,mesh,sum,frost,signaling`
+ * - `BENCH_ONLY` comma-separated sections to run: `pair,phases,probes,mesh,sum,frost,signaling,relink`
  *   (`sum` is the protocols among 5 parties: secure-sum and FROST 3-of-5; `frost` is FROST
  *   alone; a partial run writes nothing to docs/ unless `BENCH_OUT` is set)
  * - `BENCH_OUT` directory to write benchmarks.json / benchmarks.md to (default `docs/`)
@@ -40,6 +40,7 @@ import { fail, failures, loadAtStart, progress, t0Run } from './results.ts'
 import { meshSection } from './sections/mesh.ts'
 import { pairSection } from './sections/pair.ts'
 import { probeSection } from './sections/probes.ts'
+import { relinkSection } from './sections/relink.ts'
 import { signalingSection } from './sections/signaling.ts'
 import { startServer } from './server.ts'
 
@@ -79,6 +80,13 @@ async function main(): Promise<void> {
         await signalingSection(server)
       } catch (e) {
         fail('signaling section', e)
+      }
+    }
+    if (want('relink')) {
+      try {
+        await relinkSection()
+      } catch (e) {
+        fail('relink section', e)
       }
     }
   } finally {

@@ -36,5 +36,5 @@ export type {
   SimplePeerInstance,
   SimplePeerSignal,
 } from '../transport/simple-peer-types.ts'
-export type { Link, LinkState, LinkStateEvent, Transport } from '../transport/types.ts'
+export type { Link, LinkState, LinkStateEvent, PathHint, Transport } from '../transport/types.ts'
 export { createWebRtcTransport, type WebRtcTransportOptions } from '../transport/webrtc.ts'

@@ -24,6 +24,7 @@ import { createWebRtcTransport } from '../transport/webrtc.ts'
 import { rosterHostConfig, toWorkerHostConfig } from '../worker/config.ts'
 import type { WorkerSessionHost } from '../worker/proxy.ts'
 import { type CheckedRoomOptions, checkRoomOptions, throwIfAborted } from './check.ts'
+import { withPathHints } from './path-hints.ts'
 import type { NamedStore, RoomHost, RoomOptions, RoomParty, RoomPlatform } from './types.ts'
 
 /** What the roster settles, in one place: the host's trust fields, the transport's persistent peers. */
@@ -149,6 +150,7 @@ export async function createRoomPartyOn<O extends RoomOptions>(
   o: O,
 ): Promise<RoomParty> {
   const checked = checkRoomOptions(o, platform)
+  const hints = platform.pathHints?.(o)
   const key: SigningKey = checked.key
   const crypto = o.crypto ?? (await platform.crypto(key.backend))
   const trust = trustOf(o.roster)
@@ -173,7 +175,7 @@ export async function createRoomPartyOn<O extends RoomOptions>(
       transport,
       host: started.host,
     })
-    return roomParty(party, signaling, transport, started, o.signal)
+    return withPathHints(roomParty(party, signaling, transport, started, o.signal), hints)
   } catch (e) {
     await stopHost(started)
     throw e

@@ -2,9 +2,10 @@
  * The front door for Node: {@link joinRoom} and {@link createRoomParty} on Node's parts —
  * simple-peer over @roamhq/wrtc (an optional peer dependency, loaded only when a webrtc or
  * hybrid transport is asked for), the session host in a worker_threads Worker, node:crypto
- * (`createNodeCrypto`), files for named outbox and grant stores, `setImmediate` turns. Nothing
- * is loaded or started at import time. (`@conclave/core` has the same functions on a browser's
- * parts.)
+ * (`createNodeCrypto`), files for named outbox and grant stores, `setImmediate` turns. While
+ * the party is started, each change of the machine's addresses gives its transport a path hint
+ * (`network-watch.node.ts`). Nothing is loaded or started at import time. (`@conclave/core`
+ * has the same functions on a browser's parts.)
  * @module
  */
 import { createRequire } from 'node:module'
@@ -18,12 +19,20 @@ import { createFileOutboxStore } from '../session/outbox-store.node.ts'
 import type { SimplePeerConstructor } from '../transport/simple-peer-types.ts'
 import { createNodeWorkerSessionHost, type NodeWorkerSessionHostOptions } from '../worker/node.ts'
 import { createRoomPartyOn, joinRoomOn } from './join.ts'
+import { checkNetworkPollMs, NETWORK_POLL_MS, watchNodeNetwork } from './network-watch.node.ts'
 import type { RoomOptions, RoomParty, RoomPlatform } from './types.ts'
 
 /** Options of Node's {@link joinRoom} and {@link createRoomParty}. */
 export interface NodeJoinRoomOptions extends RoomOptions {
   /** Advanced: the session host Worker's entry, resource limits and stop timeout. */
   worker?: NodeWorkerSessionHostOptions
+  /**
+   * How often the machine's addresses are read (ms, an integer from 100), or `false` to not
+   * watch them: when they change, a link whose local address went away while another came is
+   * replaced at once, and peers waiting out a backoff are dialled now (Node has no
+   * network-change event). @default 1000
+   */
+  networkPollMs?: number | false
 }
 
 /**
@@ -97,6 +106,10 @@ const node: RoomPlatform<NodeJoinRoomOptions> = {
   },
   storeNames: { outbox: 'file path', grantStore: 'file path' },
   nextTurn: setImmediateTurn,
+  pathHints: ({ networkPollMs }) => {
+    checkNetworkPollMs(networkPollMs)
+    return networkPollMs === false ? undefined : watchNodeNetwork(networkPollMs ?? NETWORK_POLL_MS)
+  },
 }
 
 /**

@@ -4,8 +4,10 @@
  * parts — simple-peer's prebuilt bundle over the browser's RTCPeerConnection, the session host
  * in a module Web Worker that this package creates itself (`worker/browser-entry`), WebCrypto
  * (or noble where the browser lacks Ed25519/X25519), and IndexedDB for a named outbox store.
- * Nothing is loaded or started at import time. (`@conclave/core/node` has the same functions on
- * Node's parts.)
+ * While the party is started, the page's lifecycle (`online`, `pageshow` from the back/forward
+ * cache, `resume`, back to `visible`) gives its transport path hints (`page-lifecycle.ts`).
+ * Nothing is loaded or started at import time. (`@conclave/core/node` has the same functions
+ * on Node's parts.)
  * @module
  */
 
@@ -17,6 +19,8 @@ import { openIndexedDbOutboxStore } from '../session/outbox-store.idb.ts'
 import type { SimplePeerConstructor } from '../transport/simple-peer-types.ts'
 import { createBrowserWorkerSessionHost } from '../worker/browser.ts'
 import { createRoomPartyOn, joinRoomOn } from './join.ts'
+import { globalLifecycleTargets, type PageLifecycleTargets, watchPageLifecycle } from './page-lifecycle.ts'
+import type { PathHintSource } from './path-hints.ts'
 import type { RoomOptions, RoomParty, RoomPlatform } from './types.ts'
 
 /** Options of the browser's {@link joinRoom} and {@link createRoomParty}. */
@@ -26,6 +30,33 @@ export interface JoinRoomOptions extends RoomOptions {
    * `@conclave/core/worker`). @default this package's own Worker entry
    */
   worker?: () => Worker
+  /**
+   * Where the page's lifecycle events come from (`online`, `pageshow`, `resume`,
+   * `visibilitychange`), or `false` to not follow them: after each, peers without a link that
+   * wait out a backoff are dialled at once, so that a backgrounded, frozen or restored tab
+   * rejoins without a reload. @default the global scope (`window` and its `document`)
+   */
+  pageLifecycle?: PageLifecycleTargets | false
+}
+
+/**
+ * The page's lifecycle as a source of path hints, unless turned off.
+ * @throws ConclaveError `INVALID_ARGUMENT` when `pageLifecycle` is neither `false` nor targets
+ */
+function pageLifecycle(option: JoinRoomOptions['pageLifecycle']): PathHintSource | undefined {
+  if (option === false) return undefined
+  if (option === undefined) {
+    const targets = globalLifecycleTargets()
+    return targets ? watchPageLifecycle(targets) : undefined
+  }
+  const win = (option as { window?: { addEventListener?: unknown } } | null)?.window
+  if (typeof win?.addEventListener !== 'function') {
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `"pageLifecycle" expected false or { window, document? } event targets, got ${option === null ? 'null' : typeof option}`,
+    )
+  }
+  return watchPageLifecycle(option)
 }
 
 /**
@@ -86,6 +117,7 @@ const browser: RoomPlatform<JoinRoomOptions> = {
     open: (name) => openIndexedDbOutboxStore(name),
   },
   storeNames: { outbox: 'IndexedDB database name', grantStore: 'file path (Node only)' },
+  pathHints: (options) => pageLifecycle(options.pageLifecycle),
 }
 
 /**

@@ -28,6 +28,7 @@ import type {
   WorkerHostConfig,
   WorkerOutboxConfig,
 } from '../worker/types.ts'
+import type { PathHintSource } from './path-hints.ts'
 
 /** How links are made. */
 export type RoomTransport = 'webrtc' | 'relay' | 'hybrid'
@@ -53,7 +54,7 @@ export type RoomSignaling =
 export type RoomWebRtcOptions = Partial<
   Pick<
     WebRtcTransportOptions,
-    'wrtc' | 'candidateFilter' | 'connectTimeoutMs' | 'backoff' | 'maxAttempts'
+    'wrtc' | 'candidateFilter' | 'connectTimeoutMs' | 'backoff' | 'maxAttempts' | 'disconnectGraceMs'
   > & { SimplePeer: SimplePeerConstructor }
 >
 
@@ -188,4 +189,9 @@ export interface RoomPlatform<O extends RoomOptions> {
   storeNames: { outbox: string; grantStore: string }
   /** The in-thread host's next turn. @default a MessageChannel turn */
   nextTurn?: NextTurn
+  /**
+   * The platform's path hints for these options (`path-hints.ts`), followed while the party is
+   * started, or undefined for none. @throws ConclaveError `INVALID_ARGUMENT` for a bad option
+   */
+  pathHints?(options: O): PathHintSource | undefined
 }

@@ -18,7 +18,12 @@
  *   the party's handshake on it completes (`Link.markReady`), not when its channel opens (a
  *   link through a man in the middle opens, then fails its handshake: a failed attempt); on
  *   the relay when it stayed up for a while;
- * - a link closed to be re-keyed (`REKEY_DUE`) is no failure: it is dialled again at once.
+ * - a link closed to be re-keyed (`REKEY_DUE`) is no failure: it is dialled again at once;
+ * - a link whose path was lost (`PATH_LOST`: its connection failed, stayed disconnected, or its
+ *   address went away) is a failure like any other: retried with backoff at once, not after
+ *   the keepalive's silence;
+ * - a platform's hint that the network changed or the page came back ({@link retryNow}) cuts
+ *   every pending backoff short: the peer is dialled now, its count kept.
  * @module
  */
 import { type BackoffOptions, backoffDelay } from '../backoff.ts'
@@ -155,6 +160,20 @@ export class ConnectionManager<R extends DialRecord> {
   /** Cancel the retry pending for `r`, if any (it stays wanted). */
   cancelRetry(r: R): void {
     cancelRetry(r)
+  }
+
+  /**
+   * The network changed or the page came back (a platform's `PathHint`): every wanted peer
+   * waiting out a backoff is dialled now; its count of failed attempts is kept (a network that
+   * is still down backs off as before from the next failure).
+   */
+  retryNow(): void {
+    if (!this.o.running()) return
+    for (const r of [...this.records.values()]) {
+      if (!r.wanted || r.retryTimer === undefined) continue
+      cancelRetry(r)
+      if (!this.path.busy(r)) this.path.dial(r)
+    }
   }
 
   /** Stop wanting `peer`: pending retries are cancelled (the path drops what is under way). */

@@ -29,7 +29,7 @@ import { type PartyId, parsePartyId } from '../ids.ts'
 import type { DialPolicy } from './connection-manager.ts'
 import { isPathEvidence } from './path-evidence.ts'
 import { createRelayTransport, type RelayTransport, type RelayTransportOptions } from './relay.ts'
-import type { Link, LinkState, LinkStateEvent, Transport, TransportKind } from './types.ts'
+import type { Link, LinkState, LinkStateEvent, PathHint, Transport, TransportKind } from './types.ts'
 import { createWebRtcTransport, type WebRtcTransportOptions } from './webrtc.ts'
 
 /** Why a relay link to a peer is refused or closed once {@link HybridTransport.blockRelay} ran. */
@@ -230,6 +230,11 @@ class HybridTransportImpl implements HybridTransport {
 
   isRelayBlocked(peer: PartyId): boolean {
     return this.blocked.has(peer)
+  }
+
+  /** The webrtc path's (a lost direct path then falls back to the relay as any failure does). */
+  pathHint(hint: PathHint): void {
+    if (this.running) this.webrtc?.pathHint?.(hint)
   }
 
   private peer(id: PartyId): HybridPeer {

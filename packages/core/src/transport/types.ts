@@ -58,6 +58,23 @@ export interface LinkStateEvent {
   retryInMs?: number
 }
 
+/**
+ * A platform's hint that links may have lost their path (DESIGN "Connections"): the network
+ * changed (Node: the machine's addresses changed; browsers: `online`), or the page came back
+ * (shown again, restored from the back/forward cache, resumed after being frozen).
+ */
+export interface PathHint {
+  reason: 'network' | 'resumed'
+  /**
+   * The machine's addresses now, when the platform knows them (Node), and those among them that
+   * are new since the last hint: a link whose end of the candidate pair in use is not among
+   * `addresses` while another address is `added` has lost its path for good (the machine moved
+   * to another network).
+   */
+  addresses?: ReadonlySet<string>
+  added?: ReadonlySet<string>
+}
+
 /** A transport for one local party. */
 export interface Transport {
   readonly kind: TransportKind
@@ -78,4 +95,10 @@ export interface Transport {
    * presumed hostile). Transports with a relay fallback implement it.
    */
   blockRelay?(peer: PartyId): void
+  /**
+   * The platform's hint that paths may be gone ({@link PathHint}): links that lost theirs are
+   * replaced now, and peers waiting out a backoff are dialled now. Transports with direct
+   * paths (webrtc, hybrid) implement it; `joinRoom` calls it.
+   */
+  pathHint?(hint: PathHint): void
 }

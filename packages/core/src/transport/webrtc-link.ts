@@ -1,12 +1,15 @@
 /**
  * A webrtc link: one data channel of simple-peer, with the backpressure of DESIGN "Frames"
- * (frames wait in the link while the channel's buffer is over {@link CHANNEL_HIGH_WATER}).
+ * (frames wait in the link while the channel's buffer is over {@link CHANNEL_HIGH_WATER}), that
+ * closes itself with `PATH_LOST` when its connection's path is gone (`path-watch.ts`).
  * @module
  */
 import { ConclaveError, type ErrorCode } from '../errors.ts'
 import type { PartyId } from '../ids.ts'
 import { BaseLink } from './link-base.ts'
+import { DISCONNECT_GRACE_MS, PathWatch, type WatchedConnection } from './path-watch.ts'
 import type { SimplePeerInstance } from './simple-peer-types.ts'
+import type { PathHint } from './types.ts'
 
 /**
  * Bytes a data channel may hold before frames wait in the link (wrtc drops what passes 16 MiB,
@@ -18,9 +21,14 @@ const DRAIN_POLL_MS = 5
 
 let linkCounter = 0
 
-/** The link over one simple-peer (its owner closes the connection and counts its attempts). */
+/**
+ * The link over one simple-peer (its owner closes the connection and counts its attempts). It
+ * watches its connection's path from the start and closes itself with `PATH_LOST` once the path
+ * is gone; its owner then replaces it, with backoff.
+ */
 export class WebRtcLink extends BaseLink {
   readonly kind = 'webrtc' as const
+  private readonly path: PathWatch
 
   constructor(
     peer: PartyId,
@@ -30,8 +38,23 @@ export class WebRtcLink extends BaseLink {
     private readonly fps: { local: string[]; remote: string[] },
     private readonly onClosed: (link: WebRtcLink, code: ErrorCode, reason: string) => void,
     private readonly onReady: (link: WebRtcLink) => void,
+    disconnectGraceMs = DISCONNECT_GRACE_MS,
   ) {
     super('rtc', ++linkCounter, peer, initiator, maxMessageSize)
+    this.path = new PathWatch(sp._pc as WatchedConnection | null, disconnectGraceMs, (reason) =>
+      this.close('PATH_LOST', `path lost: ${reason}`),
+    )
+    this.path.start()
+  }
+
+  /** A platform's hint that paths may be gone: close with `PATH_LOST` if this one is. */
+  checkPath(hint: PathHint): void {
+    if (!this.closed) this.path.check(hint)
+  }
+
+  override markClosed(code: ErrorCode, reason: string): void {
+    this.path.stop()
+    super.markClosed(code, reason)
   }
 
   /** The party's handshake on this link completed: its owner counts it as a good link. */

@@ -30,17 +30,18 @@ import {
   type SignalEnvelope,
   signalKind,
 } from './negotiation.ts'
+import { checkPathWatchOptions, type PathWatchOptions } from './path-watch.ts'
 import { destroyPeer, parseLinkControl, Retirements } from './rtc-teardown.ts'
 import { filterCandidates, fingerprintsFromSdp, linkMaxMessageSize } from './sdp.ts'
 import type { SimplePeerConstructor, SimplePeerInstance, SimplePeerSignal } from './simple-peer-types.ts'
-import type { LinkState, LinkStateEvent, Transport } from './types.ts'
+import type { LinkState, LinkStateEvent, PathHint, Transport } from './types.ts'
 import { WebRtcLink } from './webrtc-link.ts'
 
 export { linkMaxMessageSize, loopbackOnly } from './sdp.ts'
 export { CHANNEL_HIGH_WATER } from './webrtc-link.ts'
 
 /** Options of {@link createWebRtcTransport}. */
-export interface WebRtcTransportOptions extends DialPolicy {
+export interface WebRtcTransportOptions extends DialPolicy, PathWatchOptions {
   /** A started (or starting) signaling client. */
   signaling: Pick<SignalingClient, 'on' | 'signal' | 'join' | 'ready' | 'partyId'>
   /** The room whose parties this transport links to. */
@@ -119,6 +120,7 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
       )
     }
     if (o.iceServers !== undefined) checkIceServersOption(o.iceServers)
+    checkPathWatchOptions(o)
     this.manager = new ConnectionManager<PeerConn>(
       {
         create: (peer) => ({
@@ -180,6 +182,13 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
   async connect(peer: PartyId): Promise<void> {
     if (!this.running) throw new ConclaveError('NOT_STARTED', 'webrtc transport not started')
     this.manager.connect(parsePartyId(peer), true)
+  }
+
+  /** Links whose path is gone close with `PATH_LOST` (`path-watch.ts`); backoffs are cut short. */
+  pathHint(hint: PathHint): void {
+    if (!this.running) return
+    for (const c of this.manager.all()) c.link?.checkPath(hint)
+    this.manager.retryNow()
   }
 
   private setState(c: PeerConn, state: LinkState, extra: Partial<LinkStateEvent> = {}): void {
@@ -343,6 +352,7 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
           c.waits = 0
         }
       },
+      this.o.disconnectGraceMs,
     )
     c.link = link
     c.state = 'open'
