@@ -7,7 +7,9 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import {
+  applyOutboxRecord,
   createInThreadSessionHost,
+  createOutboxState,
   createParty,
   generateIdentity,
   type MemoryNetwork,
@@ -140,6 +142,16 @@ describe('what a finished session leaves behind', () => {
       expect(() => a.party.session({ id, participants })).toThrowError(
         expect.objectContaining({ code: 'SESSION_EXISTS' }),
       )
+  })
+
+  it(`an outbox store keeps the newest ${ENDED_SESSIONS_KEPT.toLocaleString('en-US')} ended ids, not one more per session forever`, () => {
+    const state = createOutboxState()
+    const ids = Array.from({ length: ENDED_SESSIONS_KEPT + 50 }, () => randomSid(crypto))
+    for (const sessionId of ids) applyOutboxRecord(state, { type: 'end', sessionId })
+    expect(state.ended.size).toBe(ENDED_SESSIONS_KEPT)
+    expect(state.ended.has(ids[0]!)).toBe(false)
+    expect(state.ended.has(ids.at(-1)!)).toBe(true)
+    expect([...state.ended][0]).toBe(ids[50])
   })
 
   it("a failed session's error keeps nothing of the link it came from: the departed peer's secure channel is collected", async () => {
