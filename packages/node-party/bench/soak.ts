@@ -136,11 +136,37 @@ async function sample(run: Run): Promise<SoakSample> {
     }
   }
   const rss = Object.fromEntries(run.fleet.map((m) => [m.name, rssOf(m.child.pid)]))
+  const anon = Object.fromEntries(run.fleet.map((m) => [m.name, rssAnonOf(m.child.pid)]))
+  const refused = await refusals(run.url)
   const mib = (b: number): string => (b / 2 ** 20).toFixed(1)
   log(
     `${run.done} sessions (${run.failures.length} failed): ${run.fleet.map((m) => `${m.name} RSS ${mib(rss[m.name]!)} / heap ${mib(heap[m.name]!)} MiB`).join(', ')}`,
   )
-  return { sessions: run.done, at_s: 0, rss, heap }
+  return { sessions: run.done, at_s: 0, rss, rss_anon: anon, heap, refused }
+}
+
+/** Anonymous resident memory of a process (Linux `/proc`: RSS without file-backed pages), NaN elsewhere. */
+function rssAnonOf(pid: number): number {
+  try {
+    const m = /^RssAnon:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) * 1024 : Number.NaN
+  } catch {
+    return Number.NaN
+  }
+}
+
+/**
+ * The server's refusals so far, by code (its `/metrics`): parties that keep dialling departed
+ * ones show as `PEER_NOT_IN_ROOM`, and a party cut for its rate as `RATE_LIMITED` and `ABUSE`.
+ */
+async function refusals(url: string): Promise<Record<string, number>> {
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
+  const out: Record<string, number> = {}
+  for (const m of (await res.text()).matchAll(
+    /^conclave_signal_rejections_total\{code="([A-Z_]+)"\} (\d+)$/gm,
+  ))
+    out[m[1]!] = Number(m[2])
+  return out
 }
 
 /** Heap snapshots of every thread, summed up per process (kept in `SOAK_HEAP_DIR` if set). */
@@ -265,6 +291,9 @@ function report(
       rss_warm_bytes: first.rss[m.name]!,
       rss_end_bytes: last.rss[m.name]!,
       rss_slope_per_100_bytes: Math.round(slopePer100(warm.map((s) => [s.sessions, s.rss[m.name]!]))),
+      rss_anon_slope_per_100_bytes: Math.round(
+        slopePer100(warm.map((s) => [s.sessions, s.rss_anon[m.name]!])),
+      ),
       heap_warm_bytes: first.heap[m.name]!,
       heap_end_bytes: last.heap[m.name]!,
       heap_slope_per_100_bytes: Math.round(slopePer100(warm.map((s) => [s.sessions, s.heap[m.name]!]))),
@@ -302,6 +331,14 @@ function report(
     processes,
     samples,
   }
+}
+
+// children are killed on exit; a signal ends this process without its `exit` handlers
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    group.killNow()
+    process.exit(130)
+  })
 }
 
 main().then(

@@ -20,6 +20,8 @@ export interface SoakProcess {
   rss_end_bytes: number
   /** Least-squares slope of the RSS samples from the warm-up on, per 100 sessions. */
   rss_slope_per_100_bytes: number
+  /** The same for anonymous RSS (the file-backed pages of code grow as code paths first run). */
+  rss_anon_slope_per_100_bytes: number
   /** Live heap (every thread, after a full collection, external memory included), likewise. */
   heap_warm_bytes: number
   heap_end_bytes: number
@@ -37,7 +39,11 @@ export interface SoakSample {
   sessions: number
   at_s: number
   rss: Record<string, number>
+  /** Anonymous RSS (without the file-backed pages of the binary and libraries). */
+  rss_anon: Record<string, number>
   heap: Record<string, number>
+  /** The server's refusals so far, by code. */
+  refused: Record<string, number>
 }
 
 /** `docs/soak.json`. */
@@ -103,6 +109,7 @@ export function renderSoak(j: SoakJson): string {
       'process',
       'RSS (warm-up → end)',
       'RSS / 100 sessions',
+      'of which anonymous',
       'live heap (warm-up → end)',
       'live heap / 100 sessions',
       'snapshots / 100 sessions',
@@ -115,6 +122,7 @@ export function renderSoak(j: SoakJson): string {
         `${p.name} (${p.role})`,
         `${mib(p.rss_warm_bytes)} → ${mib(p.rss_end_bytes)}`,
         kb(p.rss_slope_per_100_bytes),
+        kb(p.rss_anon_slope_per_100_bytes),
         `${mib(p.heap_warm_bytes)} → ${mib(p.heap_end_bytes)}`,
         kb(p.heap_slope_per_100_bytes),
         kb(p.snapshot_delta_per_100_bytes),
@@ -126,6 +134,9 @@ export function renderSoak(j: SoakJson): string {
     '',
     `${fmt(c.sessions + c.heap_sessions - j.sessions_failed)} of ${fmt(c.sessions + c.heap_sessions)} sessions succeeded (each total checked at the proposer, each serving party reporting every result).`,
     ...j.failures.map((f) => `- ✗ ${f.replace(/\|/g, '\\|')}`),
+    '',
+    `The server refused ${fmt(j.samples.at(-1)?.refused.PEER_NOT_IN_ROOM ?? 0)} signals to parties no longer in the room over the run (\`PEER_NOT_IN_ROOM\`: a party`,
+    `still dialling departed ones), ${fmt(j.samples.at(-1)?.refused.RATE_LIMITED ?? 0)} events for their rate and cut ${fmt(j.samples.at(-1)?.refused.ABUSE ?? 0)} sockets for abuse.`,
     '',
     'RSS / live heap (MiB) by sessions served:',
     '',
