@@ -8,11 +8,14 @@ import { ConclaveError } from './errors.ts'
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
-/** Lowercase hex of `bytes`. */
+/**
+ * Lowercase hex of `bytes`, as one flat string: built with `+=` it would be a rope of one V8
+ * cons-string per byte (~1 KiB for a PartyId), kept as such in every map it keys.
+ */
 export function toHex(bytes: Uint8Array): string {
-  let out = ''
-  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!]
-  return out
+  const parts = new Array<string>(bytes.length)
+  for (let i = 0; i < bytes.length; i++) parts[i] = HEX[bytes[i]!]!
+  return parts.join('')
 }
 
 /**

@@ -54,6 +54,11 @@ export interface CounterSnapshot {
   throttled: number
   sessionsOpened: number
   sessionsAborted: number
+  /**
+   * Sessions whose state was released (closed by the application, or failed and past their
+   * linger); only their ids stay. Opened minus released is what the host holds.
+   */
+  sessionsReleased: number
   /** Batch units sent and received (each carries several envelopes, counted in `messages*`). */
   batchesSent: number
   batchesReceived: number
@@ -92,6 +97,7 @@ export class Counters {
   throttled = 0
   sessionsOpened = 0
   sessionsAborted = 0
+  sessionsReleased = 0
   batchesSent = 0
   batchesReceived = 0
 
@@ -150,6 +156,7 @@ export class Counters {
       throttled: this.throttled,
       sessionsOpened: this.sessionsOpened,
       sessionsAborted: this.sessionsAborted,
+      sessionsReleased: this.sessionsReleased,
       batchesSent: this.batchesSent,
       batchesReceived: this.batchesReceived,
       buffers: Object.fromEntries(

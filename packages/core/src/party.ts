@@ -238,7 +238,11 @@ class PartyImpl implements Party {
   private emitEvent(ev: PartyEvent): void {
     if (ev.type === 'alarm') this.o.transport.blockRelay?.(ev.peer)
     if (ev.type === 'peer' && ev.state === 'ready') this.markReady(ev.peer, ev.transport)
-    if (ev.type === 'session') this.sessions.get(ev.sessionId)?.dispatch(ev)
+    if (ev.type === 'session') {
+      this.sessions.get(ev.sessionId)?.dispatch(ev)
+      // the host released it: its id stays there (never opened again), nothing here
+      if (ev.state === 'closed') this.sessions.delete(ev.sessionId)
+    }
     this.emitter.emit(ev.type, ev as never)
     this.emitter.emit('event', ev)
   }

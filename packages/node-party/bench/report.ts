@@ -469,7 +469,8 @@ export function report(durationMs: number): void {
 
 /**
  * The hand-written blocks of the previous report (`<!-- name:begin -->` … `<!-- name:end -->`:
- * the analysis, the signaling cluster figures of `pnpm bench:cluster`), kept as they were.
+ * the analysis, the signaling cluster figures of `pnpm bench:cluster`, the soak of `pnpm soak`,
+ * rendered by `soak/section.ts` from `docs/soak.json`), kept as they were.
  */
 export function keptBlocks(file: string): string {
   let old: string

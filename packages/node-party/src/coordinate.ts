@@ -179,8 +179,10 @@ export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): 
         const code = errorCode(e) ?? (e as { code?: string }).code
         if (!code || !RETRYABLE.has(code) || Date.now() > o.deadline) throw e
         o.progress?.({ event: 'retry', attempt, code, reason: e instanceof Error ? e.message : String(e) })
-        session.close()
         continue
+      } finally {
+        // run or failed, the session is over here: its state goes, its id stays (#16 item 12)
+        session.close()
       }
     }
     const ready = await waitForPeers(party, o.parties - 1, o.deadline, o.signal)
@@ -218,9 +220,10 @@ export async function runCoordinated<T>(party: Party, o: CoordinateOptions<T>): 
       const code = errorCode(e) ?? (e as { code?: string }).code
       if (!code || !RETRYABLE.has(code) || Date.now() > o.deadline) throw e
       o.progress?.({ event: 'retry', attempt, code, reason: e instanceof Error ? e.message : String(e) })
+    } finally {
       session.close()
-      await sleep(200)
     }
+    await sleep(200)
   }
   throw last instanceof Error ? last : new ConclaveError('SESSION_ABORTED', 'no attempt succeeded')
 }

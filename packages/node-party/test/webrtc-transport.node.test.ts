@@ -40,7 +40,7 @@ async function world(options: Partial<Parameters<typeof createWebRtcTransport>[0
       () => transport.stop(),
       () => signaling.stop(),
     )
-    return { id: id.id, transport }
+    return { id: id.id, transport, signaling }
   }
   /** In id order: the first one offers to the second (random otherwise, as the ids are). */
   const pair = [await make(), await make()].sort((x, y) => (x.id < y.id ? -1 : 1))
@@ -117,6 +117,35 @@ describe('webrtc transport: a peer asked for before it joins the room', () => {
       expect(states.some((s) => s.startsWith('closed'))).toBe(false)
       await late.transport.start(late.id)
       await linked
+    } finally {
+      await cleanup()
+    }
+  }, 30_000)
+})
+
+describe('webrtc transport: a peer that left the room', () => {
+  it('is not dialled again once the link it left open closes (no retries for ever)', async () => {
+    const { pair, cleanup } = await world({
+      autoConnect: true,
+      backoff: { initialMs: 20, maxMs: 50, jitter: 0 },
+    })
+    try {
+      const [a, b] = pair
+      const states: string[] = []
+      a.transport.onState?.((ev) => states.push(ev.state))
+      const linked = new Promise<void>((resolve) => a.transport.onLink(() => resolve()))
+      await a.transport.start(a.id)
+      await b.transport.start(b.id)
+      await linked
+      // b leaves the room (its signaling goes) while its link stays up, then the link goes too
+      b.signaling.stop()
+      await new Promise((r) => setTimeout(r, 500))
+      const gone = states.length
+      await b.transport.stop()
+      // 1.5 s of backoffs of 20-50 ms: a peer still retried is dialled (and refused) many times
+      await new Promise((r) => setTimeout(r, 1500))
+      expect(states.slice(gone).filter((s) => s === 'signaling' || s === 'backoff')).toEqual([])
+      expect(states.slice(gone)).toContain('closed')
     } finally {
       await cleanup()
     }

@@ -248,6 +248,34 @@ export function runSessionHostTests(
       await expect(a!.send(ids[1]!, 1, utf8('after'))).rejects.toMatchObject({ code: 'SESSION_ABORTED' })
     })
 
+    it('sessions that ended are released: closed, or aborted then closed, only their ids stay', async () => {
+      const { crypto, ps, ids } = await group(2)
+      const n = 6
+      for (let i = 0; i < n; i++) {
+        const sid = randomSid(crypto)
+        const [a, b] = ps.map((p) => p.party.session({ id: sid, participants: ids }))
+        await a!.send(ids[1]!, 1, utf8('x'))
+        expect(decode(await b!.receive(ids[0]!, 1))).toBe('x')
+        if (i % 2 === 1) {
+          const aborted = new Promise((resolve) => b!.on('aborted', resolve))
+          await a!.abort('done')
+          await aborted
+        }
+        a!.close()
+        b!.close()
+        // the id stays: never opened again
+        expect(() => ps[0]!.party.session({ id: sid, participants: ids })).toThrowError(
+          expect.objectContaining({ code: 'SESSION_EXISTS' }),
+        )
+      }
+      for (const p of ps) {
+        await until(() => p.party.counters().sessionsReleased === n, 'every session released')
+        expect(p.party.counters().sessionsOpened).toBe(n)
+        // the party keeps no session facade either (a private map: what this case is about)
+        expect((p.party as unknown as { sessions: Map<string, unknown> }).sessions.size).toBe(0)
+      }
+    })
+
     it('counters() and peers() reflect the traffic', async () => {
       const { crypto, ps, ids } = await group(2)
       const [a, b] = ps

@@ -69,7 +69,16 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
     maxUnacked: limits.maxUnackedPerPeer,
     maxUnackedBytes: limits.maxUnackedBytesPerPeer,
   })
-  const sessions = new SessionTable(journal, () => hooks.stopped())
+  const sessions = new SessionTable(
+    journal,
+    () => hooks.stopped(),
+    now,
+    2 * limits.skewMs,
+    (sessionId) => {
+      counter.sessionsReleased++
+      hooks.emit({ type: 'session', sessionId, state: 'closed' })
+    },
+  )
   const unknown = new UnknownSessionBuffer<Held>({
     holdMs: limits.unknownSessionHoldMs,
     maxSessions: limits.unknownSessionMaxSessions,
@@ -140,6 +149,7 @@ export function assembleHost(config: SessionHostConfig, hooks: HostHooks) {
     emit: hooks.emit,
     refuse,
     post: hooks.post,
+    failed: (s) => sessions.linger(s),
   })
   const intake = new Intake({
     selfBytes: selfBytes,

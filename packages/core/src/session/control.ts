@@ -33,6 +33,8 @@ export interface ControlDeps {
   emit(event: PartyEvent): void
   refuse(code: ErrorCode, peer: PartyId | undefined, sessionId: SessionId | undefined, reason: string): void
   post: PostEnvelope
+  /** `s` failed: it is released after a linger (the session table's). */
+  failed(s: SessionState): void
 }
 
 const EMPTY = new Uint8Array(0)
@@ -167,5 +169,6 @@ export class SessionControl {
       ...(by ? { by } : {}),
       ...(silent && silent.length > 0 ? { silent } : {}),
     })
+    this.deps.failed(s)
   }
 }

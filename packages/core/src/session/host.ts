@@ -368,6 +368,11 @@ export class InThreadSessionHost implements SessionHost {
     )
   }
 
+  /**
+   * Close a session: its state is released at once (its `closed` event says so), and only its
+   * id stays, in the bounded set of ended sessions (never opened again; late units dropped
+   * without blame). A failed session is released on its own after a linger.
+   */
   closeSession(sessionId: SessionId): void {
     const s = this.sessions.find(sessionId)
     if (!s) return
@@ -377,8 +382,7 @@ export class InThreadSessionHost implements SessionHost {
     }
     // closed by the application (not by stop(): a stopped host's sessions resume next time)
     this.journal.end(sessionId)
-    this.sessions.delete(sessionId)
-    this.emit({ type: 'session', sessionId, state: 'closed' })
+    this.sessions.release(s)
   }
 
   // ── introspection ─────────────────────────────────────────────────────────────────────
@@ -422,11 +426,21 @@ export class InThreadSessionHost implements SessionHost {
     return this.proposalBook.usage
   }
 
+  /**
+   * What the host keeps of sessions: those with their state (open, or failed and lingering),
+   * the ids of those that ended (bounded), and the progress kept of restored ones (for leak
+   * tests and metrics).
+   */
+  sessionUsage(): { open: number; lingering: number; ended: number; resumed: number } {
+    return this.sessions.usage
+  }
+
   stop(): void {
     if (this.stopped) return
     this.stopped = true
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer)
-    for (const s of this.sessions.values()) this.closeSession(s.id)
+    for (const s of [...this.sessions.values()]) this.closeSession(s.id)
+    this.sessions.clear()
     for (const l of this.links.list()) l.channel.close('LINK_CLOSED', 'party stopping')
     this.unknown.clear()
     this.proposalBook.clear()

@@ -7,6 +7,7 @@
 import { fromHex, toHex } from '../bytes.ts'
 import { ConclaveError } from '../errors.ts'
 import type { PartyId, SessionId } from '../ids.ts'
+import { ENDED_SESSIONS_KEPT } from './ended-sessions.ts'
 import type {
   OutboxInboxKey,
   OutboxPeerState,
@@ -103,7 +104,13 @@ export function applyOutboxRecord(state: OutboxState, r: OutboxRecord): void {
       return
     case 'end':
       state.sessions.delete(r.sessionId)
+      state.ended.delete(r.sessionId)
       state.ended.add(r.sessionId)
+      // the newest ids only, as the host keeps them (`ended-sessions.ts` says why that is enough)
+      for (const oldest of state.ended) {
+        if (state.ended.size <= ENDED_SESSIONS_KEPT) break
+        state.ended.delete(oldest)
+      }
       return
     case 'accept': {
       if (r.deliverySeq >= 0) {

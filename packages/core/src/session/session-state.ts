@@ -50,7 +50,21 @@ export class SessionState {
   /** Highest round this party has sent in or waited on. */
   currentRound = 1
   status: 'open' | 'aborted' | 'closed' = 'open'
-  failure: ConclaveError | undefined
+  private failedWith: ConclaveError | undefined
+
+  /**
+   * Why the session failed. Its stack is formatted as it is stored: until then V8 keeps every
+   * frame's receiver alive (a link's secure channel and its buffers, when the failure came
+   * from a handshake), for as long as the error is kept.
+   */
+  get failure(): ConclaveError | undefined {
+    return this.failedWith
+  }
+
+  set failure(e: ConclaveError | undefined) {
+    if (e) void e.stack
+    this.failedWith = e
+  }
 
   constructor(
     options: SessionOptions,

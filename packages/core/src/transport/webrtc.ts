@@ -141,9 +141,13 @@ class WebRtcTransport extends DialingTransport<PeerConn> implements Transport {
           c.sp = undefined
           c.preparing = undefined
         },
-        // keep an open link (the server may be restarting); just stop retrying
+        // keep an open link (the server may be restarting); just stop retrying: once it closes,
+        // a peer that left is dialled again when it comes back (presence) or is asked for, not
+        // every backoff for ever (#16 item 12: a long-running party retried every party that
+        // ever left every 10 s, until the server cut it for its rate); roster peers stay wanted
         left: (c) => {
           if (!c.link) this.manager.giveUp(c, 'PEER_UNREACHABLE', 'left the room')
+          else if (!this.o.persistentPeers?.has(c.peer)) this.manager.release(c)
         },
       },
       { ...o, running: () => this.running, local: () => this.local },

@@ -59,6 +59,9 @@ function restoredSessions(state: OutboxState): RestoredSession[] {
   }))
 }
 
+/** How many failed openings the Worker remembers (a call on one rejects with why it failed). */
+const FAILED_OPENS_KEPT = 100
+
 /** A host method, called by name with the arguments its op table entry prepared. */
 type AnyMethod = (...args: unknown[]) => unknown
 
@@ -79,7 +82,7 @@ class WorkerHost implements WorkerHostApi {
   /** Settles when the last batch was processed by the main side. */
   private tail: Promise<void> = Promise.resolve()
   private readonly waits = new Map<string, AbortController>()
-  /** Why an opening call failed, for the calls that follow on that session id. */
+  /** Why an opening call failed, for the calls that follow on that session id (the newest few). */
   private readonly failedOpens = new Map<SessionId, unknown>()
 
   constructor(
@@ -225,7 +228,7 @@ class WorkerHost implements WorkerHostApi {
         this.invoke(this.running(), call.method, op, call.args)
       } catch (e) {
         const sessionId = op?.session?.(call.args)
-        if (op?.opens && sessionId !== undefined) this.failedOpens.set(sessionId, e)
+        if (op?.opens && sessionId !== undefined) this.failedOpen(sessionId, e)
         this.checkStore(e)
         this.report(e, call, sessionId, op?.peer?.(call.args))
       }
@@ -249,6 +252,17 @@ class WorkerHost implements WorkerHostApi {
       ...(sessionId !== undefined ? { sessionId } : {}),
       reason: `${call.method} failed in the session host Worker: ${e instanceof Error ? e.message : String(e)}`,
     })
+  }
+
+  /** Keep why opening `sessionId` failed: the newest {@link FAILED_OPENS_KEPT}, stacks formatted. */
+  private failedOpen(sessionId: SessionId, e: unknown): void {
+    if (e instanceof Error) void e.stack // an unformatted stack keeps its frames' objects alive
+    this.failedOpens.delete(sessionId)
+    this.failedOpens.set(sessionId, e)
+    for (const oldest of this.failedOpens.keys()) {
+      if (this.failedOpens.size <= FAILED_OPENS_KEPT) break
+      this.failedOpens.delete(oldest)
+    }
   }
 
   async call(call: HostCall): Promise<WithSnapshot<unknown>> {

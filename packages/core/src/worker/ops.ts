@@ -8,6 +8,7 @@
  */
 import { ConclaveError } from '../errors.ts'
 import type { PartyId, SessionId } from '../ids.ts'
+import type { EndedSessions } from '../session/ended-sessions.ts'
 import type { Limits } from '../session/limits.ts'
 import { SessionState } from '../session/session-state.ts'
 import type {
@@ -34,8 +35,11 @@ export type ResultOf<T, K extends keyof T> = T[K] extends (...args: never[]) => 
 export interface MainSide {
   readonly self: PartyId
   readonly limits: Limits
-  /** Every session id opened through this host (ids are never reused). */
-  readonly opened: Set<SessionId>
+  /**
+   * The session ids opened through this host (ids are never reused): a bounded set, as the
+   * host's own (`ended-sessions.ts`), so a long-running party does not grow by one per session.
+   */
+  readonly opened: Pick<EndedSessions, 'has' | 'add'>
   /** Keep the sink the host reports to: it stays on the main side. */
   connect(sink: HostSink): void
 }

@@ -23,6 +23,7 @@ import { type Endpoint, expose, type Remote, transfer, wrap } from 'comlink'
 import { type CounterSnapshot, emptyCounterSnapshot } from '../counters.ts'
 import { ConclaveError, type ErrorCode, errorCode } from '../errors.ts'
 import { type PartyId, partyIdFromBytes, type SessionId } from '../ids.ts'
+import { EndedSessions } from '../session/ended-sessions.ts'
 import { type Limits, resolveLimits } from '../session/limits.ts'
 import type {
   HostSink,
@@ -110,8 +111,8 @@ class WorkerSessionHostProxy implements MainSide, ProxySide {
   readonly open: boolean
   readonly closed: Promise<void>
   readonly limits: Limits
-  /** Every session id opened through this host (ids are never reused). */
-  readonly opened = new Set<SessionId>()
+  /** The session ids opened through this host, bounded (see `MainSide.opened`). */
+  readonly opened: EndedSessions
   private readonly remote: Remote<WorkerHostApi>
   private state: 'starting' | 'running' | 'stopping' | 'gone' = 'starting'
   private sink: HostSink | undefined
@@ -133,6 +134,7 @@ class WorkerSessionHostProxy implements MainSide, ProxySide {
     this.self = partyIdFromBytes(config.identity.publicKey)
     this.open = config.roster === undefined
     this.limits = resolveLimits(config.limits)
+    this.opened = new EndedSessions(Date.now, 2 * this.limits.skewMs)
     this.remote = wrap<WorkerHostApi>(endpoint)
     this.batch = new TurnBatch((calls, buffers) => {
       if (this.state === 'gone') return
