@@ -207,10 +207,8 @@ export function addLToS(signature: Uint8Array): void {
 
 // ── envelope: rebuild the bytes ──────────────────────────────────────────────────────────
 
-/** Rebuild a case's bytes from its inputs and throw at the first that differs from the case's. */
-export async function checkEnvelopeBytes(c: EnvelopeCase, crypto: CryptoBackend): Promise<void> {
-  const f = c.fields
-  same(c.publicKey, f.from, 'publicKey is fields.from')
+/** A vector's payload bytes, encoded from its fields (the version byte as the case gives it). */
+export function payloadOfFields(f: EnvelopeCase['fields']): Uint8Array {
   const payload = encodePayload({
     sessionId: fromHex(f.sessionId),
     round: f.round,
@@ -221,6 +219,14 @@ export async function checkEnvelopeBytes(c: EnvelopeCase, crypto: CryptoBackend)
     body: fromHex(f.body),
   })
   payload[0] = f.version
+  return payload
+}
+
+/** Rebuild a case's bytes from its inputs and throw at the first that differs from the case's. */
+export async function checkEnvelopeBytes(c: EnvelopeCase, crypto: CryptoBackend): Promise<void> {
+  const f = c.fields
+  same(c.publicKey, f.from, 'publicKey is fields.from')
+  const payload = payloadOfFields(f)
   same(toHex(payload), c.payload, 'payload')
   const signedBytes = envelopeSignedBytes(payload, fromHex(c.recipient), BigInt(c.timestamp))
   same(toHex(signedBytes), c.signedBytes, 'signedBytes')

@@ -43,7 +43,6 @@ import {
   encodeBatch,
   encodeFrameHeader,
   encodeFullBatch,
-  encodePayload,
   encodeRecords,
   envelopeSignedBytes,
   expandCompactBatch,
@@ -79,6 +78,7 @@ import {
   isBatch,
   type Mutation,
   partySeeds,
+  payloadOfFields,
   type ReceiverContext,
   type ReceiverState,
   seenAccepted,
@@ -224,17 +224,7 @@ async function checkBatchBytes(c: BatchCase, crypto: CryptoBackend): Promise<voi
   const items: Uint8Array[] = []
   const digests: Uint8Array[] = []
   for (const e of c.envelopes) {
-    const f = e.fields
-    const payload = encodePayload({
-      sessionId: fromHex(f.sessionId),
-      round: f.round,
-      kind: f.kind,
-      from: fromHex(f.from),
-      epoch: fromHex(f.epoch),
-      seq: BigInt(f.seq),
-      body: fromHex(f.body),
-    })
-    payload[0] = f.version
+    const payload = payloadOfFields(e.fields)
     expect(toHex(payload)).toBe(e.payload)
     const recipient = fromHex(e.recipient)
     const timestamp = BigInt(e.timestamp)
