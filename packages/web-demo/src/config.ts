@@ -2,7 +2,7 @@
  * The page's settings, from its URL: `?room=NAME` (default `demo`), `?signal=URL` (default the
  * page's host name on port 8787), `?label=TEXT` (this tab's display label for this visit),
  * `?roster=URL` (a roster JSON: only its parties are accepted; without it, open mode),
- * `?ice=JSON` (ICE servers, e.g. `[{"urls":"turn:turn.example:3478","username":"u","credential":"p"}]`;
+ * `?ice=JSON` (ICE servers, e.g. `[{"urls":"turn:127.0.0.1:3478","username":"u","credential":"p"}]`;
  * default none: no STUN/TURN server is ever contacted unless named here), `?iceRelay=1`
  * (TURN relays only) and `?outbox=0` (no outbox store: a reload is then a new stream epoch, and
  * peers abort the sessions open with this tab with `PEER_RESTARTED`).

@@ -33,7 +33,7 @@ const SCHEME = /^(stun|turns?):/
  * @throws ConclaveError `INVALID_ARGUMENT` naming the entry, what was expected and what came
  * @example
  * ```ts
- * checkIceServers([{ urls: 'turn:turn.example.org:3478', username: 'u', credential: 'p' }])
+ * checkIceServers([{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }])
  * ```
  */
 export function checkIceServers(value: unknown, name = 'iceServers'): RTCIceServer[] {

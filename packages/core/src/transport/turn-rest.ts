@@ -38,7 +38,7 @@ const TURN_URL = /^turns?:/
  * @example
  * ```ts
  * const iceServers = async () => [
- *   await turnRestCredentials({ urls: 'turn:turn.example.org:3478', secret, ttlSeconds: 3600 }),
+ *   await turnRestCredentials({ urls: 'turn:127.0.0.1:3478', secret, ttlSeconds: 3600 }),
  * ]
  * await joinRoom({ signaling, room, identity, iceServers, iceTransportPolicy: 'relay' })
  * ```
